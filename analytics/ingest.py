@@ -1,0 +1,244 @@
+"""One uploaded file, end to end: read -> locate -> validate -> (store).
+
+``inspect_file`` does everything but write, so the page can show what was recognised and
+the row report before the user decides; ``import_file`` then lands the file as one batch
+in one transaction, or refuses it and leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+
+from analytics import read, validate
+from analytics.store import Store
+
+# Exit codes of the command line, by outcome (the worst file decides).
+LOADED, REFUSED, UNREADABLE = 0, 1, 2
+
+PROBLEM_COLUMNS = [
+    "file",
+    "sheet",
+    "row",
+    "column",
+    "value",
+    "code",
+    "severity",
+    "message",
+    "message_en",
+]
+
+
+@dataclass
+class SheetSummary:
+    """What one sheet held: its table, header rows (Excel numbers) and row counts."""
+
+    sheet: str
+    table: str | None
+    header_rows: str = ""
+    township_source: str = ""
+    loaded: int = 0
+    rejected: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    columns: dict[str, str] = field(default_factory=dict)
+    unused_columns: list[str] = field(default_factory=list)
+    note: str = ""
+    note_en: str = ""
+
+
+@dataclass
+class FileReport:
+    """The outcome of inspecting or importing one file.
+
+    ``status`` is one of: "inspected" (not written yet), "loaded", "partial" (valid rows
+    loaded, rejected rows quarantined), "refused" (nothing written), "unreadable".
+    ``code`` is the command line's exit code for it (0, 1 or 2).
+    """
+
+    file: str
+    sha256: str
+    status: str = "inspected"
+    message: str = ""
+    message_en: str = ""
+    sheets: list[SheetSummary] = field(default_factory=list)
+    problems: list[validate.Problem] = field(default_factory=list)
+    parsed: list[validate.ParsedTable] = field(default_factory=list, repr=False)
+    batch_id: int | None = None
+    replaced: list[int] = field(default_factory=list)
+
+    @property
+    def code(self) -> int:
+        """Exit code: 0 loaded or partial, 1 refused, 2 unreadable."""
+        return {"unreadable": UNREADABLE, "refused": REFUSED}.get(self.status, LOADED)
+
+    @property
+    def loaded(self) -> int:
+        """Rows that are (or would be) loaded."""
+        return sum(len(p.rows) for p in self.parsed)
+
+    @property
+    def rejected(self) -> int:
+        """Rows rejected by an error."""
+        return sum(len(p.rejected) for p in self.parsed)
+
+    @property
+    def skipped(self) -> int:
+        """Blank, totals, numbering and signature rows skipped."""
+        return sum(sum(p.skipped.values()) for p in self.parsed)
+
+    @property
+    def warnings(self) -> int:
+        """Problems of severity warning (the rows are kept)."""
+        return sum(p.severity == validate.WARNING for p in self.problems)
+
+    def problem_frame(self) -> pd.DataFrame:
+        """The row report as a table (one row per problem), in sheet and row order."""
+        if not self.problems:
+            return pd.DataFrame(columns=PROBLEM_COLUMNS)
+        frame = pd.DataFrame([asdict(p) for p in self.problems], columns=PROBLEM_COLUMNS)
+        frame["row"] = frame["row"].astype("Int64")
+        return frame
+
+
+def inspect_file(file_name: str, data: bytes, township: str | None = None) -> FileReport:
+    """Reads and validates a file without writing anything.
+
+    Parameters
+    ----------
+    file_name : the uploaded name (its suffix picks the reader).
+    data : the file's bytes.
+    township : used for sheets without a township column (else the title's township).
+
+    Returns
+    -------
+    FileReport with status "inspected", or "unreadable" / "refused" when no table could
+    be read from it. Never raises for bad input.
+    """
+    report = FileReport(file=file_name, sha256=hashlib.sha256(data).hexdigest())
+    try:
+        grids = read.read_grids(file_name, data)
+    except read.ReadError as e:
+        report.status = "unreadable"
+        report.message, _, report.message_en = str(e).partition(" / ")
+        return report
+    validator = validate.Validator(township)
+    for grid in grids:
+        located = read.locate(grid)
+        if isinstance(located, read.SheetNote):
+            report.sheets.append(
+                SheetSummary(
+                    sheet=grid.sheet, table=None, note=located.reason, note_en=located.reason_en
+                )
+            )
+            continue
+        parsed = validator.parse(located)
+        report.parsed.append(parsed)
+        report.problems.extend(parsed.problems)
+        report.sheets.append(
+            SheetSummary(
+                sheet=grid.sheet,
+                table=located.table.key,
+                header_rows="-".join(str(r + 1) for r in located.header_rows),
+                township_source=parsed.township_source,
+                loaded=len(parsed.rows),
+                rejected=len(parsed.rejected),
+                skipped=parsed.skipped,
+                columns=parsed.headers,
+                unused_columns=located.unused_headers,
+            )
+        )
+    if not report.parsed:
+        report.status = "refused"
+        report.message = "文件中没有可识别的表（户信息、贫情分析会议、易地扶贫搬迁、村基本情况）"
+        report.message_en = (
+            "no recognisable table in the file (households, meetings, relocation, villages)"
+        )
+    return report
+
+
+def import_file(
+    store: Store,
+    file_name: str,
+    data: bytes,
+    round_name: str,
+    *,
+    township: str | None = None,
+    allow_partial: bool = False,
+    replace: bool = False,
+    is_demo: bool = False,
+) -> FileReport:
+    """Imports one file as one batch of ``round_name``, in one transaction.
+
+    A file with any rejected row is refused unless ``allow_partial`` (then its valid rows
+    load and the rejected ones go to the quarantine table). A file already in the round
+    (same content, or holding household ids another batch of the round holds) is refused
+    unless ``replace``, which deletes those batches in the same transaction.
+
+    Returns
+    -------
+    FileReport with status "loaded", "partial", "refused" or "unreadable"; the database
+    is unchanged unless the status is "loaded" or "partial". Raises ``StoreError`` only when
+    the database itself fails (e.g. locked by another process).
+    """
+    round_name = (round_name or "").strip()
+    report = inspect_file(file_name, data, township)
+    if report.status != "inspected":
+        return report
+    if not round_name:
+        return _refuse(report, "未填写批次名称", "no round given")
+    if report.rejected and not allow_partial:
+        return _refuse(
+            report,
+            f"{report.rejected} 行有错误，未导入任何数据。可修改后重新上传，或选择“仅导入有效行”。",
+            f"{report.rejected} rows have errors; nothing was loaded. Fix them, or choose to "
+            "load the valid rows only.",
+        )
+    if report.loaded == 0 and not report.rejected:
+        return _refuse(report, "文件中没有数据行", "the file holds no data rows")
+    tables: dict[str, list[dict]] = {}
+    rejected: dict[str, list[dict]] = {}
+    for p in report.parsed:
+        tables.setdefault(p.table, []).extend(p.rows)
+        rejected.setdefault(p.table, []).extend(p.rejected)
+    ids = {t: {r["household_id"] for r in tables.get(t, [])} for t in ("households", "relocation")}
+    with store.write() as cur:
+        conflicts = store.conflicts(cur, round_name, report.sha256, ids)
+        if conflicts and not replace:
+            return _refuse(
+                report,
+                "；".join(c.reason for c in conflicts) + "。如需替换该批次，请选择“替换已有批次”。",
+                "; ".join(c.reason_en for c in conflicts) + ". Ask to replace that batch to swap.",
+            )
+        for c in conflicts:
+            store.remove_batch(cur, c.batch_id)
+        report.replaced = [c.batch_id for c in conflicts]
+        report.batch_id = store.insert_batch(
+            cur,
+            round_name=round_name,
+            file_name=file_name,
+            sha256=report.sha256,
+            tables=tables,
+            rejected=rejected,
+            problems=report.problem_frame(),
+            skipped=report.skipped,
+            is_demo=is_demo,
+        )
+    report.status = "partial" if report.rejected else "loaded"
+    report.message = f"已导入批次 {report.batch_id}：{report.loaded} 行" + (
+        f"，{report.rejected} 行有错误已隔离" if report.rejected else ""
+    )
+    report.message_en = f"loaded as batch {report.batch_id}: {report.loaded} rows" + (
+        f", {report.rejected} rejected rows quarantined" if report.rejected else ""
+    )
+    if report.replaced:
+        report.message += f"（替换了批次 {', '.join(map(str, report.replaced))}）"
+        report.message_en += f" (replaced batch {', '.join(map(str, report.replaced))})"
+    return report
+
+
+def _refuse(report: FileReport, zh: str, en: str) -> FileReport:
+    report.status = "refused"
+    report.message, report.message_en = zh, en
+    return report

@@ -1,0 +1,437 @@
+"""The DuckDB store: schema and migrations, batches, one transaction per import.
+
+One ``Store`` per process owns the connection; writes go through ``Store.write`` (a lock,
+one writer at a time) and land whole or not at all. Readers take their own cursor
+(``Store.cursor``), so browser sessions on other threads never share one. Rows are
+bulk-loaded from Arrow tables, never one INSERT per row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from analytics import schema
+
+DB_ENV = "POVERTY_DB"
+DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "poverty.duckdb"
+SCHEMA_VERSION = 1
+
+_SQL_TYPES = {
+    schema.TEXT: "VARCHAR",
+    schema.ID_NUMBER: "VARCHAR",
+    schema.STATE: "VARCHAR",
+    schema.ADJUSTMENT: "VARCHAR",
+    schema.FINDING: "VARCHAR",
+    schema.INT: "BIGINT",
+    schema.NUMBER: "DOUBLE",
+    schema.DATE: "DATE",
+    schema.YESNO: "BOOLEAN",
+}
+_ARROW_TYPES = {
+    "VARCHAR": pa.string(),
+    "BIGINT": pa.int64(),
+    "DOUBLE": pa.float64(),
+    "DATE": pa.date32(),
+    "BOOLEAN": pa.bool_(),
+}
+DATA_TABLES = tuple(schema.TABLES)
+
+
+class StoreError(Exception):
+    """The database cannot do what was asked (locked by another process, refused write).
+
+    ``str(err)`` is a message for the user.
+    """
+
+
+def default_path() -> Path:
+    """The database file: ``$POVERTY_DB`` if set, else ``data/poverty.duckdb``."""
+    return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
+
+
+def table_columns(table_key: str) -> list[tuple[str, str]]:
+    """(column, SQL type) of a data table: batch and round, the fields, the source row."""
+    fields = [(f.key, _SQL_TYPES[f.kind]) for f in schema.TABLES[table_key].fields]
+    return [
+        ("batch_id", "BIGINT"),
+        ("round", "VARCHAR"),
+        *fields,
+        ("source_sheet", "VARCHAR"),
+        ("source_row", "BIGINT"),
+    ]
+
+
+def _ddl() -> list[str]:
+    stmts = [
+        "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+        "CREATE SEQUENCE IF NOT EXISTS batch_seq START 1",
+        """CREATE TABLE IF NOT EXISTS batches (
+            batch_id BIGINT PRIMARY KEY, round VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL, imported_at TIMESTAMP NOT NULL, imported_by VARCHAR,
+            townships VARCHAR, tables VARCHAR, rows_loaded BIGINT, rows_rejected BIGINT,
+            rows_skipped BIGINT, warnings BIGINT, is_demo BOOLEAN DEFAULT FALSE)""",
+        """CREATE TABLE IF NOT EXISTS quarantine (
+            batch_id BIGINT, round VARCHAR, table_name VARCHAR, source_sheet VARCHAR,
+            source_row BIGINT, reasons VARCHAR, raw VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS row_problems (
+            batch_id BIGINT, file VARCHAR, sheet VARCHAR, row BIGINT, "column" VARCHAR,
+            value VARCHAR, code VARCHAR, severity VARCHAR, message VARCHAR,
+            message_en VARCHAR)""",
+    ]
+    for t in DATA_TABLES:
+        cols = ", ".join(f'"{c}" {ty}' for c, ty in table_columns(t))
+        stmts.append(f"CREATE TABLE IF NOT EXISTS {t} ({cols})")
+    return stmts
+
+
+@dataclass
+class Conflict:
+    """A batch already in the round that a new file collides with."""
+
+    batch_id: int
+    file_name: str
+    reason: str
+    reason_en: str
+
+
+class Store:
+    """The database file and its single writer.
+
+    Parameters
+    ----------
+    path : the DuckDB file (created with its schema when missing).
+
+    Raises
+    ------
+    StoreError
+        When another process holds the file (DuckDB allows one writing process).
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path else default_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(self.path))
+        except duckdb.IOException as e:
+            raise StoreError(
+                f"数据库文件 {self.path} 正被另一个程序使用（例如正在运行的仪表板），请稍后再试。"
+                f" / The database file {self.path} is in use by another process "
+                f"(a running dashboard?): {e}"
+            ) from e
+        self._lock = threading.RLock()
+        self.migrate()
+
+    def close(self) -> None:
+        """Closes the connection (the file stays)."""
+        self.con.close()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for the calling thread: readers never share one across threads."""
+        return self.con.cursor()
+
+    def migrate(self) -> None:
+        """Creates missing tables and records the schema version (idempotent)."""
+        with self.write() as cur:
+            for stmt in _ddl():
+                cur.execute(stmt)
+            cur.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+            )
+            cur.execute("INSERT OR IGNORE INTO meta VALUES ('data_version', '0')")
+
+    @contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction under the writer lock: commits whole or rolls back whole."""
+        with self._lock:
+            cur = self.con.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            finally:
+                cur.close()
+
+    # ----------------------------------------------------------------- reads
+    def data_version(self) -> int:
+        """A counter bumped by every import and deletion: the key for cached results."""
+        row = self.cursor().execute("SELECT value FROM meta WHERE key='data_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def rounds(self) -> pd.DataFrame:
+        """Rounds in order: earliest survey or meeting date, then first import time.
+
+        Columns: round, first_date (date or NaT), first_import, batches, is_demo. The last row
+        is the latest round. Rounds without any date sort after dated ones.
+        """
+        return (
+            self.cursor()
+            .execute(
+                """
+            WITH dates AS (
+                SELECT round, survey_date AS d FROM households
+                UNION ALL SELECT round, meeting_date FROM meetings)
+            SELECT b.round, (SELECT min(d) FROM dates WHERE dates.round = b.round) AS first_date,
+                   min(b.imported_at) AS first_import, count(*) AS batches,
+                   bool_and(b.is_demo) AS is_demo
+            FROM batches b GROUP BY b.round
+            ORDER BY first_date NULLS LAST, first_import, b.round"""
+            )
+            .df()
+        )
+
+    def round_names(self) -> list[str]:
+        """Round names in round order (the last one is the latest)."""
+        return self.rounds()["round"].tolist()
+
+    def latest_round(self) -> str | None:
+        """The latest round, or None when the database is empty."""
+        names = self.round_names()
+        return names[-1] if names else None
+
+    def batches(self) -> pd.DataFrame:
+        """Every batch, newest first, with its counts."""
+        return (
+            self.cursor()
+            .execute("SELECT * FROM batches ORDER BY imported_at DESC, batch_id DESC")
+            .df()
+        )
+
+    def problems(self, batch_id: int) -> pd.DataFrame:
+        """The stored row report of a batch (warnings of loaded rows, errors of rejected ones)."""
+        return (
+            self.cursor()
+            .execute(
+                "SELECT * FROM row_problems WHERE batch_id = ? ORDER BY sheet, row", [batch_id]
+            )
+            .df()
+        )
+
+    def quarantine(self, batch_id: int | None = None) -> pd.DataFrame:
+        """Rejected rows kept with their reasons (all batches when ``batch_id`` is None)."""
+        sql = "SELECT * FROM quarantine"
+        args: list = []
+        if batch_id is not None:
+            sql += " WHERE batch_id = ?"
+            args = [batch_id]
+        return self.cursor().execute(sql + " ORDER BY batch_id, source_row", args).df()
+
+    def counts(self) -> dict[str, int]:
+        """Row count of every data table and of the quarantine (for checks and tests)."""
+        cur = self.cursor()
+        return {
+            t: cur.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in (*DATA_TABLES, "batches", "quarantine", "row_problems")
+        }
+
+    def conflicts(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        round_name: str,
+        sha256: str,
+        ids: dict[str, set[str]],
+    ) -> list[Conflict]:
+        """Batches of ``round_name`` that hold the same file, or any of the household ids.
+
+        ``ids`` maps "households" / "relocation" to the household ids the new file holds.
+        """
+        out: dict[int, Conflict] = {}
+        for bid, name in cur.execute(
+            "SELECT batch_id, file_name FROM batches WHERE round = ? AND sha256 = ?",
+            [round_name, sha256],
+        ).fetchall():
+            out[bid] = Conflict(
+                bid,
+                name,
+                f"同一文件已在本批次中导入（批次号 {bid}：{name}）",
+                f"the same file is already imported in this round (batch {bid}: {name})",
+            )
+        for table, values in ids.items():
+            if not values:
+                continue
+            incoming = pa.table({"household_id": pa.array(sorted(values), pa.string())})
+            cur.register("_incoming_ids", incoming)
+            try:
+                hits = cur.execute(
+                    f"""SELECT t.batch_id, any_value(b.file_name), count(*), min(t.household_id)
+                    FROM {table} t JOIN _incoming_ids i USING (household_id)
+                    JOIN batches b USING (batch_id)
+                    WHERE t.round = ? GROUP BY t.batch_id""",
+                    [round_name],
+                ).fetchall()
+            finally:
+                cur.unregister("_incoming_ids")
+            for bid, name, n, example in hits:
+                if bid in out:
+                    continue
+                label = schema.TABLES[table].label
+                out[bid] = Conflict(
+                    bid,
+                    name,
+                    f"{n} 户（如户编号 {example}）的{label}已在本批次的批次号 {bid}（{name}）中",
+                    f"{n} households (e.g. {example}) of table {table} are already in this "
+                    f"round in batch {bid} ({name})",
+                )
+        return list(out.values())
+
+    # ---------------------------------------------------------------- writes
+    def insert_batch(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        *,
+        round_name: str,
+        file_name: str,
+        sha256: str,
+        tables: dict[str, list[dict]],
+        rejected: dict[str, list[dict]],
+        problems: pd.DataFrame,
+        skipped: int,
+        is_demo: bool = False,
+    ) -> int:
+        """Writes one batch inside the caller's transaction (``with store.write() as cur``).
+
+        Parameters
+        ----------
+        tables : table key -> loadable rows (dicts of field key -> typed value).
+        rejected : table key -> rejected rows (source_sheet, source_row, raw, reasons).
+        problems : the row report (columns of ``validate.Problem``).
+
+        Returns
+        -------
+        int : the new batch id.
+        """
+        batch_id = cur.execute("SELECT nextval('batch_seq')").fetchone()[0]
+        townships = sorted({r["township"] for rows in tables.values() for r in rows})
+        loaded = sum(len(r) for r in tables.values())
+        n_rejected = sum(len(r) for r in rejected.values())
+        warnings = int((problems["severity"] == "warning").sum()) if len(problems) else 0
+        cur.execute(
+            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                batch_id,
+                round_name,
+                file_name,
+                sha256,
+                dt.datetime.now(),
+                _os_user(),
+                "、".join(townships),
+                ",".join(k for k, v in tables.items() if v),
+                loaded,
+                n_rejected,
+                skipped,
+                warnings,
+                is_demo,
+            ],
+        )
+        for table, rows in tables.items():
+            if rows:
+                self._bulk_insert(cur, table, batch_id, round_name, rows)
+        quarantined = [
+            {
+                "batch_id": batch_id,
+                "round": round_name,
+                "table_name": table,
+                "source_sheet": r["source_sheet"],
+                "source_row": r["source_row"],
+                "reasons": r["reasons"],
+                "raw": json.dumps(r["raw"], ensure_ascii=False),
+            }
+            for table, rows in rejected.items()
+            for r in rows
+        ]
+        if quarantined:
+            cur.register("_q", pa.Table.from_pylist(quarantined))
+            cur.execute("INSERT INTO quarantine SELECT * FROM _q")
+            cur.unregister("_q")
+        if len(problems):
+            frame = problems.assign(batch_id=batch_id)[
+                [
+                    "batch_id",
+                    "file",
+                    "sheet",
+                    "row",
+                    "column",
+                    "value",
+                    "code",
+                    "severity",
+                    "message",
+                    "message_en",
+                ]
+            ]
+            cur.register("_p", pa.Table.from_pandas(frame, preserve_index=False))
+            cur.execute("INSERT INTO row_problems SELECT * FROM _p")
+            cur.unregister("_p")
+        self._bump(cur)
+        return batch_id
+
+    def _bulk_insert(self, cur, table: str, batch_id: int, round_name: str, rows: list[dict]):
+        cols = table_columns(table)
+        arrays = []
+        for name, sql_type in cols:
+            if name == "batch_id":
+                values = [batch_id] * len(rows)
+            elif name == "round":
+                values = [round_name] * len(rows)
+            else:
+                values = [r.get(name) for r in rows]
+            arrays.append(pa.array(values, type=_ARROW_TYPES[sql_type]))
+        incoming = pa.Table.from_arrays(arrays, names=[c for c, _ in cols])
+        cur.register("_rows", incoming)
+        try:
+            names = ", ".join(f'"{c}"' for c, _ in cols)
+            cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _rows")
+        finally:
+            cur.unregister("_rows")
+
+    def remove_batch(self, cur: duckdb.DuckDBPyConnection, batch_id: int) -> None:
+        """Deletes a batch and exactly its rows, inside the caller's transaction."""
+        for t in (*DATA_TABLES, "quarantine", "row_problems", "batches"):
+            cur.execute(f"DELETE FROM {t} WHERE batch_id = ?", [batch_id])
+        self._bump(cur)
+
+    def delete_batch(self, batch_id: int) -> bool:
+        """Deletes one batch in its own transaction; False when no such batch exists."""
+        with self.write() as cur:
+            found = cur.execute("SELECT count(*) FROM batches WHERE batch_id = ?", [batch_id])
+            if not found.fetchone()[0]:
+                return False
+            self.remove_batch(cur, batch_id)
+            return True
+
+    def delete_demo(self) -> int:
+        """Deletes every batch marked as demo data; returns how many."""
+        with self.write() as cur:
+            ids = [
+                r[0] for r in cur.execute("SELECT batch_id FROM batches WHERE is_demo").fetchall()
+            ]
+            for bid in ids:
+                self.remove_batch(cur, bid)
+            return len(ids)
+
+    @staticmethod
+    def _bump(cur: duckdb.DuckDBPyConnection) -> None:
+        cur.execute(
+            "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+            "WHERE key = 'data_version'"
+        )
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -1,0 +1,618 @@
+"""Turn a located table into typed rows and a row report.
+
+Every data row ends up in exactly one place: loaded (``ParsedTable.rows``), rejected with
+its reasons (``ParsedTable.rejected``), or skipped as a blank, totals, numbering or
+signature line (``ParsedTable.skipped``). Every problem names file, sheet, Excel row,
+column and value, with a rule code from ``RULES``. Rules: ../shared/DOMAIN.md and the
+registry-import issue ("Validation: a row report, nothing lost").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from openpyxl.utils import get_column_letter
+
+from analytics import schema
+from analytics.read import LocatedTable
+
+ERROR, WARNING = "error", "warning"
+
+# code -> (severity, Chinese message, English message). Messages take str.format fields.
+RULES: dict[str, tuple[str, str, str]] = {
+    "E_REQUIRED": (ERROR, "缺少必填项“{field}”", "required value '{field}' is missing"),
+    "E_NO_COLUMN": (
+        ERROR,
+        "表中没有“{field}”列，所有行都无法导入",
+        "the sheet has no '{field}' column: no row can be loaded",
+    ),
+    "E_NO_TOWNSHIP": (
+        ERROR,
+        "无法确定乡镇：表中没有乡镇列，标题中也没有乡镇名，上传时也未填写",
+        "no township: no township column, none in the title, none given at upload",
+    ),
+    "E_POSITIVE_INT": (
+        ERROR,
+        "“{field}”应为正整数，实际为“{value}”",
+        "'{field}' must be a positive whole number, got '{value}'",
+    ),
+    "E_NONNEG_INT": (
+        ERROR,
+        "“{field}”应为不小于 0 的整数，实际为“{value}”",
+        "'{field}' must be a whole number >= 0, got '{value}'",
+    ),
+    "E_POSITIVE_NUMBER": (
+        ERROR,
+        "“{field}”应为正数，实际为“{value}”",
+        "'{field}' must be a positive number, got '{value}'",
+    ),
+    "E_CODE": (
+        ERROR,
+        "“{field}”的值“{value}”无法识别，可用的值：{allowed}",
+        "'{field}' value '{value}' is not recognised; accepted: {allowed}",
+    ),
+    "E_DUPLICATE_ID": (
+        ERROR,
+        "户编号“{value}”在本文件中重复，首次出现在“{first}”",
+        "household id '{value}' repeats in this file; first seen at {first}",
+    ),
+    "E_GROUP_WITHOUT_VILLAGE": (
+        ERROR,
+        "填写了村民小组“{value}”但没有行政村",
+        "group '{value}' is given without a village",
+    ),
+    "W_NUMBER": (
+        WARNING,
+        "“{field}”不是数字：“{value}”，按空值处理",
+        "'{field}' is not a number: '{value}'; kept as empty",
+    ),
+    "W_DATE": (
+        WARNING,
+        "“{field}”不是可识别的日期：“{value}”，按空值处理",
+        "'{field}' is not a recognisable date: '{value}'; kept as empty",
+    ),
+    "W_YESNO": (
+        WARNING,
+        "“{field}”应为是/否：“{value}”，按空值处理",
+        "'{field}' should be yes/no: '{value}'; kept as empty",
+    ),
+    "W_ID_CHECK": (
+        WARNING,
+        "身份证号校验位错误（GB 11643 MOD 11-2 应为“{expected}”）",
+        "ID number check character is wrong (GB 11643 MOD 11-2 expects '{expected}')",
+    ),
+    "W_ID_BIRTH": (
+        WARNING,
+        "身份证号中的出生日期无效",
+        "the ID number's birth date is not a valid date",
+    ),
+    "W_ID_LENGTH": (
+        WARNING,
+        "身份证号应为 18 位，实际 {length} 位",
+        "ID number should have 18 characters, has {length}",
+    ),
+    "W_ID_LEGACY15": (
+        WARNING,
+        "15 位旧身份证号，请核实并更新为 18 位",
+        "legacy 15-digit ID number: verify and update to 18 digits",
+    ),
+    "W_ID_AS_NUMBER": (
+        WARNING,
+        "身份证号以数字形式保存，Excel 只保留 15 位有效数字，末尾几位已变为 0，无法恢复，"
+        "请核实原始号码并以文本格式填写",
+        "ID number was stored as a number: Excel keeps 15 significant digits, so its last "
+        "digits were turned into zeros and cannot be recovered; re-enter it as text",
+    ),
+    "W_HOUSEHOLD_ID_AS_NUMBER": (
+        WARNING,
+        "户编号以数字形式保存且超过 15 位，末尾数字可能已丢失",
+        "household id stored as a number with more than 15 digits: trailing digits may be lost",
+    ),
+    "W_CONTRADICTION": (
+        WARNING,
+        "“{outcome}”与建档立卡状态“{state}”矛盾：{why}",
+        "'{outcome}' contradicts registry state '{state}': {why_en}",
+    ),
+    "W_DUPLICATE_COLUMN": (
+        WARNING,
+        "列“{value}”与前面的列重复，已忽略",
+        "column '{value}' repeats an earlier column and was ignored",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One line of the row report.
+
+    ``row`` is the Excel row number the user sees (None for a sheet-level problem);
+    ``column`` is "C 户主身份证号" (letter and header); ``value`` is already masked.
+    """
+
+    file: str
+    sheet: str
+    row: int | None
+    column: str
+    value: str
+    code: str
+    severity: str
+    message: str
+    message_en: str
+
+
+@dataclass
+class ParsedTable:
+    """The outcome of validating one located table.
+
+    ``rows`` are the loadable rows as dicts of field key -> typed value, each with
+    ``source_sheet`` and ``source_row``. ``rejected`` rows keep their raw cells (header ->
+    text) and reasons. ``skipped`` counts blank / total / numbering / footer rows.
+    """
+
+    file: str
+    sheet: str
+    table: str
+    rows: list[dict]
+    rejected: list[dict]
+    problems: list[Problem]
+    skipped: dict[str, int]
+    headers: dict[str, str]
+    township_source: str
+
+    @property
+    def errors(self) -> int:
+        """Number of rejected rows."""
+        return len(self.rejected)
+
+
+@dataclass
+class _Row:
+    """Working state of one row while it is validated."""
+
+    excel_row: int
+    values: dict = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- value parsers
+_SPACES = re.compile(r"\s+")
+_UNIT_SUFFIX = re.compile(r"(人次|人|户|元|平方米|平米|m2|m²|㎡|场|个|年)$")
+_DATE_TEXT = re.compile(r"^(\d{4})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*日?$")
+_DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+
+
+def clean_text(value: object) -> str:
+    """Text of a cell: NFKC (full-width to half-width), trimmed, inner spaces collapsed.
+
+    Numbers become their shortest text (4.0 -> "4"); None becomes "".
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return _number_text(value)
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M") if value.time() != dt.time() else str(value.date())
+    s = unicodedata.normalize("NFKC", str(value)).strip()
+    return _SPACES.sub(" ", s)
+
+
+def _number_text(v: float) -> str:
+    if v.is_integer():
+        return format(Decimal(repr(v)), "f").split(".")[0]
+    return repr(v)
+
+
+def parse_number(value: object) -> float | None:
+    """A number from a number cell or text ("1,234.5", "３", "3000元"); None if not one.
+
+    Raises nothing; an empty cell is None too (callers tell the two apart).
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    s = clean_text(value).replace(",", "").replace(" ", "")
+    s = _UNIT_SUFFIX.sub("", s)
+    if not s:
+        return None
+    try:
+        d = Decimal(s)
+    except InvalidOperation:
+        return None
+    return float(d) if d.is_finite() else None
+
+
+def parse_whole(value: object) -> int | None:
+    """A whole number ("4", 4.0, "4人"); None for empty, fractions and text."""
+    n = parse_number(value)
+    if n is None or not float(n).is_integer():
+        return None
+    return int(n)
+
+
+def parse_date(value: object) -> dt.date | None:
+    """A date from a date cell, an Excel serial number, or text.
+
+    Text forms: ``2017-07-08``, ``2017/7/8``, ``2017.7.8``, ``2017年7月8日``, ``20170708``,
+    and a serial number written as text. Returns None when none applies.
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _serial_date(float(value))
+    s = clean_text(value).replace(" ", "")
+    if not s:
+        return None
+    m = _DATE_TEXT.match(s) or _DATE_COMPACT.match(s)
+    if m:
+        try:
+            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            return None
+    s = s.split(" ")[0]
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}(T|\s)?.*", s):
+        try:
+            return dt.date.fromisoformat(s[:10])
+        except ValueError:
+            return None
+    n = parse_number(s)
+    return _serial_date(n) if n is not None else None
+
+
+def _serial_date(n: float) -> dt.date | None:
+    # Excel 1900 date system; serials 20000..80000 cover 1954..2119.
+    if 20000 <= n <= 80000:
+        return _EXCEL_EPOCH + dt.timedelta(days=int(n))
+    return None
+
+
+def parse_yesno(value: object) -> bool | None:
+    """True / False from 是/否, √/×, 有/无, Y/N, 1/0, yes/no; None if empty or unknown."""
+    if isinstance(value, bool):
+        return value
+    s = clean_text(value).lower().replace(" ", "")
+    if s in schema.YES:
+        return True
+    if s in schema.NO:
+        return False
+    return None
+
+
+def id_check_char(first17: str) -> str:
+    """The GB 11643-1999 check character (ISO 7064 MOD 11-2) of the first 17 digits."""
+    total = sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True))
+    return ID_CHECK[total % 11]
+
+
+def mask_id(value: str) -> str:
+    """Masks an ID number: region code (6) and the last character kept, the rest '*'."""
+    if len(value) <= 7:
+        return "*" * len(value)
+    return value[:6] + "*" * (len(value) - 7) + value[-1]
+
+
+def mask_name(value: str) -> str:
+    """Masks a name: the surname (first character) kept, the rest '*'."""
+    return value[:1] + "*" * (len(value) - 1) if value else value
+
+
+# -------------------------------------------------------------- the validator
+_CODE_TABLES = {
+    schema.STATE: schema.value_lookup(schema.REGISTRY_STATES),
+    schema.ADJUSTMENT: schema.value_lookup(schema.ADJUSTMENTS),
+    schema.FINDING: schema.value_lookup(schema.FINDINGS),
+}
+_CODE_ALLOWED = {
+    schema.STATE: "未脱贫/贫困户、已脱贫/脱贫户、非建档立卡/一般农户",
+    schema.ADJUSTMENT: "新增、返贫、拟退出、剔除，或空",
+    schema.FINDING: "错评、漏评、错退，或空",
+}
+# Fields whose absence or bad value rejects the row, per table.
+REQUIRED = {
+    "households": ("household_id", "village", "household_size", "registry_state"),
+    "meetings": ("attendance",),
+    "relocation": ("household_id", "persons", "house_area"),
+    "villages": ("village",),
+}
+POSITIVE_INT = {"household_size", "persons"}
+NONNEG_INT = {"attendance", "households", "population", "rural_population"}
+POSITIVE_NUMBER = {"house_area"}
+# (outcome, states it is allowed on, zh reason, en reason) for W_CONTRADICTION.
+CONTRADICTIONS = {
+    "new": ({"nonregistered"}, "新增只适用于非建档立卡户", "new applies to non-registered only"),
+    "relapse": ({"exited"}, "返贫只适用于已脱贫户", "relapse applies to exited households only"),
+    "exit_proposed": (
+        {"remaining_poor"},
+        "拟退出只适用于未脱贫户",
+        "exit_proposed applies to remaining-poor households only",
+    ),
+    "removed": (
+        {"remaining_poor", "exited"},
+        "剔除只适用于建档立卡户",
+        "removed applies to registered households only",
+    ),
+    "inclusion_error": (
+        {"remaining_poor", "exited"},
+        "错评只适用于建档立卡户，不计入错评",
+        "inclusion_error applies to registered households only; not counted",
+    ),
+    "exclusion_error": (
+        {"nonregistered"},
+        "漏评只适用于非建档立卡户，不计入漏评",
+        "exclusion_error applies to non-registered households only; not counted",
+    ),
+    "wrongful_exit": (
+        {"exited"},
+        "错退只适用于已脱贫户，不计入错退",
+        "wrongful_exit applies to exited households only; not counted",
+    ),
+}
+
+
+def problem(
+    file: str, sheet: str, row: int | None, column: str, value: str, code: str, **params: object
+) -> Problem:
+    """Builds a Problem from a rule code of ``RULES`` and its message fields."""
+    severity, zh, en = RULES[code]
+    params.setdefault("value", value)
+    return Problem(
+        file, sheet, row, column, value, code, severity, zh.format(**params), en.format(**params)
+    )
+
+
+class Validator:
+    """Validates the located tables of one file; remembers household ids across its sheets.
+
+    Parameters
+    ----------
+    township : the township given at upload, used when a sheet has no township column
+        (else the township its title names).
+    """
+
+    def __init__(self, township: str | None = None) -> None:
+        self.township = township.strip() if township and township.strip() else None
+        self._seen_ids: dict[tuple[str, str], str] = {}
+
+    def parse(self, located: LocatedTable) -> ParsedTable:
+        """Validates every data row of ``located``; see ``ParsedTable``."""
+        grid, table = located.grid, located.table
+        file, sheet = grid.file, grid.sheet
+        colname = {c: f"{get_column_letter(c + 1)} {located.headers[c]}" for c in located.columns}
+        township_col = located.column_of("township")
+        file_township = self.township or located.title_township
+        township_source = (
+            "column"
+            if township_col is not None
+            else ("upload" if self.township else ("title" if file_township else "none"))
+        )
+        sheet_problems = [
+            problem(file, sheet, None, h, h, "W_DUPLICATE_COLUMN")
+            for h in located.duplicate_headers
+        ]
+        missing_cols = [k for k in REQUIRED[table.key] if located.column_of(k) is None]
+        for k in missing_cols:
+            sheet_problems.append(
+                problem(file, sheet, None, "", "", "E_NO_COLUMN", field=table.by_key[k].header)
+            )
+        skipped = {"blank": 0, "total": 0, "numbering": 0, "footer": 0}
+        rows: list[dict] = []
+        rejected: list[dict] = []
+        problems = list(sheet_problems)
+        id_col = located.column_of("household_id")
+        in_footer = False
+        for i in range(located.data_start, len(grid.rows)):
+            cells = grid.rows[i]
+            kind = _skip_kind(cells, id_col, i == located.data_start, in_footer)
+            if kind:
+                skipped[kind] += 1
+                in_footer = in_footer or kind == "footer"
+                continue
+            row = _Row(excel_row=i + 1)
+            for c, key in located.columns.items():
+                self._cell(file, sheet, row, table, key, cells[c], colname[c])
+            self._row_rules(file, sheet, row, table, colname, located, file_township)
+            errors = [p for p in row.problems if p.severity == ERROR]
+            problems.extend(row.problems)
+            if errors:
+                raw = {
+                    (located.headers.get(c) or get_column_letter(c + 1)): clean_text(v)
+                    for c, v in enumerate(cells)
+                    if v is not None
+                }
+                rejected.append(
+                    {
+                        "source_sheet": sheet,
+                        "source_row": i + 1,
+                        "raw": raw,
+                        "reasons": "；".join(p.message for p in errors),
+                    }
+                )
+            else:
+                row.values["source_sheet"] = sheet
+                row.values["source_row"] = i + 1
+                rows.append(row.values)
+        return ParsedTable(
+            file=file,
+            sheet=sheet,
+            table=table.key,
+            rows=rows,
+            rejected=rejected,
+            problems=problems,
+            skipped=skipped,
+            headers={located.headers[c]: k for c, k in located.columns.items()},
+            township_source=township_source,
+        )
+
+    # One cell: parse by kind, report what is wrong with it.
+    def _cell(self, file, sheet, row: _Row, table, key, raw, col) -> None:
+        f = table.by_key[key]
+        text = clean_text(raw)
+        out = None
+
+        def add(code: str, **params: object) -> None:
+            shown = mask_id(text) if f.kind == schema.ID_NUMBER else text
+            row.problems.append(
+                problem(file, sheet, row.excel_row, col, shown, code, field=f.header, **params)
+            )
+
+        if f.kind == schema.ID_NUMBER:
+            out = self._id_number(raw, text, add)
+        elif not text:
+            out = None
+        elif f.kind == schema.TEXT:
+            out = text
+            if key == "household_id" and isinstance(raw, float) and len(text) > 15:
+                add("W_HOUSEHOLD_ID_AS_NUMBER")
+        elif f.kind == schema.INT:
+            out = parse_whole(raw)
+            if key in POSITIVE_INT and (out is None or out <= 0):
+                add("E_POSITIVE_INT")
+                out = None
+            elif key in NONNEG_INT and (out is None or out < 0):
+                add("E_NONNEG_INT")
+                out = None
+            elif out is None:
+                add("W_NUMBER")
+        elif f.kind == schema.NUMBER:
+            out = parse_number(raw)
+            if key in POSITIVE_NUMBER and (out is None or out <= 0):
+                add("E_POSITIVE_NUMBER")
+                out = None
+            elif out is None:
+                add("W_NUMBER")
+        elif f.kind == schema.DATE:
+            out = parse_date(raw)
+            if out is None:
+                add("W_DATE")
+        elif f.kind == schema.YESNO:
+            out = parse_yesno(raw)
+            if out is None:
+                add("W_YESNO")
+        elif f.kind in _CODE_TABLES:
+            compact = text.replace(" ", "")
+            if compact in schema.NO_OUTCOME and f.kind != schema.STATE:
+                out = None
+            else:
+                out = _CODE_TABLES[f.kind].get(compact)
+                if out is None:
+                    add("E_CODE", allowed=_CODE_ALLOWED[f.kind])
+        row.values[key] = out
+
+    @staticmethod
+    def _id_number(raw, text: str, add) -> str | None:
+        if not text:
+            return None
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            add("W_ID_AS_NUMBER")
+            return text
+        value = text.replace(" ", "").upper()
+        if re.fullmatch(r"\d{17}[\dX]", value):
+            expected = id_check_char(value[:17])
+            if value[17] != expected:
+                add("W_ID_CHECK", expected=expected)
+            try:
+                dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+            except ValueError:
+                add("W_ID_BIRTH")
+        elif re.fullmatch(r"\d{15}", value):
+            add("W_ID_LEGACY15")
+        else:
+            add("W_ID_LENGTH", length=len(value))
+        return value
+
+    # Rules across cells of one row, and across rows of the file.
+    def _row_rules(self, file, sheet, row: _Row, table, colname, located, file_township) -> None:
+        v = row.values
+        for key in REQUIRED[table.key]:
+            c = located.column_of(key)
+            if c is not None and v.get(key) is None and not _has_problem(row, colname[c]):
+                row.problems.append(
+                    problem(
+                        file, sheet, row.excel_row, colname[c], "", "E_REQUIRED",
+                        field=table.by_key[key].header,
+                    )
+                )  # fmt: skip
+        if not v.get("township"):
+            if file_township:
+                v["township"] = file_township
+            else:
+                row.problems.append(problem(file, sheet, row.excel_row, "", "", "E_NO_TOWNSHIP"))
+        if table.key == "meetings" and v.get("group") and not v.get("village"):
+            c = located.column_of("group")
+            row.problems.append(
+                problem(
+                    file, sheet, row.excel_row, colname[c], v["group"], "E_GROUP_WITHOUT_VILLAGE"
+                )
+            )
+        if table.key in ("households", "relocation") and v.get("household_id"):
+            key = (table.key, v["household_id"])
+            first = self._seen_ids.get(key)
+            c = located.column_of("household_id")
+            if first:
+                row.problems.append(
+                    problem(
+                        file, sheet, row.excel_row, colname[c], v["household_id"],
+                        "E_DUPLICATE_ID", first=first,
+                    )
+                )  # fmt: skip
+            else:
+                self._seen_ids[key] = f"{sheet} 第 {row.excel_row} 行"
+        if table.key == "households":
+            state = v.get("registry_state")
+            for key in ("adjustment", "verification"):
+                outcome = v.get(key)
+                if state and outcome and state not in CONTRADICTIONS[outcome][0]:
+                    _, why, why_en = CONTRADICTIONS[outcome]
+                    c = located.column_of(key)
+                    labels = schema.ADJUSTMENT_LABELS | schema.FINDING_LABELS
+                    row.problems.append(
+                        problem(
+                            file, sheet, row.excel_row, colname[c], labels[outcome],
+                            "W_CONTRADICTION", outcome=labels[outcome],
+                            state=schema.STATE_LABELS[state], why=why, why_en=why_en,
+                        )
+                    )  # fmt: skip
+
+
+def _has_problem(row: _Row, column: str) -> bool:
+    return any(p.column == column for p in row.problems)
+
+
+def _skip_kind(cells: list[object], id_col: int | None, first: bool, in_footer: bool) -> str:
+    """Why a row is not data: "blank", "total", "numbering", "footer", or "" (it is data)."""
+    texts = [clean_text(v) for v in cells]
+    values = [t for t in texts if t]
+    if not values:
+        return "blank"
+    has_id = id_col is not None and bool(texts[id_col])
+    compact = [t.replace(" ", "") for t in values]
+    if not has_id and any(t.startswith(schema.TOTAL_WORDS) for t in compact[:3]):
+        return "total"
+    if first and _is_numbering(compact):
+        return "numbering"
+    distinct = list(dict.fromkeys(compact))
+    if not has_id and schema.FOOTER_PATTERN.match(distinct[0]):
+        return "footer"
+    if in_footer and not has_id and len(distinct) <= 2:
+        return "footer"
+    return ""
+
+
+def _is_numbering(values: list[str]) -> bool:
+    """A column-numbering row under the header: 1 2 3 ... or 甲 乙 丙 ..."""
+    if len(values) < 3:
+        return False
+    if all(v.isdigit() for v in values):
+        return [int(v) for v in values] == list(range(int(values[0]), int(values[0]) + len(values)))
+    return all(v in "甲乙丙丁戊己庚辛壬癸" for v in values)
