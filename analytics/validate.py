@@ -597,7 +597,8 @@ def _skip_kind(cells: list[object], id_col: int | None, first: bool, in_footer: 
         return "blank"
     has_id = id_col is not None and bool(texts[id_col])
     compact = [t.replace(" ", "") for t in values]
-    if not has_id and any(t.startswith(schema.TOTAL_WORDS) for t in compact[:3]):
+    # 合计 / 小计 rows often carry counts in the id or size columns: the word decides.
+    if any(schema.TOTAL_PATTERN.search(t) for t in compact[:3]):
         return "total"
     if first and _is_numbering(compact):
         return "numbering"

@@ -1,0 +1,165 @@
+"""The command line: ``python -m analytics ingest|metrics|demo|rounds|batches|delete``.
+
+Machine-readable output (``--format json|csv``) goes to standard output alone; messages
+and reports go to standard error. Exit codes of ``ingest``: 0 loaded, 1 refused, 2 a file
+that cannot be read (the worst file decides).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from analytics import demo, ingest, metrics, queries
+from analytics.store import Store, StoreError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m analytics", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def db(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--db", help="DuckDB file (default: $POVERTY_DB or data/poverty.duckdb)")
+
+    sp = sub.add_parser("ingest", help="import files, each as its own batch")
+    db(sp)
+    sp.add_argument("files", nargs="+", metavar="FILE")
+    sp.add_argument("--round", required=True, help="the round (批次) the files belong to")
+    sp.add_argument("--township", help="township for sheets without a township column")
+    sp.add_argument(
+        "--allow-partial", action="store_true", help="load valid rows, quarantine the rest"
+    )
+    sp.add_argument(
+        "--replace", action="store_true", help="replace the batch already holding these rows"
+    )
+
+    sp = sub.add_parser("metrics", help="print every metric per unit for one round")
+    db(sp)
+    sp.add_argument("--round", help="round name (default: the latest round)")
+    sp.add_argument("--by", choices=list(metrics.LEVELS), default="village")
+    sp.add_argument("--format", choices=["json", "csv"], default="json")
+    sp.add_argument("--township", action="append", default=[], help="filter (repeatable)")
+    sp.add_argument("--village", action="append", default=[], help="filter (repeatable)")
+    sp.add_argument("--group", action="append", default=[], help="filter (repeatable)")
+    sp.add_argument(
+        "--area-standard", type=float, default=metrics.RELOCATION_AREA_STANDARD,
+        help="relocation housing standard, m² per person (default 25)",
+    )  # fmt: skip
+
+    sp = sub.add_parser("demo", help="(re)build the demo township's rounds")
+    db(sp)
+    sp.add_argument("--out-dir", help="also keep the generated demo workbooks here")
+
+    sp = sub.add_parser("rounds", help="list rounds in order (the last is the latest)")
+    db(sp)
+    sp = sub.add_parser("batches", help="list imported batches")
+    db(sp)
+    sp = sub.add_parser("delete", help="delete one batch and exactly its rows")
+    db(sp)
+    sp.add_argument("batch_id", type=int)
+    return p
+
+
+def _err(*parts: object) -> None:
+    print(*parts, file=sys.stderr)
+
+
+def _print_report(report: ingest.FileReport) -> None:
+    _err(f"== {report.file}: {report.status} ({report.message_en or report.message})")
+    for s in report.sheets:
+        if s.table is None:
+            _err(f"  sheet {s.sheet}: not recognised: {s.note_en}")
+            continue
+        skipped = ", ".join(f"{k} {v}" for k, v in s.skipped.items() if v) or "none"
+        _err(
+            f"  sheet {s.sheet}: {s.table} (header row {s.header_rows}, township from "
+            f"{s.township_source}): {s.loaded} rows valid, {s.rejected} rejected, "
+            f"skipped: {skipped}"
+        )
+        if s.unused_columns:
+            _err(f"    columns not used: {', '.join(s.unused_columns)}")
+    for p in report.problems:
+        where = f"{p.file} / {p.sheet} / row {p.row if p.row else '-'} / {p.column or '-'}"
+        _err(f"  [{p.severity}] {p.code} {where}: {p.message_en} (value: {p.value!r})")
+
+
+def _ingest(store: Store, args: argparse.Namespace) -> int:
+    worst = 0
+    for name in args.files:
+        path = Path(name)
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            _err(f"== {name}: unreadable ({e.strerror})")
+            worst = max(worst, ingest.UNREADABLE)
+            continue
+        report = ingest.import_file(
+            store, path.name, data, args.round, township=args.township,
+            allow_partial=args.allow_partial, replace=args.replace,
+        )  # fmt: skip
+        _print_report(report)
+        worst = max(worst, report.code)
+    return worst
+
+
+def _metrics(store: Store, args: argparse.Namespace) -> int:
+    try:
+        frame = queries.metrics_frame(
+            store, args.round, args.by, townships=args.township, villages=args.village,
+            groups=args.group, area_standard=args.area_standard,
+        )  # fmt: skip
+    except KeyError:
+        _err(f"no round named {args.round!r}; rounds: {', '.join(store.round_names()) or 'none'}")
+        return 1
+    if args.round is None and len(frame):
+        _err(f"round: {frame['round'].iloc[0]} (the latest)")
+    if args.format == "json":
+        sys.stdout.write(frame.to_json(orient="records", force_ascii=False, date_format="iso"))
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(frame.to_csv(index=False))
+    return 0
+
+
+def _table(frame: pd.DataFrame) -> None:
+    with pd.option_context("display.max_rows", 500, "display.width", 200):
+        print(frame.to_string(index=False) if len(frame) else "(none)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs one command; returns its exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        store = Store(args.db)
+    except StoreError as e:
+        _err(str(e))
+        return 1
+    try:
+        if args.command == "ingest":
+            return _ingest(store, args)
+        if args.command == "metrics":
+            return _metrics(store, args)
+        if args.command == "demo":
+            reports = demo.load_demo(store, Path(args.out_dir) if args.out_dir else None)
+            for r in reports:
+                _print_report(r)
+            _err(f"demo loaded into {store.path}")
+            return 0
+        if args.command == "rounds":
+            _table(store.rounds())
+            return 0
+        if args.command == "batches":
+            _table(store.batches())
+            return 0
+        if args.command == "delete":
+            if store.delete_batch(args.batch_id):
+                _err(f"batch {args.batch_id} deleted")
+                return 0
+            _err(f"no batch {args.batch_id}")
+            return 1
+    finally:
+        store.close()
+    return 1

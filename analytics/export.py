@@ -1,0 +1,73 @@
+"""Tables out to files people open in Excel: CSV (UTF-8 with BOM) and XLSX.
+
+Text that a spreadsheet would run as a formula (starting with = + - @, tab, CR or LF) is
+neutralised with a leading apostrophe; numbers stay numbers. XLSX files have the header
+row frozen, filters on, and every text cell written as text so long ID numbers keep all
+their digits. Written with openpyxl.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def neutralise(value: object) -> object:
+    """Prefixes text that a spreadsheet would treat as a formula with an apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells (object / string columns) are neutralised."""
+    out = frame.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(neutralise)
+    out.columns = [neutralise(str(c)) for c in out.columns]
+    return out
+
+
+def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """CSV in UTF-8 with BOM (Excel on Chinese Windows opens it correctly)."""
+    return safe_frame(frame).to_csv(index=False).encode("utf-8-sig")
+
+
+def to_xlsx_bytes(frame: pd.DataFrame, sheet: str = "Sheet1") -> bytes:
+    """One-sheet XLSX: header frozen, filters on, text cells as text, numbers as numbers."""
+    book = Workbook()
+    ws = book.active
+    ws.title = sheet[:31]
+    safe = safe_frame(frame)
+    ws.append([str(c) for c in safe.columns])
+    for row in safe.itertuples(index=False):
+        ws.append([_cell(v) for v in row])
+    for i, c in enumerate(safe.columns, start=1):
+        ws.cell(1, i).number_format = "@"
+        ws.column_dimensions[get_column_letter(i)].width = max(8, min(40, len(str(c)) * 2 + 2))
+    for col in ws.iter_cols(min_row=2):
+        for cell in col:
+            if isinstance(cell.value, str):
+                cell.number_format = "@"
+    ws.freeze_panes = "A2"
+    if len(safe.columns):
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(safe.columns))}{max(1, len(safe) + 1)}"
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def _cell(value: object) -> object:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalar
+        return value.item()
+    return value
