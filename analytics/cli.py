@@ -143,7 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "metrics":
             return _metrics(store, args)
         if args.command == "demo":
-            reports = demo.load_demo(store, Path(args.out_dir) if args.out_dir else None)
+            try:
+                reports = demo.load_demo(store, Path(args.out_dir) if args.out_dir else None)
+            except demo.DemoError as e:
+                _err(str(e))
+                return 1
             for r in reports:
                 _print_report(r)
             _err(f"demo loaded into {store.path}")
