@@ -1,0 +1,112 @@
+"""The shared frame of every page: the store, the language, cached queries, formatting."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from analytics import metrics, queries
+from analytics.demo import ensure_demo
+from analytics.store import Store, default_path
+from ui.labels import label
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str) -> Store:
+    store = Store(path)
+    ensure_demo(store)
+    return store
+
+
+def store() -> Store:
+    """The process's one store (the database named by $POVERTY_DB or data/poverty.duckdb).
+
+    On first start with an empty database it loads the demo township.
+    """
+    return _store(str(default_path()))
+
+
+def lang() -> str:
+    """The chosen language, "zh" (default) or "en"; opened from the URL's ?lang=en."""
+    if "lang" not in st.session_state:
+        st.session_state["lang"] = "en" if st.query_params.get("lang") == "en" else "zh"
+    return st.session_state["lang"]
+
+
+def set_lang(value: str) -> None:
+    """Switches the language and keeps it in the URL so that a copied link keeps it."""
+    st.session_state["lang"] = value
+    if value == "en":
+        st.query_params["lang"] = "en"
+    else:
+        st.query_params.pop("lang", None)
+
+
+def t(key: str, **fmt: object) -> str:
+    """The label of ``key`` in the chosen language."""
+    return label(key, lang(), **fmt)
+
+
+def metric_label(key: str) -> str:
+    """The on-screen name of a metric key or unit column."""
+    return t("meetings_count" if key == "meetings" else key)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _metrics(
+    path: str, version: int, round_name: str | None, level: str, villages: tuple[str, ...]
+) -> pd.DataFrame:
+    # ``version`` is in the key so that every import or deletion refreshes the result.
+    del version
+    return queries.metrics_frame(_store(path), round_name, level, villages=villages)
+
+
+def metrics_frame(
+    round_name: str | None, level: str, villages: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Cached metrics (``queries.metrics_frame``), keyed on the database's data version."""
+    s = store()
+    return _metrics(str(s.path), s.data_version(), round_name, level, villages)
+
+
+def fmt_count(value: object) -> str:
+    """An integer with thousands separators (12,345); an em dash when missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{int(value):,}"
+
+
+def fmt_rate(value: object) -> str:
+    """A fraction as a percentage with two decimals (0.0523 -> 5.23%); em dash when empty."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{float(value) * 100:.2f}%"
+
+
+def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A metrics frame for reading: rates as percentages, counts with separators, labels."""
+    out = frame.copy()
+    for c in out.columns:
+        if c in metrics.RATE_KEYS:
+            out[c] = out[c].map(fmt_rate)
+        elif c in metrics.COUNT_KEYS:
+            out[c] = out[c].map(fmt_count)
+    out.columns = [metric_label(c) for c in out.columns]
+    return out
+
+
+def labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame with its column names translated (values untouched)."""
+    return frame.rename(columns={c: metric_label(c) for c in frame.columns})
+
+
+THRESHOLDS = {
+    # Defaults from the 2016 exit rules and the national exit evaluation (DOMAIN.md).
+    "comprehensive_poverty_rate": 0.03,
+    "wrongful_exit_rate": 0.02,
+    "exclusion_error_rate": 0.02,
+    "inclusion_error_rate": 0.02,
+}
+APPROVAL_FLOOR = 0.90

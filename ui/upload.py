@@ -1,0 +1,134 @@
+"""The upload block: choose files and a round, see what they hold, then import."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analytics import export, ingest
+from ui.common import lang, store, t
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _inspect(name: str, data: bytes, township: str) -> ingest.FileReport:
+    return ingest.inspect_file(name, data, township or None)
+
+
+def _sheet_frame(report: ingest.FileReport) -> pd.DataFrame:
+    en = lang() == "en"
+    rows = []
+    for s in report.sheets:
+        rows.append(
+            {
+                t("sheet"): s.sheet,
+                t("table"): t(s.table) if s.table else t("not_recognised"),
+                t("header_rows"): s.header_rows,
+                t("township_source"): t(s.township_source) if s.township_source else "",
+                t("rows_valid"): s.loaded,
+                t("rows_rejected"): s.rejected,
+                t("rows_skipped"): sum(s.skipped.values()),
+                t("unused_columns"): "、".join(s.unused_columns)
+                or ((s.note_en if en else s.note) if s.table is None else ""),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def report_frame(report: ingest.FileReport) -> pd.DataFrame:
+    """The row report with translated headers and the message in the chosen language."""
+    frame = report.problem_frame()
+    message = "message_en" if lang() == "en" else "message"
+    frame = frame[["file", "sheet", "row", "column", "value", "severity", "code", message]]
+    frame = frame.assign(severity=frame["severity"].map(t))
+    return frame.rename(
+        columns={
+            "file": t("file"),
+            "sheet": t("sheet"),
+            "row": t("row"),
+            "column": t("column"),
+            "value": t("value"),
+            "severity": t("severity"),
+            "code": t("code"),
+            message: t("message"),
+        }
+    )
+
+
+def _show_report(report: ingest.FileReport, key: str) -> None:
+    status = t(f"status_{report.status}")
+    text = report.message_en if lang() == "en" else report.message
+    line = f"**{report.file}**：{status}" + (f" — {text}" if text else "")
+    if report.status in ("refused", "unreadable"):
+        st.error(line)
+    elif report.status in ("loaded", "partial"):
+        st.success(line)
+    else:
+        st.info(line)
+    if report.sheets:
+        st.dataframe(_sheet_frame(report), hide_index=True, width="stretch")
+    if report.problems:
+        frame = report_frame(report)
+        errors = sum(p.severity == "error" for p in report.problems)
+        st.caption(f"{t('row_report')}: {t('error')} {errors}, {t('warning')} {report.warnings}")
+        st.dataframe(frame, hide_index=True, width="stretch", height=min(400, 40 + 35 * len(frame)))
+        st.download_button(
+            t("download_report"),
+            export.to_xlsx_bytes(frame, "row report"),
+            file_name=f"{report.file}.行报告.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key=f"report_{key}",
+        )
+    elif report.status != "unreadable":
+        st.caption(t("no_problems"))
+
+
+def upload_block() -> None:
+    """Files, round, township and options; the inspection; the import with progress."""
+    st.caption(t("upload_help"))
+    s = store()
+    files = st.file_uploader(
+        t("files"),
+        type=["xlsx", "xlsm", "xls", "csv"],
+        accept_multiple_files=True,
+        key="upload_files",
+    )
+    rounds = s.round_names()
+    new_option = t("round_new_option")
+    options = [*reversed(rounds), new_option]
+    c1, c2 = st.columns(2)
+    picked = c1.selectbox(t("round_pick"), options, key="upload_round_pick")
+    round_name = picked
+    if picked == new_option:
+        round_name = c1.text_input(t("round_new"), key="upload_round_new").strip()
+    township = c2.text_input(t("township_input"), key="upload_township").strip()
+    allow_partial = c2.checkbox(t("allow_partial"), key="upload_allow_partial")
+    replace = c2.checkbox(t("replace"), key="upload_replace")
+    if not files:
+        return
+    st.subheader(t("inspect_title"))
+    reports = [_inspect(f.name, f.getvalue(), township) for f in files]
+    for i, report in enumerate(reports):
+        _show_report(report, f"inspect_{i}")
+    if st.button(t("import"), type="primary", key="upload_import"):
+        if not round_name:
+            st.warning(t("need_round"))
+            return
+        progress = st.progress(0.0, text=t("importing"))
+        results = []
+        for i, f in enumerate(files):
+            results.append(
+                ingest.import_file(
+                    s,
+                    f.name,
+                    f.getvalue(),
+                    round_name,
+                    township=township or None,
+                    allow_partial=allow_partial,
+                    replace=replace,
+                )
+            )
+            progress.progress((i + 1) / len(files), text=f"{t('importing')} {f.name}")
+        progress.empty()
+        st.session_state["upload_results"] = results
+    for i, report in enumerate(st.session_state.get("upload_results", [])):
+        _show_report(report, f"result_{i}")
