@@ -8,12 +8,15 @@ from ui.common import lang, set_lang, store, t
 st.set_page_config(page_title="贫困对象动态管理", page_icon="📊", layout="wide")
 
 with st.sidebar:
-    choice = st.radio(
-        t("language"), ["中文", "English"], index=1 if lang() == "en" else 0, horizontal=True
+    st.radio(
+        t("language"),
+        ["zh", "en"],
+        index=1 if lang() == "en" else 0,
+        format_func={"zh": "中文", "en": "English"}.get,
+        horizontal=True,
+        key="language_choice",
+        on_change=lambda: set_lang(st.session_state["language_choice"]),
     )
-    if (choice == "English") != (lang() == "en"):
-        set_lang("en" if choice == "English" else "zh")
-        st.rerun()
     if lang() == "en":
         st.query_params["lang"] = "en"
 

@@ -1,0 +1,87 @@
+"""AppTest: the dashboard opens on the demo township with the seed's figures, an upload
+through the page changes them, and the English switch changes the labels."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+TIMEOUT = 180
+
+
+def _metric(at: AppTest, label: str) -> str:
+    for m in at.metric:
+        if m.label == label:
+            return m.value
+    raise AssertionError(f"no metric {label!r}; have {[m.label for m in at.metric]}")
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("POVERTY_DB", str(tmp_path / "app.duckdb"))
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_first_start_loads_the_demo_and_shows_the_latest_rounds_seed_figures(app):
+    assert app.selectbox[0].value == "2017年动态管理"
+    assert _metric(app, "拟退出户") == "7 户 / 32 人"
+    assert _metric(app, "返贫户") == "11 户 / 47 人"
+    assert _metric(app, "新增户") == "86 户 / 297 人"
+    assert _metric(app, "贫情分析会议（场）") == "114 场 / 1,329 人次"
+    villages = app.dataframe[0].value
+    assert len(villages) == 14
+
+
+def test_choosing_the_check_round_shows_its_seed_figures(app):
+    app.selectbox[0].select("2017年精准核查").run()
+    assert not app.exception
+    assert _metric(app, "错评户") == "74 户 / 324 人"
+    assert _metric(app, "错评率") == "5.23%"
+    assert _metric(app, "漏评户") == "178 户 / 548 人"
+    assert _metric(app, "错退户") == "1 户 / 4 人"
+    assert _metric(app, "错退率") == "0.06%"
+    assert _metric(app, "返贫户") == "1 户 / 2 人"
+    assert _metric(app, "搬迁户") == "13 户 / 54 人"
+    assert _metric(app, "住房超标户") == "3 户 / 14 人"
+
+
+def _small_workbook() -> bytes:
+    """Two new households (5 persons) for 诗礼乡, title row naming the township."""
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["诗礼乡2017年补充调查表"])
+    ws.append(
+        ["行政村", "村民小组", "户编号", "户主姓名", "家庭人口数", "建档立卡状态", "动态管理结果"]
+    )
+    ws.append(["诗礼村", "新组", "X-0001", "测甲", 2, "一般农户", "新增"])
+    ws.append(["诗礼村", "新组", "X-0002", "测乙", 3, "一般农户", "新增"])
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def test_uploading_a_workbook_through_the_page_changes_the_figures(app):
+    app.get("file_uploader")[0].set_value(
+        ("补充.xlsx", _small_workbook(), "application/octet-stream")
+    ).run()
+    assert not app.exception
+    assert app.button(key="upload_import") is not None
+    app.button(key="upload_import").click().run()
+    assert not app.exception
+    assert any("已导入" in s.value for s in app.success), [s.value for s in app.success]
+    app.run()
+    # 86 households / 297 persons in the demo round, plus the two new ones (2 + 3 persons).
+    assert _metric(app, "新增户") == "88 户 / 302 人"
+
+
+def test_english_switch_changes_the_labels(app):
+    app.sidebar.radio(key="language_choice").set_value("en").run()
+    assert not app.exception
+    assert _metric(app, "Exit-proposed households") == "7 households / 32 persons"
+    assert app.query_params.get("lang") == ["en"] or app.query_params.get("lang") == "en"
