@@ -17,8 +17,9 @@ Rules (DOMAIN.md, "Metrics contract"):
   area (m²) > standard (m² per person, default 25) × persons;
 - comprehensive poverty rate = (remaining poor + exclusion error + wrongful exit persons)
   / rural population: the village table's 乡村人口 for a village (summed for a township),
-  the unit's own persons_total where the village is missing and always for a group. The
-  village table is the one imported in the round, else the latest other round's.
+  the unit's own persons_total where the village is missing, and always for a group or
+  under a group filter. The village table is the one imported in the round, else the
+  latest other round's.
 """
 
 from __future__ import annotations
@@ -251,7 +252,8 @@ def metrics_expr(
 
 def _with_rural(con, t: ir.Table, filters: Filters, level, keys, village_rounds) -> ir.Table:
     """Adds rural_population / rural_households: the denominators of the comprehensive rate."""
-    if level == "group" or not village_rounds:
+    # A group, or some groups only, is compared with its own persons: 乡村人口 is per village.
+    if level == "group" or filters.groups or not village_rounds:
         return t.mutate(rural_population=t.persons_total, rural_households=t.households_total)
     v = con.table("villages")
     pairs = ibis.memtable(

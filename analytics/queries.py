@@ -37,6 +37,8 @@ def metrics_frame(
     ValueError
         For an unknown level.
     """
+    if level not in metrics.LEVELS:
+        raise ValueError(f"unknown level {level!r}; use one of {', '.join(metrics.LEVELS)}")
     order = store.round_names()
     if round_name is None:
         if not order:

@@ -180,7 +180,8 @@ def _read_csv(file_name: str, data: bytes) -> Grid:
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, ",\t;")
     except csv.Error:
-        dialect = csv.excel
+        # Sniffing fails on ragged files (a one-cell title line): take the commoner separator.
+        dialect = csv.excel_tab if sample.count("\t") > sample.count(",") else csv.excel
     try:
         raw = list(csv.reader(io.StringIO(text, newline=""), dialect))
     except csv.Error as e:
@@ -305,12 +306,10 @@ def township_from_title(text: str) -> str | None:
 
     Returns None when the text names none. The county part before 县/市/区/州 is dropped.
     """
-    m = schema.TITLE_TOWNSHIP_PATTERN.search(text.replace(" ", ""))
-    if not m:
-        return None
-    name = m.group(1)
-    for sep in ("省", "州", "市", "县", "区", "："):
-        name = name.rsplit(sep, 1)[-1]
-    if name in {"乡", "镇", "街道", "乡镇"} or name.endswith("乡镇"):
-        return None
-    return name
+    for m in schema.TITLE_TOWNSHIP_PATTERN.finditer(text.replace(" ", "")):
+        name = m.group(1)
+        for sep in ("省", "州", "市", "县", "区", "："):
+            name = name.rsplit(sep, 1)[-1]
+        if name not in schema.GENERIC_TOWNSHIP_WORDS and not name.endswith("乡镇"):
+            return name
+    return None

@@ -238,7 +238,26 @@ TOTAL_PATTERN = re.compile(r"^[\u4e00-\u9fff]{0,8}(合计|小计|总计|累计)[
 FOOTER_PATTERN = re.compile(
     r"^(审核人|审核|填表人|填报人|制表人|负责人|单位负责人|联系电话|联系人|注[:：]|注\s|说明|备注[:：])"
 )
-TITLE_TOWNSHIP_PATTERN = re.compile(r"([\u4e00-\u9fff]{1,10}?(?:乡|镇|街道))")
+# Not followed by 镇 (各乡镇); "诗礼乡村基本情况表" still names 诗礼乡, while generic words
+# (乡村人口, 全乡, 各乡) are refused by read.township_from_title.
+TITLE_TOWNSHIP_PATTERN = re.compile(r"([\u4e00-\u9fff]{1,10}?(?:乡|镇|街道))(?!镇)")
+GENERIC_TOWNSHIP_WORDS = frozenset(
+    {
+        "乡",
+        "镇",
+        "街道",
+        "全乡",
+        "各乡",
+        "本乡",
+        "该乡",
+        "全镇",
+        "各镇",
+        "本镇",
+        "该镇",
+        "城乡",
+        "下乡",
+    }
+)
 
 _PARENS = re.compile(r"[（(\[【][^）)\]】]*[）)\]】]")
 _NOISE = re.compile(r"[\s*＊:：]")

@@ -461,7 +461,8 @@ class Validator:
         out = None
 
         def add(code: str, **params: object) -> None:
-            shown = mask_id(text) if f.kind == schema.ID_NUMBER else text
+            is_id = f.kind == schema.ID_NUMBER
+            shown = mask_id(text.replace(" ", "").upper()) if is_id else text
             row.problems.append(
                 problem(file, sheet, row.excel_row, col, shown, code, field=f.header, **params)
             )
@@ -595,7 +596,9 @@ def _skip_kind(cells: list[object], id_col: int | None, first: bool, in_footer: 
     values = [t for t in texts if t]
     if not values:
         return "blank"
-    has_id = id_col is not None and bool(texts[id_col])
+    id_text = texts[id_col].replace(" ", "") if id_col is not None else ""
+    # A note merged across the table, or 填表人：… written in the id column, is not an id.
+    has_id = bool(id_text) and not schema.FOOTER_PATTERN.match(id_text)
     compact = [t.replace(" ", "") for t in values]
     # 合计 / 小计 rows often carry counts in the id or size columns: the word decides.
     if any(schema.TOTAL_PATTERN.search(t) for t in compact[:3]):

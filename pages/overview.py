@@ -97,12 +97,22 @@ round_name = round_picker()
 if round_name is None:
     st.warning(t("empty_db"))
 else:
-    township = metrics_frame(round_name, "township")
+    all_villages = metrics_frame(round_name, "village")
+    picked = tuple(
+        st.sidebar.multiselect(
+            t("village_filter"),
+            sorted(all_villages["village"].dropna()),
+            key="village_filter",
+            placeholder=t("all"),
+        )
+    )
+    township = metrics_frame(round_name, "township", picked)
     for _, row in township.iterrows():
-        st.subheader(f"{row['township']} · {round_name}")
+        scope = "、".join(picked) if picked else row["township"]
+        st.subheader(f"{scope} · {round_name}")
         headline(row)
     st.subheader(t("per_village"))
-    villages = metrics_frame(round_name, "village")
+    villages = metrics_frame(round_name, "village", picked) if picked else all_villages
     shown = display_frame(villages)
     st.dataframe(shown, hide_index=True, width="stretch")
     c1, c2, _ = st.columns([1, 1, 4])

@@ -22,6 +22,8 @@ def _metric(at: AppTest, label: str) -> str:
 @pytest.fixture
 def app(tmp_path, monkeypatch) -> AppTest:
     monkeypatch.setenv("POVERTY_DB", str(tmp_path / "app.duckdb"))
+    # Production hides error details (.streamlit/config.toml); a failing test shows them.
+    monkeypatch.setenv("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
@@ -85,3 +87,15 @@ def test_english_switch_changes_the_labels(app):
     assert not app.exception
     assert _metric(app, "Exit-proposed households") == "7 households / 32 persons"
     assert app.query_params.get("lang") == ["en"] or app.query_params.get("lang") == "en"
+
+
+def test_village_filter_narrows_the_headline_to_the_chosen_villages(app):
+    app.selectbox[0].select("2017年精准核查").run()
+    table = app.dataframe[0].value
+    row = table[table["行政村"] == "三合村"].iloc[0]
+    app.sidebar.multiselect(key="village_filter").set_value(["三合村"]).run()
+    assert not app.exception
+    # the headline now equals 三合村's row of the per-village table
+    assert _metric(app, "错评户") == f"{row['错评户']} 户 / {row['错评人数']} 人"
+    assert _metric(app, "建档立卡户") == f"{row['建档立卡户']} 户 / {row['建档立卡人数']} 人"
+    assert len(app.dataframe[0].value) == 1

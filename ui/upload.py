@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import export, ingest
+from analytics.store import StoreError
 from ui.common import lang, store, t
 
 
@@ -116,8 +117,8 @@ def upload_block() -> None:
         progress = st.progress(0.0, text=t("importing"))
         results = []
         for i, f in enumerate(files):
-            results.append(
-                ingest.import_file(
+            try:
+                report = ingest.import_file(
                     s,
                     f.name,
                     f.getvalue(),
@@ -126,7 +127,10 @@ def upload_block() -> None:
                     allow_partial=allow_partial,
                     replace=replace,
                 )
-            )
+            except StoreError as e:
+                st.error(str(e))
+                break
+            results.append(report)
             progress.progress((i + 1) / len(files), text=f"{t('importing')} {f.name}")
         progress.empty()
         st.session_state["upload_results"] = results
