@@ -32,6 +32,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 LEVELS: dict[str, tuple[str, ...]] = {
+    "county": ("county",),  # everything selected, as one unit (county totals)
     "township": ("township",),
     "village": ("township", "village"),
     "group": ("township", "village", "group"),
@@ -95,8 +96,10 @@ class Filters:
     groups: tuple[str, ...] = ()
 
 
-def _apply(t: ir.Table, f: Filters, *, has_group: bool = True) -> ir.Table:
-    t = t.filter(t["round"] == f.round)
+def apply_filters(t: ir.Table, f: Filters, *, has_group: bool = True) -> ir.Table:
+    """Rows of ``t`` in the filters' round, townships, villages and (if ``has_group``) groups;
+    every row gets a constant ``county`` column, the key of the "county" level."""
+    t = t.filter(t["round"] == f.round).mutate(county=ibis.literal(""))
     if f.townships:
         t = t.filter(t.township.isin(f.townships))
     if f.villages:
@@ -203,7 +206,7 @@ def metrics_expr(
     ----------
     con : an Ibis backend holding the tables households, meetings, relocation, villages.
     filters : the round and optional township / village / group filters.
-    level : "township", "village" or "group".
+    level : "county" (all selected rows as one unit), "township", "village" or "group".
     village_rounds : township -> the round whose village table to use (see
         ``village_table_rounds``); None uses the round's own only.
     area_standard : relocation housing standard in m² per person.
@@ -216,10 +219,12 @@ def metrics_expr(
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
     keys = LEVELS[level]
-    h = _apply(con.table("households"), filters)
-    m = _apply(con.table("meetings"), filters)
+    h = apply_filters(con.table("households"), filters)
+    m = apply_filters(con.table("meetings"), filters)
     r_all = con.table("relocation")
-    r = _apply(r_all, Filters(filters.round, filters.townships, filters.villages), has_group=False)
+    r = apply_filters(
+        r_all, Filters(filters.round, filters.townships, filters.villages), has_group=False
+    )
     if filters.groups:
         r = r.filter(r.household_id.isin(h.household_id))
     hh = _household_agg(h.mutate(group=h["group"].fill_null("")), keys)
@@ -267,12 +272,14 @@ def _with_rural(con, t: ir.Table, filters: Filters, level, keys, village_rounds)
         table_rural=v.rural_population.max(), table_households=v.households.max()
     )
     # Per village first (the table's figure, else the village's own), then up to the level.
-    h = _apply(con.table("households"), filters)
-    per_village = h.group_by("township", "village").aggregate(
+    h = apply_filters(con.table("households"), filters)
+    per_village = h.group_by("county", "township", "village").aggregate(
         own_p=h.household_size.sum(), own_h=h.count()
     )
     pv = per_village.left_join(v, ["township", "village"])
+    pv = pv.drop(*[c for c in pv.columns if c.endswith("_right")])
     pv = pv.select(
+        "county",
         "township",
         "village",
         rp=pv.table_rural.fill_null(pv.own_p),
@@ -313,3 +320,22 @@ def compute(
     for c in RATE_KEYS:
         frame[c] = frame[c].astype("float64")
     return frame
+
+
+def compare(now: pd.DataFrame, before: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """Per unit, every metric of ``now`` minus the same metric of ``before``.
+
+    Both frames come from ``compute`` at the same level; ``keys`` are its unit columns. A unit
+    present in one round only compares with zero counts; a rate missing in either round gives
+    an empty change. Rate changes are in fractions (0.0025 = 0.25 percentage points).
+    """
+    keys = list(keys)
+    merged = now.merge(before, on=keys, how="outer", suffixes=("", "_before"))
+    out = merged[keys].copy()
+    for c in COUNT_KEYS:
+        out[c] = merged[c].fillna(0).astype("int64") - merged[f"{c}_before"].fillna(0).astype(
+            "int64"
+        )
+    for c in RATE_KEYS:
+        out[c] = merged[c] - merged[f"{c}_before"]
+    return out.sort_values(keys).reset_index(drop=True)

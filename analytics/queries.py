@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import ibis
 import pandas as pd
 
-from analytics import metrics
+from analytics import breakdowns, metrics
 from analytics.store import Store
 
 
@@ -51,3 +52,57 @@ def metrics_frame(
     return metrics.compute(
         backend(store), filters, level, round_order=order, area_standard=area_standard
     )
+
+
+def village_sources(store: Store, round_name: str) -> dict[str, str]:
+    """Per township, the round whose village table serves ``round_name``."""
+    return metrics.village_table_rounds(backend(store), round_name, store.round_names())
+
+
+def breakdown(store: Store, name: str, filters: metrics.Filters, *args: object) -> pd.DataFrame:
+    """One of the ``breakdowns`` functions by name, on this store.
+
+    Raises
+    ------
+    KeyError
+        For an unknown breakdown name.
+    """
+    if name not in BREAKDOWNS:
+        raise KeyError(name)
+    con = backend(store)
+    if name == "village_table":
+        return breakdowns.village_table(con, filters, village_sources(store, filters.round))
+    return getattr(breakdowns, name)(con, filters, *args)
+
+
+BREAKDOWNS = frozenset(
+    {
+        "flows",
+        "causes",
+        "shortfalls",
+        "incomes",
+        "survey_progress",
+        "village_table",
+        "meetings",
+        "groups_without_meetings",
+        "relocation_households",
+    }
+)
+
+
+def run(store: Store, name: str, *args: object, **kwargs: object) -> pd.DataFrame:
+    """Dispatches a named read: "metrics" (``metrics_frame``) or a breakdown name."""
+    if name == "metrics":
+        return metrics_frame(store, *args, **kwargs)
+    return breakdown(store, name, *args, **kwargs)
+
+
+def round_year(store: Store, round_name: str) -> int | None:
+    """The year a round belongs to: its earliest survey or meeting date's year, else the
+    first four-digit year (19xx/20xx) in its name, else None."""
+    rounds = store.rounds()
+    row = rounds[rounds["round"] == round_name]
+    if len(row) and pd.notna(row["first_date"].iloc[0]):
+        return int(pd.Timestamp(row["first_date"].iloc[0]).year)
+    m = re.search(r"(19|20)\d{2}", round_name)
+    return int(m.group(0)) if m else None

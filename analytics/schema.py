@@ -238,9 +238,10 @@ TOTAL_PATTERN = re.compile(r"^[\u4e00-\u9fff]{0,8}(合计|小计|总计|累计)[
 FOOTER_PATTERN = re.compile(
     r"^(审核人|审核|填表人|填报人|制表人|负责人|单位负责人|联系电话|联系人|注[:：]|注\s|说明|备注[:：])"
 )
-# Not followed by 镇 (各乡镇); "诗礼乡村基本情况表" still names 诗礼乡, while generic words
-# (乡村人口, 全乡, 各乡) are refused by read.township_from_title.
-TITLE_TOWNSHIP_PATTERN = re.compile(r"([\u4e00-\u9fff]{1,10}?(?:乡|镇|街道))(?!镇)")
+# Not followed by 镇 (各乡镇) nor by the rest of 乡村人口 / 乡村两级 ("2017年各村乡村人口…");
+# "诗礼乡村基本情况表" still names 诗礼乡, while generic words (全乡, 各乡) are refused by
+# read.township_from_title.
+TITLE_TOWNSHIP_PATTERN = re.compile(r"([\u4e00-\u9fff]{1,10}?(?:乡|镇|街道))(?!镇|村人口|村两级)")
 GENERIC_TOWNSHIP_WORDS = frozenset(
     {
         "乡",

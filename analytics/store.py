@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from analytics import schema
+from analytics.settings import Settings
 
 DB_ENV = "POVERTY_DB"
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "poverty.duckdb"
@@ -76,6 +77,7 @@ def table_columns(table_key: str) -> list[tuple[str, str]]:
 def _ddl() -> list[str]:
     stmts = [
         "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+        "CREATE TABLE IF NOT EXISTS settings (key VARCHAR PRIMARY KEY, value VARCHAR)",
         "CREATE SEQUENCE IF NOT EXISTS batch_seq START 1",
         """CREATE TABLE IF NOT EXISTS batches (
             batch_id BIGINT PRIMARY KEY, round VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
@@ -171,6 +173,20 @@ class Store:
         """A counter bumped by every import and deletion: the key for cached results."""
         row = self.cursor().execute("SELECT value FROM meta WHERE key='data_version'").fetchone()
         return int(row[0]) if row else 0
+
+    def settings(self) -> Settings:
+        """The thresholds, poverty lines and housing standard in force (defaults if unset)."""
+        row = self.cursor().execute("SELECT value FROM settings WHERE key = 'limits'").fetchone()
+        try:
+            return Settings.from_json(row[0] if row else None)
+        except (ValueError, TypeError):
+            return Settings()
+
+    def save_settings(self, value: Settings) -> None:
+        """Stores the settings; bumps the data version so that cached figures refresh."""
+        with self.write() as cur:
+            cur.execute("INSERT OR REPLACE INTO settings VALUES ('limits', ?)", [value.to_json()])
+            self._bump(cur)
 
     def rounds(self) -> pd.DataFrame:
         """Rounds in order: earliest survey or meeting date, then first import time.
