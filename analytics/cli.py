@@ -45,9 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--village", action="append", default=[], help="filter (repeatable)")
     sp.add_argument("--group", action="append", default=[], help="filter (repeatable)")
     sp.add_argument(
-        "--area-standard", type=float, default=metrics.RELOCATION_AREA_STANDARD,
+        "--area-standard",
+        type=float,
+        default=metrics.RELOCATION_AREA_STANDARD,
         help="relocation housing standard, m² per person (default 25)",
-    )  # fmt: skip
+    )
 
     sp = sub.add_parser("demo", help="(re)build the demo township's rounds")
     db(sp)
@@ -97,9 +99,14 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
             worst = max(worst, ingest.UNREADABLE)
             continue
         report = ingest.import_file(
-            store, path.name, data, args.round, township=args.township,
-            allow_partial=args.allow_partial, replace=args.replace,
-        )  # fmt: skip
+            store,
+            path.name,
+            data,
+            args.round,
+            township=args.township,
+            allow_partial=args.allow_partial,
+            replace=args.replace,
+        )
         _print_report(report)
         worst = max(worst, report.code)
     return worst
@@ -108,9 +115,14 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
 def _metrics(store: Store, args: argparse.Namespace) -> int:
     try:
         frame = queries.metrics_frame(
-            store, args.round, args.by, townships=args.township, villages=args.village,
-            groups=args.group, area_standard=args.area_standard,
-        )  # fmt: skip
+            store,
+            args.round,
+            args.by,
+            townships=args.township,
+            villages=args.village,
+            groups=args.group,
+            area_standard=args.area_standard,
+        )
     except KeyError:
         _err(f"no round named {args.round!r}; rounds: {', '.join(store.round_names()) or 'none'}")
         return 1

@@ -540,10 +540,15 @@ class Validator:
             if c is not None and v.get(key) is None and not _has_problem(row, colname[c]):
                 row.problems.append(
                     problem(
-                        file, sheet, row.excel_row, colname[c], "", "E_REQUIRED",
+                        file,
+                        sheet,
+                        row.excel_row,
+                        colname[c],
+                        "",
+                        "E_REQUIRED",
                         field=table.by_key[key].header,
                     )
-                )  # fmt: skip
+                )
         if not v.get("township"):
             if file_township:
                 v["township"] = file_township
@@ -563,10 +568,15 @@ class Validator:
             if first:
                 row.problems.append(
                     problem(
-                        file, sheet, row.excel_row, colname[c], v["household_id"],
-                        "E_DUPLICATE_ID", first=first,
+                        file,
+                        sheet,
+                        row.excel_row,
+                        colname[c],
+                        v["household_id"],
+                        "E_DUPLICATE_ID",
+                        first=first,
                     )
-                )  # fmt: skip
+                )
             else:
                 self._seen_ids[key] = f"{sheet} 第 {row.excel_row} 行"
         if table.key == "households":
@@ -579,11 +589,18 @@ class Validator:
                     labels = schema.ADJUSTMENT_LABELS | schema.FINDING_LABELS
                     row.problems.append(
                         problem(
-                            file, sheet, row.excel_row, colname[c], labels[outcome],
-                            "W_CONTRADICTION", outcome=labels[outcome],
-                            state=schema.STATE_LABELS[state], why=why, why_en=why_en,
+                            file,
+                            sheet,
+                            row.excel_row,
+                            colname[c],
+                            labels[outcome],
+                            "W_CONTRADICTION",
+                            outcome=labels[outcome],
+                            state=schema.STATE_LABELS[state],
+                            why=why,
+                            why_en=why_en,
                         )
-                    )  # fmt: skip
+                    )
 
 
 def _has_problem(row: _Row, column: str) -> bool:

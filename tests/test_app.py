@@ -31,7 +31,7 @@ def app(tmp_path, monkeypatch) -> AppTest:
 
 
 def test_first_start_loads_the_demo_and_shows_the_latest_rounds_seed_figures(app):
-    assert app.selectbox[0].value == "2017年动态管理"
+    assert app.sidebar.selectbox(key="f_round").value == "2017年动态管理"
     assert _metric(app, "拟退出户") == "7 户 / 32 人"
     assert _metric(app, "返贫户") == "11 户 / 47 人"
     assert _metric(app, "新增户") == "86 户 / 297 人"
@@ -41,7 +41,7 @@ def test_first_start_loads_the_demo_and_shows_the_latest_rounds_seed_figures(app
 
 
 def test_choosing_the_check_round_shows_its_seed_figures(app):
-    app.selectbox[0].select("2017年精准核查").run()
+    app.sidebar.selectbox(key="f_round").select("2017年精准核查").run()
     assert not app.exception
     assert _metric(app, "错评户") == "74 户 / 324 人"
     assert _metric(app, "错评率") == "5.23%"
@@ -68,15 +68,19 @@ def _small_workbook() -> bytes:
     return buf.getvalue()
 
 
-def test_uploading_a_workbook_through_the_page_changes_the_figures(app):
-    app.get("file_uploader")[0].set_value(
+def test_uploading_a_workbook_through_the_data_page_changes_the_figures(app):
+    page = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    page.switch_page("pages/data.py").run()
+    assert not page.exception
+    page.get("file_uploader")[0].set_value(
         ("补充.xlsx", _small_workbook(), "application/octet-stream")
     ).run()
-    assert not app.exception
-    assert app.button(key="upload_import") is not None
-    app.button(key="upload_import").click().run()
-    assert not app.exception
-    assert any("已导入" in s.value for s in app.success), [s.value for s in app.success]
+    assert not page.exception
+    # the inspection shows the recognised sheet before anything is written
+    assert any("待导入" in i.value for i in page.info), [i.value for i in page.info]
+    page.button(key="upload_import").click().run()
+    assert not page.exception
+    assert any("已导入" in s.value for s in page.success), [s.value for s in page.success]
     app.run()
     # 86 households / 297 persons in the demo round, plus the two new ones (2 + 3 persons).
     assert _metric(app, "新增户") == "88 户 / 302 人"
@@ -90,10 +94,10 @@ def test_english_switch_changes_the_labels(app):
 
 
 def test_village_filter_narrows_the_headline_to_the_chosen_villages(app):
-    app.selectbox[0].select("2017年精准核查").run()
+    app.sidebar.selectbox(key="f_round").select("2017年精准核查").run()
     table = app.dataframe[0].value
     row = table[table["行政村"] == "三合村"].iloc[0]
-    app.sidebar.multiselect(key="village_filter").set_value(["三合村"]).run()
+    app.sidebar.multiselect(key="f_village").set_value(["三合村"]).run()
     assert not app.exception
     # the headline now equals 三合村's row of the per-village table
     assert _metric(app, "错评户") == f"{row['错评户']} 户 / {row['错评人数']} 人"

@@ -22,25 +22,77 @@ POVERTY_LINE = 2952
 SECURE = ("food", "education", "medical", "housing")
 FLAGS = ("public_servant", "vehicle", "town_house", "business")
 FIELDS = (
-    "seq", "village", "group", "household_id", "head_name", "head_id", "size", "state",
-    "attribute", "cause", "income", *SECURE, "exit_year", "adjustment", "finding",
-    "survey_date", "surveyor", "approval", *FLAGS,
-)  # fmt: skip
+    "seq",
+    "village",
+    "group",
+    "household_id",
+    "head_name",
+    "head_id",
+    "size",
+    "state",
+    "attribute",
+    "cause",
+    "income",
+    *SECURE,
+    "exit_year",
+    "adjustment",
+    "finding",
+    "survey_date",
+    "surveyor",
+    "approval",
+    *FLAGS,
+)
 FLAG_HEADERS = ("有财政供养人员", "有机动车", "有城镇商品房", "有工商注册")
 HEADERS = {
     CHECK: (
-        "序号", "行政村", "村民小组", "户编号", "户主姓名", "户主身份证号", "家庭人口数",
-        "建档立卡状态", "贫困户属性", "主要致贫原因", "人均纯收入（元）",
-        "不愁吃穿", "义务教育有保障", "基本医疗有保障", "住房安全有保障",
-        "脱贫年度", "动态管理结果", "核查结论", "调查日期", "调查人", "是否认可", *FLAG_HEADERS,
+        "序号",
+        "行政村",
+        "村民小组",
+        "户编号",
+        "户主姓名",
+        "户主身份证号",
+        "家庭人口数",
+        "建档立卡状态",
+        "贫困户属性",
+        "主要致贫原因",
+        "人均纯收入（元）",
+        "不愁吃穿",
+        "义务教育有保障",
+        "基本医疗有保障",
+        "住房安全有保障",
+        "脱贫年度",
+        "动态管理结果",
+        "核查结论",
+        "调查日期",
+        "调查人",
+        "是否认可",
+        *FLAG_HEADERS,
     ),
     DYN: (
-        "序号", "村", "自然村", "户码", "户主", "证件号码", "人口数",
-        "户类型", "贫困户属性", "致贫原因", "家庭人均纯收入(元)",
-        "不愁吃穿", "义务教育", "基本医疗", "住房安全",
-        "脱贫年份", "动态调整", "核查结果", "入户日期", "核查人", "群众认可", *FLAG_HEADERS,
+        "序号",
+        "村",
+        "自然村",
+        "户码",
+        "户主",
+        "证件号码",
+        "人口数",
+        "户类型",
+        "贫困户属性",
+        "致贫原因",
+        "家庭人均纯收入(元)",
+        "不愁吃穿",
+        "义务教育",
+        "基本医疗",
+        "住房安全",
+        "脱贫年份",
+        "动态调整",
+        "核查结果",
+        "入户日期",
+        "核查人",
+        "群众认可",
+        *FLAG_HEADERS,
     ),
-}  # fmt: skip
+}
 STATES = {
     CHECK: {"未脱贫": "remaining_poor", "已脱贫": "exited", "非建档立卡": "nonregistered"},
     DYN: {"贫困户": "remaining_poor", "脱贫户": "exited", "一般农户": "nonregistered"},
@@ -400,9 +452,10 @@ def test_raw_cell_spellings(books, sheets):
     ws = books[CHECK]["户信息"]
     sheet = sheets[CHECK]
     text_sizes = [
-        r["seq"] for n, r in zip(sheet.row_numbers, sheet.rows, strict=True)
+        r["seq"]
+        for n, r in zip(sheet.row_numbers, sheet.rows, strict=True)
         if isinstance(ws.cell(n, 7).value, str)
-    ]  # fmt: skip
+    ]
     assert text_sizes == [s for s in range(1, len(sheet.rows) + 1) if s % 10 == 0]
 
     ws = books[DYN]["户信息"]

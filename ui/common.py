@@ -9,6 +9,7 @@ import streamlit as st
 
 from analytics import metrics, queries
 from analytics.demo import ensure_demo
+from analytics.settings import Settings
 from analytics.store import Store, default_path
 from ui.labels import label
 
@@ -54,21 +55,25 @@ def metric_label(key: str) -> str:
     return t("meetings_count" if key == "meetings" else key)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def _metrics(
-    path: str, version: int, round_name: str | None, level: str, villages: tuple[str, ...]
-) -> pd.DataFrame:
-    # ``version`` is in the key so that every import or deletion refreshes the result.
+@st.cache_data(show_spinner=False, max_entries=512)
+def _query(path: str, version: int, name: str, args: tuple, kwargs: tuple) -> pd.DataFrame:
+    # ``version`` is in the key so that every import or deletion refreshes the result;
+    # everything the query reads is in the key (no closure over other state).
     del version
-    return queries.metrics_frame(_store(path), round_name, level, villages=villages)
+    return queries.run(_store(path), name, *args, **dict(kwargs))
+
+
+def query(name: str, *args: object, **kwargs: object) -> pd.DataFrame:
+    """A cached read (``queries.run``), keyed on its arguments and the data version."""
+    s = store()
+    return _query(str(s.path), s.data_version(), name, args, tuple(sorted(kwargs.items())))
 
 
 def metrics_frame(
-    round_name: str | None, level: str, villages: tuple[str, ...] = ()
+    round_name: str | None, level: str, villages: tuple[str, ...] = (), **kwargs: object
 ) -> pd.DataFrame:
-    """Cached metrics (``queries.metrics_frame``), keyed on the database's data version."""
-    s = store()
-    return _metrics(str(s.path), s.data_version(), round_name, level, villages)
+    """Cached metrics (``queries.metrics_frame``) for one round and level."""
+    return query("metrics", round_name, level, villages=tuple(villages), **kwargs)
 
 
 def fmt_count(value: object) -> str:
@@ -85,16 +90,38 @@ def fmt_rate(value: object) -> str:
     return f"{float(value) * 100:.2f}%"
 
 
-def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A metrics frame for reading: rates as percentages, counts with separators, labels."""
+def display_frame(frame: pd.DataFrame, signed: bool = False) -> pd.DataFrame:
+    """A metrics frame for reading: rates as percentages, counts with separators, labels.
+
+    ``signed`` shows changes: +12, -3, +0.25 pp.
+    """
     out = frame.copy()
     for c in out.columns:
         if c in metrics.RATE_KEYS:
-            out[c] = out[c].map(fmt_rate)
+            out[c] = out[c].map(fmt_change_rate if signed else fmt_rate)
         elif c in metrics.COUNT_KEYS:
-            out[c] = out[c].map(fmt_count)
+            out[c] = out[c].map(fmt_change if signed else fmt_count)
     out.columns = [metric_label(c) for c in out.columns]
     return out
+
+
+def fmt_change(value: object) -> str:
+    """A signed count change (+1,234 / -5); em dash when missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{int(value):+,}"
+
+
+def fmt_change_rate(value: object) -> str:
+    """A rate change in percentage points (+0.25 pp); em dash when missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{float(value) * 100:+.2f} pp"
+
+
+def settings() -> Settings:
+    """The thresholds, poverty lines and housing standard in force (stored in the database)."""
+    return store().settings()
 
 
 def labelled(frame: pd.DataFrame) -> pd.DataFrame:
@@ -102,11 +129,6 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.rename(columns={c: metric_label(c) for c in frame.columns})
 
 
-THRESHOLDS = {
-    # Defaults from the 2016 exit rules and the national exit evaluation (DOMAIN.md).
-    "comprehensive_poverty_rate": 0.03,
-    "wrongful_exit_rate": 0.02,
-    "exclusion_error_rate": 0.02,
-    "inclusion_error_rate": 0.02,
-}
-APPROVAL_FLOOR = 0.90
+def round_year(round_name: str) -> int | None:
+    """The round's year (for the poverty line): see ``queries.round_year``."""
+    return queries.round_year(store(), round_name)

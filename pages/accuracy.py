@@ -1,0 +1,79 @@
+"""精准识别 Misclassification: the three error rates and the comprehensive poverty rate per
+unit against their thresholds, with numerators and denominators beside each rate."""
+
+import pandas as pd
+import streamlit as st
+
+from analytics.metrics import LEVELS, RATES
+from ui import charts, filters
+from ui.blocks import chart_and_table
+from ui.common import fmt_count, fmt_rate, metrics_frame, settings, t
+
+view = filters.frame("page_accuracy")
+if view is None:
+    st.stop()
+f = view.filters
+level = view.level
+unit_label = t(level)
+cfg = settings()
+units = metrics_frame(f.round, level, f.villages, townships=f.townships, groups=f.groups)
+if units.empty:
+    st.warning(t("no_data"))
+    st.stop()
+
+# rate -> (numerator column, denominator column) on the chosen basis
+parts = {
+    rate: (f"{num}{view.suffix()}", f"{den}{view.suffix()}") for rate, (num, den) in RATES.items()
+}
+poor = "comprehensive_poor"
+units[f"{poor}_households"] = (
+    units.remaining_poor_households
+    + units.exclusion_error_households
+    + units.wrongful_exit_households
+)
+units[f"{poor}_persons"] = (
+    units.remaining_poor_persons + units.exclusion_error_persons + units.wrongful_exit_persons
+)
+parts["comprehensive_poverty_rate"] = (
+    f"{poor}{view.suffix()}",
+    "rural_households" if view.basis == "households" else "rural_population",
+)
+
+
+def rate_section(rate: str, num: str, den: str, ceiling: float | None, floor: bool = False) -> None:
+    """One rate: bars per unit with the threshold line, units over it listed, the table."""
+    key = rate if view.basis == "persons" or rate == "approval_rate" else f"{rate}_households"
+    if rate == "comprehensive_poverty_rate" and view.basis == "households":
+        key = "comprehensive_poverty_rate_households"
+    label = t(key)
+    mark = t("floor" if floor else "threshold", v=fmt_rate(ceiling)) if ceiling is not None else ""
+    fig = charts.rate_bars(
+        units, level, key, ceiling, t("rate_title", u=t(level), r=label), unit_label, mark, floor
+    )
+    values = units[key]
+    over = values < ceiling if floor else values > ceiling
+    over = over.fillna(False)
+    names = units.loc[over, level].tolist()
+    if names:
+        st.error(t("over_units", v="、".join(names)))
+    table = pd.DataFrame(
+        {
+            **{t(k): units[k] for k in LEVELS[level]},
+            t("numerator") + f"（{t(num) if num in units else num}）": units[num].map(fmt_count),
+            t("denominator") + f"（{t(den)}）": units[den].map(fmt_count),
+            label: values.map(fmt_rate),
+            t("status"): [t("over") if o else t("ok") for o in over],
+        }
+    )
+    chart_and_table(fig, table, f"{view.round}_{label}", f"acc_{rate}")
+
+
+for rate, (num, den) in parts.items():
+    rate_section(rate, num, den, cfg.rate_ceilings.get(rate))
+
+if units["approval_answered"].sum() > 0:
+    rate_section(
+        "approval_rate", "approval_yes", "approval_answered", cfg.approval_floor, floor=True
+    )
+else:
+    st.caption(t("approval_none"))

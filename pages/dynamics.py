@@ -1,0 +1,56 @@
+"""动态管理 Dynamic adjustment: new / relapse / exit-proposed / removed per unit and group,
+and the flow from registry state to outcome."""
+
+import streamlit as st
+
+from analytics.metrics import ADJUSTMENT_FAMILIES, LEVELS
+from ui import charts, filters
+from ui.blocks import chart_and_table
+from ui.common import labelled, metrics_frame, query, t
+
+view = filters.frame("page_dynamics")
+if view is None:
+    st.stop()
+f = view.filters
+level, suffix = view.level, view.suffix()
+unit_label = t(level)
+series = {f"{fam}{suffix}": t(fam) for fam in ADJUSTMENT_FAMILIES}
+y_label = t(f"basis_{view.basis}")
+
+units = metrics_frame(f.round, level, f.villages, townships=f.townships, groups=f.groups)
+cols = [*LEVELS[level], *series]
+fig = charts.stacked_bars(
+    units, level, series, t("adjust_per_unit", u=unit_label), unit_label, y_label
+)
+chart_and_table(fig, labelled(units[cols]), f"{view.round}_动态调整_{unit_label}", "dyn_units")
+
+groups = metrics_frame(f.round, "group", f.villages, townships=f.townships, groups=f.groups)
+groups = groups[groups[list(series)].sum(axis=1) > 0].copy()
+if len(groups):
+    groups["unit"] = groups["village"].fillna("") + " · " + groups["group"].fillna("—")
+    fig = charts.stacked_bars(groups, "unit", series, t("adjust_per_group"), t("group"), y_label)
+    cols = [*LEVELS["group"], *series]
+    chart_and_table(fig, labelled(groups[cols]), f"{view.round}_动态调整_村民小组", "dyn_groups")
+
+flows = query("flows", f)
+if len(flows):
+    names = {f"registry_state:{k}": t(k) for k in ("remaining_poor", "exited", "nonregistered")}
+    names |= {f"adjustment:{k}": t(k) for k in ADJUSTMENT_FAMILIES}
+    names |= {
+        f"verification:{k}": t(k) for k in ("inclusion_error", "exclusion_error", "wrongful_exit")
+    }
+    names |= {"adjustment:": t("no_change"), "verification:": t("correct")}
+    fig = charts.sankey(
+        flows, ["registry_state", "adjustment", "verification"], view.basis, names, t("flow_title")
+    )
+    shown = flows.copy()
+    for c in ("registry_state", "adjustment", "verification"):
+        empty = t("no_change") if c == "adjustment" else t("correct")
+        shown[c] = shown[c].map(lambda v, e=empty: t(v) if isinstance(v, str) else e)
+    shown = shown.rename(
+        columns={c: t(c) for c in ("registry_state", "adjustment", "verification")}
+    )
+    shown = shown.rename(
+        columns={"households": t("basis_households"), "persons": t("basis_persons")}
+    )
+    chart_and_table(fig, shown, f"{view.round}_状态流向", "dyn_flows")

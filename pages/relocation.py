@@ -1,0 +1,105 @@
+"""易地扶贫搬迁 Relocation: households and persons per site and unit, concentrated vs
+dispersed, each household's house area against standard x persons, and its remedy."""
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from ui import charts, filters
+from ui.blocks import chart_and_table
+from ui.common import query, settings, t
+
+view = filters.frame("page_relocation")
+if view is None:
+    st.stop()
+f = view.filters
+level = view.level
+unit_label = t(level)
+standard = settings().area_standard
+rows = query("relocation_households", f, standard)
+if rows.empty:
+    st.warning(t("no_data"))
+    st.stop()
+
+rows["mode"] = rows["mode"].fillna(t("not_recorded"))
+rows["site"] = rows["site"].fillna("—")
+by_site = rows.groupby(["site", "mode"], as_index=False).agg(
+    households=("household_id", "count"), persons=("persons", "sum")
+)
+fig = go.Figure()
+fig.add_bar(x=by_site["site"], y=by_site["households"], name=t("basis_households"))
+fig.add_bar(x=by_site["site"], y=by_site["persons"], name=t("basis_persons"))
+fig.update_layout(barmode="group", xaxis_title=t("site"))
+charts.style(fig, t("per_site"), height=360)
+chart_and_table(
+    fig,
+    by_site.rename(
+        columns={
+            "site": t("site"),
+            "mode": t("mode"),
+            "households": t("basis_households"),
+            "persons": t("basis_persons"),
+        }
+    ),
+    f"{view.round}_安置点",
+    "rel_sites",
+)
+
+by_unit = rows.groupby([level, "mode"], as_index=False).agg(
+    households=("household_id", "count"), persons=("persons", "sum")
+)
+pivot = by_unit.pivot_table(
+    index=level, columns="mode", values=view.basis, aggfunc="sum", fill_value=0
+).reset_index()
+series = {c: c for c in pivot.columns if c != level}
+fig = charts.stacked_bars(pivot, level, series, t("per_mode"), unit_label, t(f"basis_{view.basis}"))
+chart_and_table(
+    fig, pivot.rename(columns={level: unit_label}), f"{view.round}_安置方式", "rel_modes"
+)
+
+colors = [charts.OVER if o else charts.OK for o in rows["over_standard"]]
+fig = go.Figure()
+fig.add_scatter(
+    x=rows["standard_area"],
+    y=rows["house_area"],
+    mode="markers",
+    marker={"color": colors, "size": 10},
+    text=rows["household_id"],
+    name=t("house_area"),
+    hovertemplate="%{text}: %{y:,.1f} / %{x:,.1f} m²<extra></extra>",
+)
+top = float(max(rows["standard_area"].max(), rows["house_area"].max())) * 1.1
+fig.add_scatter(
+    x=[0, top],
+    y=[0, top],
+    mode="lines",
+    line={"dash": "dash", "color": "#888"},
+    name=t("standard_area"),
+)
+fig.update_layout(xaxis_title=t("standard_area"), yaxis_title=t("house_area"))
+charts.style(fig, t("area_title", s=f"{standard:g}"))
+table = rows.assign(
+    over_standard=rows["over_standard"].map(lambda o: t("over") if o else t("within")),
+    remedy=[
+        r if isinstance(r, str) and r else (t("pending") if o else "")
+        for r, o in zip(rows["remedy"], rows["over_standard"], strict=True)
+    ],
+)
+cols = [
+    "township",
+    "village",
+    "household_id",
+    "site",
+    "mode",
+    "persons",
+    "house_area",
+    "standard_area",
+    "over_area",
+    "over_standard",
+    "remedy",
+]
+chart_and_table(
+    fig,
+    table[cols].rename(columns={c: t(c) for c in cols}),
+    f"{view.round}_搬迁住房面积",
+    "rel_area",
+)

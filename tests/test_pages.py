@@ -1,0 +1,204 @@
+"""AppTest of every leaders' page: on the demo data each renders and shows the seed's
+figures where they belong; on a tiny hand-counted township the filters change the figures
+as counted; a link's query parameters restore the filters; English changes the labels."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics import ingest
+from analytics.demo import load_demo
+from analytics.store import Store
+from tests.builders import meeting_row, relocation_row, survey_row, survey_workbook
+
+TIMEOUT = 180
+PAGES = ("dynamics", "households", "accuracy", "progress", "relocation", "meetings", "data")
+CHECK = "2017年精准核查"
+
+
+def _num(text: object) -> float:
+    """A displayed number back to a float: "1,329" -> 1329, "5.23%" -> 5.23."""
+    return float(str(text).replace(",", "").replace("%", ""))
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    store = Store(path)
+    load_demo(store)
+    store.close()
+    return path
+
+
+def _app(db: Path, page: str | None = None, **params: str | list[str]) -> AppTest:
+    os.environ["POVERTY_DB"] = str(db)
+    os.environ["STREAMLIT_CLIENT_SHOW_ERROR_DETAILS"] = "full"
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    if page:
+        at.switch_page(f"pages/{page}.py")
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _set(at: AppTest, key: str, value: object) -> None:
+    """Sets a sidebar filter (by its widget key) and reruns.
+
+    AppTest drops the entrypoint's sidebar elements from its element tree after
+    ``switch_page`` (the browser keeps them), so on other pages the widget's state is set
+    through session state, which is what the widget itself would write.
+    """
+    at.session_state[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def _table(at: AppTest, key: str) -> pd.DataFrame:
+    """The table drawn by ``ui.blocks.table_with_download(..., key)``."""
+    return at.get_by_key(f"box_{key}").dataframe[0].value
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_on_the_demo_without_an_exception(demo_db, page):
+    at = _app(demo_db, page)
+    _set(at, "f_round", CHECK)
+    assert at.title[0].value
+
+
+def test_dynamics_page_sums_to_the_seeds_adjustments(demo_db):
+    at = _app(demo_db, "dynamics")
+    table = _table(at, "dyn_units")
+    assert table["拟退出户"].sum() == 7
+    assert table["返贫户"].sum() == 11
+    assert table["新增户"].sum() == 86
+    _set(at, "f_basis", "persons")
+    table = _table(at, "dyn_units")
+    assert (table["拟退出人数"].sum(), table["返贫人数"].sum(), table["新增人数"].sum()) == (
+        32,
+        47,
+        297,
+    )
+    flows = _table(at, "dyn_flows")
+    assert flows.loc[flows["动态管理结果"] == "新增", "按人"].sum() == 297
+
+
+def test_accuracy_page_shows_numerators_and_denominators_of_the_seed_rates(demo_db):
+    at = _app(demo_db, "accuracy", round=CHECK, basis="persons")
+    table = _table(at, "acc_inclusion_error_rate")
+    num = next(c for c in table.columns if c.startswith("分子"))
+    den = next(c for c in table.columns if c.startswith("分母"))
+    assert table[num].map(_num).sum() == 324
+    assert table[den].map(_num).sum() == 6195
+    wrong = _table(at, "acc_wrongful_exit_rate")
+    assert wrong[next(c for c in wrong.columns if c.startswith("分子"))].map(_num).sum() == 4
+    # villages over the 2% ceiling are listed by name
+    assert any("超过阈值的单位" in e.value for e in at.error)
+
+
+def test_meetings_page_counts_the_seeds_114_sessions_and_1329_attendances(demo_db):
+    at = _app(demo_db, "meetings")
+    table = _table(at, "meet_units")
+    assert table["贫情分析会议（场）"].sum() == 114
+    assert table["参会人次"].sum() == 1329
+    assert "乡级会议" in set(table["行政村"])
+
+
+def test_relocation_page_shows_13_households_and_3_over_standard(demo_db):
+    at = _app(demo_db, "relocation", round=CHECK)
+    sites = _table(at, "rel_sites")
+    assert (sites["按户"].sum(), sites["按人"].sum()) == (13, 54)
+    area = _table(at, "rel_area")
+    over = area[area["是否超标"] == "超标"]
+    assert (len(over), over["搬迁人口"].sum()) == (3, 14)
+
+
+def test_progress_and_households_pages_cover_every_surveyed_household(demo_db):
+    at = _app(demo_db, "progress")
+    assert _table(at, "prog_cumulative")["已调查户数"].sum() == 5802
+    at = _app(demo_db, "households")
+    causes = _table(at, "hh_causes")
+    assert causes.drop(columns=["行政村"]).to_numpy().sum() == 1508
+
+
+# ---------------------------------------------------------------- a tiny township
+# 甲村: 一组 H1 (3 persons, 已脱贫, 返贫), H2 (2, 非建档立卡, 新增); 二组 H3 (4, 未脱贫, 拟退出)
+# 乙村: 一组 H4 (5, 非建档立卡, 新增), H5 (1, 已脱贫, 错退)
+# meetings: 甲村一组 10 人次, 乙村 (village-level) 8 人次, township-level 20 人次
+# relocation: H3 of 甲村, 4 persons, 120 m² (> 25 x 4 = 100: over standard)
+@pytest.fixture(scope="module")
+def tiny_db(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("tiny") / "tiny.duckdb"
+    store = Store(path)
+    data = survey_workbook(
+        [
+            survey_row("H1", "甲村", "一组", 3, "已脱贫", "返贫"),
+            survey_row("H2", "甲村", "一组", 2, "非建档立卡", "新增"),
+            survey_row("H3", "甲村", "二组", 4, "未脱贫", "拟退出"),
+            survey_row("H4", "乙村", "一组", 5, "非建档立卡", "新增"),
+            survey_row("H5", "乙村", "一组", 1, "已脱贫", None, "错退"),
+        ],
+        meetings=[meeting_row("甲村", "一组", 10), meeting_row("乙村", None, 8),
+                  meeting_row(None, None, 20)],
+        relocation=[relocation_row("H3", "甲村", "小湾", "集中安置", 4, 120)],
+    )  # fmt: skip
+    report = ingest.import_file(store, "tiny.xlsx", data, "2018年动态管理")
+    assert report.status == "loaded", report.message
+    store.close()
+    return path
+
+
+def test_village_filter_changes_the_headline_as_counted_by_hand(tiny_db):
+    at = _app(tiny_db)
+    metric = {m.label: m.value for m in at.metric}
+    assert metric["新增户"] == "2 户 / 7 人"
+    assert metric["贫情分析会议（场）"] == "3 场 / 38 人次"
+    at.sidebar.multiselect(key="f_village").set_value(["甲村"]).run()
+    metric = {m.label: m.value for m in at.metric}
+    assert metric["新增户"] == "1 户 / 2 人"
+    assert metric["返贫户"] == "1 户 / 3 人"
+    assert metric["拟退出户"] == "1 户 / 4 人"
+    assert metric["贫情分析会议（场）"] == "1 场 / 10 人次"  # township meeting left out
+    assert metric["住房超标户"] == "1 户 / 4 人"
+
+
+def test_group_filter_narrows_the_dynamics_table(tiny_db):
+    at = _app(tiny_db, "dynamics")
+    _set(at, "f_village", ["甲村"])
+    _set(at, "f_group", ["二组"])
+    table = _table(at, "dyn_units")
+    assert table[["新增户", "返贫户", "拟退出户"]].sum().tolist() == [0, 0, 1]
+
+
+def test_meetings_page_lists_groups_without_a_meeting(tiny_db):
+    at = _app(tiny_db, "meetings")
+    missing = _table(at, "meet_missing")
+    # 甲村二组 and 乙村一组 have households but no group meeting (乙村's was village-level)
+    assert sorted(zip(missing["行政村"], missing["村民小组"], strict=True)) == [
+        ("乙村", "一组"),
+        ("甲村", "二组"),
+    ]
+
+
+def test_a_link_with_query_parameters_restores_the_filters(demo_db):
+    at = _app(demo_db, round=CHECK, village="三合村", basis="persons")
+    assert at.sidebar.selectbox(key="f_round").value == CHECK
+    assert at.sidebar.multiselect(key="f_village").value == ["三合村"]
+    assert at.sidebar.radio(key="f_basis").value == "persons"
+    assert at.subheader[0].value.startswith("三合村")
+    table = _table(at, "overview_units")
+    assert list(table["行政村"]) == ["三合村"]
+
+
+def test_english_switch_changes_the_labels_on_a_page(demo_db):
+    at = _app(demo_db, "meetings")
+    _set(at, "lang", "en")
+    assert at.title[0].value == "Meetings"
+    table = _table(at, "meet_units")
+    assert "Attendance" in table.columns

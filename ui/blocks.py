@@ -1,0 +1,41 @@
+"""Reusable page sections: a table with its downloads, a chart with its table."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from analytics import export
+from ui.common import t
+
+
+def table_with_download(frame: pd.DataFrame, name: str, key: str, **table_args) -> None:
+    """The table as shown, and its CSV (UTF-8 with BOM) and Excel downloads.
+
+    The table sits in a container keyed ``box_<key>`` so that tests find it by name.
+    """
+    with st.container(key=f"box_{key}"):
+        st.dataframe(frame, hide_index=True, width="stretch", **table_args)
+    c1, c2, _ = st.columns([1, 1, 4])
+    c1.download_button(
+        t("download_csv"),
+        export.to_csv_bytes(frame),
+        f"{name}.csv",
+        "text/csv",
+        key=f"csv_{key}",
+    )
+    c2.download_button(
+        t("download_xlsx"),
+        export.to_xlsx_bytes(frame, name[:31]),
+        f"{name}.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"xlsx_{key}",
+    )
+
+
+def chart_and_table(fig: go.Figure, frame: pd.DataFrame, name: str, key: str) -> None:
+    """A Plotly chart, then the table it was drawn from, then the table's downloads."""
+    st.plotly_chart(fig, width="stretch", key=f"chart_{key}")
+    with st.expander(t("table_below"), expanded=False):
+        table_with_download(frame, name, key)

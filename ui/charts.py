@@ -1,0 +1,131 @@
+"""Plotly chart builders shared by the pages. Chinese text renders with a CJK font stack."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, SimHei, sans-serif"
+OVER = "#d62728"
+OK = "#2ca02c"
+PALETTE = px.colors.qualitative.Safe
+
+
+def style(fig: go.Figure, title: str = "", height: int = 420) -> go.Figure:
+    """Common layout: CJK fonts, legend on top, compact margins, thousands separators."""
+    fig.update_layout(
+        title=title,
+        font_family=FONT,
+        height=height,
+        margin={"l": 10, "r": 10, "t": 60 if title else 30, "b": 10},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "title": None},
+        separators=".,",
+        colorway=PALETTE,
+    )
+    return fig
+
+
+def stacked_bars(
+    frame: pd.DataFrame, x: str, series: dict[str, str], title: str, x_label: str, y_label: str
+) -> go.Figure:
+    """Stacked bars of several count columns per unit. ``series``: column -> legend label."""
+    fig = go.Figure()
+    for col, name in series.items():
+        fig.add_bar(
+            x=frame[x],
+            y=frame[col],
+            name=name,
+            hovertemplate="%{x}: %{y:,}<extra>" + name + "</extra>",
+        )
+    fig.update_layout(barmode="stack", xaxis_title=x_label, yaxis_title=y_label)
+    return style(fig, title)
+
+
+def rate_bars(
+    frame: pd.DataFrame,
+    x: str,
+    rate: str,
+    ceiling: float | None,
+    title: str,
+    x_label: str,
+    ceiling_label: str,
+    floor: bool = False,
+) -> go.Figure:
+    """A rate per unit as bars, red where it is beyond its threshold, with the threshold line.
+
+    ``floor`` means the threshold is a minimum (approval); otherwise a ceiling.
+    """
+    values = frame[rate]
+    if ceiling is None:
+        colors = [OK] * len(frame)
+    elif floor:
+        colors = [OVER if v == v and v < ceiling else OK for v in values]
+    else:
+        colors = [OVER if v == v and v > ceiling else OK for v in values]
+    fig = go.Figure(
+        go.Bar(
+            x=frame[x],
+            y=values,
+            marker_color=colors,
+            hovertemplate="%{x}: %{y:.2%}<extra></extra>",
+        )
+    )
+    if ceiling is not None:
+        fig.add_hline(
+            y=ceiling,
+            line_dash="dash",
+            line_color=OVER,
+            annotation_text=ceiling_label,
+            annotation_position="top left",
+        )
+    fig.update_layout(xaxis_title=x_label, yaxis_tickformat=".2%", showlegend=False)
+    return style(fig, title)
+
+
+def sankey(
+    flows: pd.DataFrame, stages: Sequence[str], value: str, names: dict[str, str], title: str
+) -> go.Figure:
+    """A Sankey of ``value`` from each stage column to the next (e.g. state -> outcome).
+
+    ``names`` maps (stage, code) keys "stage:code" to node labels; missing codes are shown
+    by the label of "stage:" (e.g. "no change").
+    """
+    nodes: list[str] = []
+    index: dict[str, int] = {}
+
+    def node(stage: str, code: object) -> int:
+        key = f"{stage}:{'' if code is None or code != code else code}"
+        if key not in index:
+            index[key] = len(nodes)
+            nodes.append(names.get(key, key.split(":", 1)[1]))
+        return index[key]
+
+    src, dst, val = [], [], []
+    for a, b in itertools.pairwise(stages):
+        part = flows.groupby([flows[a].fillna(""), flows[b].fillna("")], dropna=False)[value].sum()
+        for (ca, cb), v in part.items():
+            if v:
+                src.append(node(a, ca or None))
+                dst.append(node(b, cb or None))
+                val.append(int(v))
+    fig = go.Figure(
+        go.Sankey(
+            node={"label": nodes, "pad": 18, "thickness": 16},
+            link={"source": src, "target": dst, "value": val},
+            valueformat=",",
+        )
+    )
+    return style(fig, title, height=460)
+
+
+def lines(
+    frame: pd.DataFrame, x: str, y: str, color: str, title: str, x_label: str, y_label: str
+) -> go.Figure:
+    """One line per ``color`` value (e.g. cumulative surveys per village over days)."""
+    fig = px.line(frame, x=x, y=y, color=color, markers=True)
+    fig.update_layout(xaxis_title=x_label, yaxis_title=y_label)
+    return style(fig, title)
