@@ -7,14 +7,27 @@ from ui.common import t
 
 st.set_page_config(page_title="贫困对象动态管理", page_icon="📊", layout="wide")
 
+# (module, title label, Material icon); the first page is the default.
+PAGES = (
+    ("overview", "page_overview", "dashboard"),
+    ("dynamics", "page_dynamics", "sync_alt"),
+    ("households", "page_households", "home"),
+    ("accuracy", "page_accuracy", "rule"),
+    ("progress", "page_progress", "event"),
+    ("relocation", "page_relocation", "apartment"),
+    ("meetings", "page_meetings", "groups"),
+    ("drilldown", "page_drill", "zoom_in"),
+    ("anomalies", "page_anomalies", "report"),
+    ("data", "page_data", "upload_file"),
+)
 pages = [
-    st.Page("pages/overview.py", title=t("page_overview"), icon="📊", default=True),
-    st.Page("pages/dynamics.py", title=t("page_dynamics"), icon="🔄", url_path="dynamics"),
-    st.Page("pages/households.py", title=t("page_households"), icon="🏠", url_path="households"),
-    st.Page("pages/accuracy.py", title=t("page_accuracy"), icon="🎯", url_path="accuracy"),
-    st.Page("pages/progress.py", title=t("page_progress"), icon="📅", url_path="progress"),
-    st.Page("pages/relocation.py", title=t("page_relocation"), icon="🏘️", url_path="relocation"),
-    st.Page("pages/meetings.py", title=t("page_meetings"), icon="🗣️", url_path="meetings"),
-    st.Page("pages/data.py", title=t("page_data"), icon="📥", url_path="data"),
+    st.Page(
+        f"pages/{name}.py",
+        title=t(label),
+        icon=f":material/{icon}:",
+        url_path=name,
+        default=i == 0,
+    )
+    for i, (name, label, icon) in enumerate(PAGES)
 ]
 st.navigation(pages).run()

@@ -1,4 +1,4 @@
-"""The command line: ``python -m analytics ingest|metrics|demo|rounds|batches|delete``.
+"""The command line: ``python -m analytics ingest|metrics|anomalies|export|report|demo|...``.
 
 Machine-readable output (``--format json|csv``) goes to standard output alone; messages
 and reports go to standard error. Exit codes of ``ingest``: 0 loaded, 1 refused, 2 a file
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import demo, ingest, metrics, queries
+from analytics import demo, export, ingest, labels, metrics, queries
 from analytics.store import Store, StoreError
 
 
@@ -50,6 +50,31 @@ def _parser() -> argparse.ArgumentParser:
         default=metrics.RELOCATION_AREA_STANDARD,
         help="relocation housing standard, m² per person (default 25)",
     )
+
+    sp = sub.add_parser("anomalies", help="print every anomaly rule hit for one round")
+    db(sp)
+    sp.add_argument("--round", help="round name (default: the latest round)")
+    sp.add_argument("--village", action="append", default=[], help="filter (repeatable)")
+    sp.add_argument("--format", choices=["json", "csv"], default="json")
+
+    sp = sub.add_parser("export", help="write a filtered table as CSV or XLSX")
+    db(sp)
+    sp.add_argument("table", choices=EXPORT_TABLES)
+    sp.add_argument("--round", help="round name (default: the latest round)")
+    sp.add_argument("--village", action="append", default=[], help="filter (repeatable)")
+    sp.add_argument("--group", action="append", default=[], help="filter (repeatable)")
+    sp.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    sp.add_argument("--out", required=True, help="the file to write")
+    sp.add_argument(
+        "--unmask", action="store_true", help="full names and ID numbers (masked by default)"
+    )
+
+    sp = sub.add_parser("report", help="write the situation report (情况报告)")
+    db(sp)
+    sp.add_argument("--round", help="round name (default: the latest round)")
+    sp.add_argument("--village", action="append", default=[], help="filter (repeatable)")
+    sp.add_argument("--format", choices=["docx", "md"], required=True)
+    sp.add_argument("--out", required=True, help="the file to write")
 
     sp = sub.add_parser("demo", help="(re)build the demo township's rounds")
     db(sp)
@@ -136,6 +161,88 @@ def _metrics(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+EXPORT_TABLES = ("households", "meetings", "relocation", "anomalies", "metrics")
+ANOMALY_COLUMNS = [
+    "level",
+    "township",
+    "village",
+    "group",
+    "household_id",
+    "rule",
+    "severity",
+    "message",
+    "message_en",
+]
+
+
+def _round(store: Store, name: str | None) -> str | None:
+    """The round asked for, or the latest; None (after a message) when there is none."""
+    rounds = store.round_names()
+    if name is None:
+        if not rounds:
+            _err("the database holds no round")
+            return None
+        return rounds[-1]
+    if name not in rounds:
+        _err(f"no round named {name!r}; rounds: {', '.join(rounds) or 'none'}")
+        return None
+    return name
+
+
+def _anomalies(store: Store, args: argparse.Namespace) -> int:
+    round_name = _round(store, args.round)
+    if round_name is None:
+        return 1
+    hits = queries.anomalies(store, metrics.Filters(round_name, (), tuple(args.village)))
+    frame = hits[ANOMALY_COLUMNS]
+    if args.format == "json":
+        sys.stdout.write(frame.to_json(orient="records", force_ascii=False) + "\n")
+    else:
+        sys.stdout.write(frame.to_csv(index=False))
+    return 0
+
+
+def _export(store: Store, args: argparse.Namespace) -> int:
+    round_name = _round(store, args.round)
+    if round_name is None:
+        return 1
+    f = metrics.Filters(round_name, (), tuple(args.village), tuple(args.group))
+    if args.table == "metrics":
+        frame = queries.metrics_frame(
+            store, round_name, "village", villages=f.villages, groups=f.groups
+        )
+    elif args.table == "anomalies":
+        frame = queries.anomalies(store, f)[ANOMALY_COLUMNS]
+    else:
+        frame = queries.run(store, "table_rows", args.table, f, unmask=args.unmask)
+    frame = frame.rename(columns={c: labels.label(c, "zh") for c in frame.columns})
+    data = (
+        export.to_xlsx_bytes(frame, args.table)
+        if args.format == "xlsx"
+        else export.to_csv_bytes(frame)
+    )
+    Path(args.out).write_bytes(data)
+    masked = "unmasked" if args.unmask else "masked"
+    _err(f"{len(frame)} rows of {args.table} ({round_name}, {masked}) written to {args.out}")
+    return 0
+
+
+def _report(store: Store, args: argparse.Namespace) -> int:
+    round_name = _round(store, args.round)
+    if round_name is None:
+        return 1
+    from analytics import report  # python-docx loads only when a report is written
+
+    hits = queries.anomalies(store, metrics.Filters(round_name, (), tuple(args.village)))
+    built = report.build_report(store, round_name, tuple(args.village), anomalies=hits)
+    if args.format == "docx":
+        Path(args.out).write_bytes(report.to_docx(built))
+    else:
+        Path(args.out).write_text(report.to_markdown(built), encoding="utf-8")
+    _err(f"report for {round_name} written to {args.out}")
+    return 0
+
+
 def _table(frame: pd.DataFrame) -> None:
     with pd.option_context("display.max_rows", 500, "display.width", 200):
         print(frame.to_string(index=False) if len(frame) else "(none)")
@@ -154,6 +261,12 @@ def main(argv: list[str] | None = None) -> int:
             return _ingest(store, args)
         if args.command == "metrics":
             return _metrics(store, args)
+        if args.command == "anomalies":
+            return _anomalies(store, args)
+        if args.command == "export":
+            return _export(store, args)
+        if args.command == "report":
+            return _report(store, args)
         if args.command == "demo":
             try:
                 reports = demo.load_demo(store, Path(args.out_dir) if args.out_dir else None)

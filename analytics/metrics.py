@@ -119,8 +119,12 @@ def _rate(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
     return ibis.ifelse(den > 0, num.cast("float64") / safe.cast("float64"), ibis.null("float64"))
 
 
-def _household_agg(h: ir.Table, keys: Sequence[str]) -> ir.Table:
-    size = h.household_size
+def family_conditions(h: ir.Table) -> dict[str, ir.BooleanValue]:
+    """Which households each count family counts (registered, new, inclusion_error, ...).
+
+    The one definition behind every ``<family>_households`` / ``_persons`` metric, and behind
+    the household lists an inspector drills down to. Values may be null (count as false).
+    """
     state, adj, finding = h.registry_state, h.adjustment, h.verification
     conds: dict[str, ir.BooleanValue] = {
         "registered": state.isin(REGISTERED),
@@ -130,6 +134,12 @@ def _household_agg(h: ir.Table, keys: Sequence[str]) -> ir.Table:
     }
     conds |= {fam: adj == fam for fam in ADJUSTMENT_FAMILIES}
     conds |= {fam: (finding == fam) & state.isin(ok) for fam, ok in FINDING_FAMILIES.items()}
+    return conds
+
+
+def _household_agg(h: ir.Table, keys: Sequence[str]) -> ir.Table:
+    size = h.household_size
+    conds = family_conditions(h)
     aggs: dict[str, ir.Scalar] = {
         "households_total": h.count(),
         "persons_total": size.sum(),

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import ibis
 import pandas as pd
 
-from analytics import breakdowns, metrics
+from analytics import breakdowns, metrics, records
 from analytics.store import Store
 
 
@@ -90,10 +90,29 @@ BREAKDOWNS = frozenset(
 )
 
 
+RECORDS = {
+    "household_list": records.household_list,
+    "household_history": records.household_history,
+    "search": records.search,
+    "table_rows": records.table_rows,
+}
+
+
 def run(store: Store, name: str, *args: object, **kwargs: object) -> pd.DataFrame:
-    """Dispatches a named read: "metrics" (``metrics_frame``) or a breakdown name."""
+    """Dispatches a named read: "metrics" (``metrics_frame``), a breakdown name, or a
+    household-level read of ``RECORDS`` (masked unless ``unmask=True`` is passed).
+
+    Raises
+    ------
+    KeyError
+        For an unknown name.
+    """
     if name == "metrics":
         return metrics_frame(store, *args, **kwargs)
+    if name == "anomalies":
+        return anomalies(store, *args, **kwargs)
+    if name in RECORDS:
+        return RECORDS[name](backend(store), *args, **kwargs)
     return breakdown(store, name, *args, **kwargs)
 
 
@@ -106,3 +125,17 @@ def round_year(store: Store, round_name: str) -> int | None:
         return int(pd.Timestamp(row["first_date"].iloc[0]).year)
     m = re.search(r"(19|20)\d{2}", round_name)
     return int(m.group(0)) if m else None
+
+
+def anomalies(store: Store, filters: metrics.Filters) -> pd.DataFrame:
+    """Every anomaly rule hit (``rules.anomalies``) for a round and area, with the store's
+    settings, the round's year for the poverty line, and the round order."""
+    from analytics import rules
+
+    return rules.anomalies(
+        backend(store),
+        filters,
+        store.settings(),
+        round_year(store, filters.round),
+        store.round_names(),
+    )

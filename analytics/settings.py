@@ -9,6 +9,18 @@ Defaults and their sources (../shared/DOMAIN.md, "Thresholds"):
 - relocation housing at most 25 m² per person (national 13th Five-Year relocation plan);
 - national poverty line, yuan per person per year (2010 prices 2300), per year.
 
+Limits of the anomaly rules (``analytics.rules``); project defaults, not national figures:
+- ``poor_far_above_factor`` 2.0: a remaining-poor household whose per-capita income is above
+  2 x the year's line is flagged as a possible inclusion error ("富户戴穷帽");
+- ``income_max`` 100,000 yuan per person per year: a per-capita net income above it (or
+  <= 0) is taken as a data-entry error (the national system's "收入异常" check);
+- ``outlier_z`` 3.5 and ``outlier_min_units`` 5: a village whose rate has a modified
+  z-score |0.6745 x (x - median) / MAD| above 3.5 is far from the others (Iglewicz and
+  Hoaglin 1993, "How to Detect and Handle Outliers"; the modified z-score of DHIS2's
+  outlier detection); not computed over fewer than 5 villages;
+- ``completeness_min`` 0.9: a village is incomplete when its surveyed households are under
+  90% of the village table's 总户数 (DHIS2-style completeness per unit).
+
 Values are stored in the database's ``settings`` table (key -> JSON) so that the
 dashboard's settings page and the command line share them.
 """
@@ -26,6 +38,11 @@ RATE_CEILINGS: dict[str, float] = {
 }
 APPROVAL_FLOOR = 0.90
 AREA_STANDARD = 25.0  # m² per person
+POOR_FAR_ABOVE_FACTOR = 2.0  # x the poverty line
+INCOME_MAX = 100_000.0  # yuan per person per year
+OUTLIER_Z = 3.5  # modified z-score (Iglewicz-Hoaglin)
+OUTLIER_MIN_UNITS = 5  # villages
+COMPLETENESS_MIN = 0.9  # surveyed / 总户数
 POVERTY_LINES: dict[int, float] = {
     2014: 2800,
     2015: 2855,
@@ -39,12 +56,30 @@ POVERTY_LINES: dict[int, float] = {
 
 @dataclass
 class Settings:
-    """The limits in force. Rates are fractions; lines in yuan per person per year."""
+    """The limits in force. Rates are fractions; lines in yuan per person per year.
+
+    Attributes
+    ----------
+    rate_ceilings : rate key -> highest acceptable rate (fraction), see ``RATE_CEILINGS``.
+    approval_floor : lowest acceptable approval rate (fraction, default 0.90).
+    area_standard : relocation housing standard, m² per person (default 25).
+    poverty_lines : year -> line, yuan per person per year.
+    poor_far_above_factor : remaining-poor income above this x the line is flagged (2.0).
+    income_max : highest plausible per-capita income, yuan per person per year (100,000).
+    outlier_z : modified z-score above which a village is an outlier (3.5).
+    outlier_min_units : fewest villages with a rate for the outlier rule to run (5).
+    completeness_min : lowest surveyed / 总户数 fraction of a village (0.9).
+    """
 
     rate_ceilings: dict[str, float] = field(default_factory=lambda: dict(RATE_CEILINGS))
     approval_floor: float = APPROVAL_FLOOR
     area_standard: float = AREA_STANDARD
     poverty_lines: dict[int, float] = field(default_factory=lambda: dict(POVERTY_LINES))
+    poor_far_above_factor: float = POOR_FAR_ABOVE_FACTOR
+    income_max: float = INCOME_MAX
+    outlier_z: float = OUTLIER_Z
+    outlier_min_units: int = OUTLIER_MIN_UNITS
+    completeness_min: float = COMPLETENESS_MIN
 
     def poverty_line(self, year: int) -> float | None:
         """The line of ``year``; the nearest earlier year's when that year has none."""
@@ -57,7 +92,8 @@ class Settings:
 
     @classmethod
     def from_json(cls, text: str | None) -> Settings:
-        """Settings from JSON text; missing keys keep their defaults.
+        """Settings from JSON text; missing keys keep their defaults (so JSON saved before a
+        limit existed still loads).
 
         Raises
         ------
@@ -73,9 +109,19 @@ class Settings:
             **{k: float(v) for k, v in data.get("rate_ceilings", {}).items()},
         }
         lines = {int(k): float(v) for k, v in data.get("poverty_lines", {}).items()}
-        return cls(
-            rate_ceilings=ceilings,
-            approval_floor=float(data.get("approval_floor", base.approval_floor)),
-            area_standard=float(data.get("area_standard", base.area_standard)),
-            poverty_lines=lines or base.poverty_lines,
-        )
+        scalars = {
+            name: kind(data.get(name, getattr(base, name))) for name, kind in _SCALARS.items()
+        }
+        return cls(rate_ceilings=ceilings, poverty_lines=lines or base.poverty_lines, **scalars)
+
+
+# Scalar fields of Settings and the type each is read back as.
+_SCALARS: dict[str, type] = {
+    "approval_floor": float,
+    "area_standard": float,
+    "poor_far_above_factor": float,
+    "income_max": float,
+    "outlier_z": float,
+    "outlier_min_units": int,
+    "completeness_min": float,
+}

@@ -47,9 +47,8 @@ def rate_section(rate: str, num: str, den: str, ceiling: float | None, floor: bo
         key = "comprehensive_poverty_rate_households"
     label = t(key)
     mark = t("floor" if floor else "threshold", v=fmt_rate(ceiling)) if ceiling is not None else ""
-    fig = charts.rate_bars(
-        units, level, key, ceiling, t("rate_title", u=t(level), r=label), unit_label, mark, floor
-    )
+    st.subheader(t("rate_title", u=t(level), r=label))
+    fig = charts.rate_bars(units, level, key, ceiling, "", unit_label, mark, floor)
     values = units[key]
     over = values < ceiling if floor else values > ceiling
     over = over.fillna(False)

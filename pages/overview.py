@@ -39,12 +39,12 @@ def headline(row: pd.Series, before: pd.Series | None, view: filters.View) -> No
         text = f"{diff * 100:+.2f} pp" if rate else f"{int(diff):+,}"
         return f"{text} {t('change_vs', r=view.compare)}"
 
-    cols = st.columns(4)
+    cols = st.columns(3)
     for i, fam in enumerate(COUNT_TILES):
         value = (
             f"{fmt_count(row[f'{fam}_households'])} {hh} / {fmt_count(row[f'{fam}_persons'])} {pp}"
         )
-        cols[i % 4].metric(
+        cols[i % 3].metric(
             t(f"{fam}_households"),
             value,
             delta=delta(f"{fam}{view.suffix()}"),
@@ -56,7 +56,7 @@ def headline(row: pd.Series, before: pd.Series | None, view: filters.View) -> No
         f"{fmt_count(row['meetings'])} {t('sessions_unit')} / "
         f"{fmt_count(row['meeting_attendance'])} {t('attendance_unit')}"
     )
-    cols[i % 4].metric(
+    cols[i % 3].metric(
         t("meetings_count"), value, delta=delta("meetings"), delta_color="off", border=True
     )
     st.divider()

@@ -620,7 +620,7 @@ def test_no_round_in_the_database_gives_an_empty_frame_with_every_metric(tmp_pat
 def test_unknown_level_raises_value_error_even_on_an_empty_database(tmp_path):
     empty = Store(tmp_path / "empty.duckdb")
     with pytest.raises(ValueError):
-        queries.metrics_frame(empty, None, "county")
+        queries.metrics_frame(empty, None, "province")
     empty.close()
 
 

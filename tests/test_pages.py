@@ -144,10 +144,13 @@ def tiny_db(tmp_path_factory) -> Path:
             survey_row("H4", "乙村", "一组", 5, "非建档立卡", "新增"),
             survey_row("H5", "乙村", "一组", 1, "已脱贫", None, "错退"),
         ],
-        meetings=[meeting_row("甲村", "一组", 10), meeting_row("乙村", None, 8),
-                  meeting_row(None, None, 20)],
+        meetings=[
+            meeting_row("甲村", "一组", 10),
+            meeting_row("乙村", None, 8),
+            meeting_row(None, None, 20),
+        ],
         relocation=[relocation_row("H3", "甲村", "小湾", "集中安置", 4, 120)],
-    )  # fmt: skip
+    )
     report = ingest.import_file(store, "tiny.xlsx", data, "2018年动态管理")
     assert report.status == "loaded", report.message
     store.close()

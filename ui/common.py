@@ -132,3 +132,9 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
 def round_year(round_name: str) -> int | None:
     """The round's year (for the poverty line): see ``queries.round_year``."""
     return queries.round_year(store(), round_name)
+
+
+def household_rules(view, household_id: str) -> pd.DataFrame:
+    """The anomaly rules one household hits in the view's round (cached with the round's)."""
+    hits = query("anomalies", view.filters)
+    return hits[(hits["level"] == "household") & (hits["household_id"] == household_id)]

@@ -1,0 +1,101 @@
+"""异常核查 Anomalies: rule x village counts as a heat map; a cell lists the households
+behind it, each with every rule it hits and why. Limits are settings (数据导入 page)."""
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from ui import charts, filters
+from ui.blocks import table_with_download
+from ui.common import lang, query, t
+
+view = filters.frame("page_anomalies")
+if view is None:
+    st.stop()
+hits = query("anomalies", view.filters)
+if hits.empty:
+    st.success(t("no_anomalies"))
+    st.stop()
+name = "name_en" if lang() == "en" else "name"
+message = "message_en" if lang() == "en" else "message"
+unit = "township" if view.level == "township" else "village"
+
+counts = hits.groupby([name, unit], dropna=False).size().unstack(fill_value=0)
+fig = go.Figure(
+    go.Heatmap(
+        z=counts.to_numpy(),
+        x=[str(c) for c in counts.columns],
+        y=list(counts.index),
+        colorscale="Reds",
+        hovertemplate="%{y} · %{x}: %{z}<extra></extra>",
+    )
+)
+fig.update_layout(xaxis_title=t(unit), yaxis_title=t("rule"))
+charts.style(fig, t("heatmap_title"), height=max(360, 40 * len(counts) + 120))
+event = st.plotly_chart(
+    fig, width="stretch", on_select="rerun", selection_mode="points", key="anom_heat"
+)
+points = event.selection.points if event and event.selection else []
+if points:
+    st.session_state["anom_rule"] = points[0]["y"]
+    st.session_state["anom_unit"] = points[0]["x"]
+
+summary = counts.reset_index().rename(columns={name: t("rule")})
+with st.expander(t("table_below")):
+    table_with_download(summary, f"{view.round}_异常规则汇总", "anom_summary")
+
+c1, c2 = st.columns(2)
+rule_options = ["", *counts.index]
+unit_options = ["", *[str(c) for c in counts.columns]]
+if st.session_state.get("anom_rule") not in rule_options:
+    st.session_state["anom_rule"] = ""
+if st.session_state.get("anom_unit") not in unit_options:
+    st.session_state["anom_unit"] = ""
+rule = c1.selectbox(t("rule"), rule_options, key="anom_rule", format_func=lambda v: v or t("all"))
+where = c2.selectbox(t(unit), unit_options, key="anom_unit", format_func=lambda v: v or t("all"))
+picked = hits
+if rule:
+    picked = picked[picked[name] == rule]
+if where:
+    picked = picked[picked[unit].astype(str) == where]
+
+households = picked[picked["level"] == "household"]
+st.subheader(t("anomaly_households", n=households["household_id"].nunique()))
+if len(households):
+    # every rule each of these households hits, not only the chosen one
+    all_of = hits[
+        (hits["level"] == "household") & hits["household_id"].isin(households["household_id"])
+    ]
+    why = (
+        all_of.groupby(["township", "village", "group", "household_id"], dropna=False)
+        .agg(
+            rules=(name, lambda v: "；".join(dict.fromkeys(v))),
+            why=(message, lambda v: "；".join(v)),
+            severity=("severity", lambda v: t(min(v, key=["high", "medium", "low"].index))),
+        )
+        .reset_index()
+    )
+    table_with_download(
+        why.rename(
+            columns={c: t(c) for c in ("township", "village", "group", "household_id")}
+        ).rename(columns={"rules": t("rule"), "why": t("message"), "severity": t("severity")}),
+        f"{view.round}_异常户",
+        "anom_households",
+    )
+villages = picked[picked["level"] == "village"]
+if len(villages):
+    st.subheader(t("anomaly_units"))
+    table_with_download(
+        villages[["township", "village", name, "severity", message]]
+        .rename(
+            columns={
+                "township": t("township"),
+                "village": t("village"),
+                name: t("rule"),
+                "severity": t("severity"),
+                message: t("message"),
+            }
+        )
+        .assign(**{t("severity"): villages["severity"].map(t).to_numpy()}),
+        f"{view.round}_异常村",
+        "anom_villages",
+    )

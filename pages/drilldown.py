@@ -1,0 +1,292 @@
+"""核查钻取 Drill-down: township -> village -> group -> household list -> one household.
+
+Click a bar or a table row (or use the selector) to go one level down; the breadcrumb goes
+back up. The list behind a figure has exactly the households the figure counts. Search
+finds a household by id, head's name or ID number. Personal data is masked.
+"""
+
+import pandas as pd
+import streamlit as st
+
+from analytics import metrics
+from ui import charts, filters
+from ui.blocks import table_with_download
+from ui.common import household_rules, labelled, metrics_frame, query, t
+
+FAMILIES = (
+    "inclusion_error",
+    "exclusion_error",
+    "wrongful_exit",
+    "new",
+    "relapse",
+    "exit_proposed",
+    "removed",
+    "remaining_poor",
+    "exited",
+    "registered",
+    "nonregistered",
+)
+LEVEL_ORDER = ("township", "village", "group", "household")
+
+
+def drill() -> dict:
+    """The drill path in this session: township, village, group, household (None = not set)."""
+    return st.session_state.setdefault("drill", dict.fromkeys(LEVEL_ORDER))
+
+
+PICKERS = (
+    "drill_pick_township",
+    "drill_pick_village",
+    "drill_pick_group",
+    "drill_pick_household",
+    "drill_table_township",
+    "drill_table_village",
+    "drill_table_group",
+    "drill_households",
+    "drill_chart_township",
+    "drill_chart_village",
+    "drill_chart_group",
+    "drill_found",
+    "drill_search",
+)
+
+
+def go(level: str, value: str | None) -> None:
+    """Sets one level of the path and clears the levels under it (then the page reruns).
+
+    The pickers' own states are cleared on the next run, before they are drawn, so that a
+    pick made on the way down does not pull the user back down after a breadcrumb click.
+    """
+    path = drill()
+    path[level] = value
+    for below in LEVEL_ORDER[LEVEL_ORDER.index(level) + 1 :]:
+        path[below] = None
+    st.session_state["drill_reset"] = True
+
+
+def reset_pickers() -> None:
+    """Forgets the pickers' selections after a move (see ``go``)."""
+    if st.session_state.pop("drill_reset", False):
+        for key in PICKERS:
+            st.session_state.pop(key, None)
+
+
+def breadcrumb(view: filters.View) -> None:
+    """Buttons from the top of the path down to where the user is."""
+    path = drill()
+    crumbs = [("top", None, t("all"))]
+    for level in LEVEL_ORDER:
+        if path[level]:
+            crumbs.append((level, path[level], path[level]))
+    cols = st.columns(len(crumbs) + 1)
+    for i, (level, _value, text) in enumerate(crumbs):
+        last = i == len(crumbs) - 1
+        if cols[i].button(("› " if i else "") + text, key=f"crumb_{i}", disabled=last):
+            if level == "top":
+                go("township", None)
+            else:
+                go(LEVEL_ORDER[LEVEL_ORDER.index(level) + 1], None)
+            st.rerun()
+
+
+def pick_unit(frame: pd.DataFrame, level: str, family: str, view: filters.View) -> None:
+    """Chart and table of the family's count per unit; a click (or the selector) drills in."""
+    key = f"{family}{view.suffix()}"
+    frame = frame[frame[level].notna()].reset_index(drop=True)
+    if frame.empty:
+        st.info(t("no_data"))
+        return
+    fig = charts.stacked_bars(frame, level, {key: t(key)}, "", t(level), t(f"basis_{view.basis}"))
+    event = st.plotly_chart(
+        fig, width="stretch", on_select="rerun", selection_mode="points", key=f"drill_chart_{level}"
+    )
+    points = event.selection.points if event and event.selection else []
+    if points:
+        go(level, str(points[0]["x"]))
+        st.rerun()
+    shown = labelled(
+        frame[[level, f"{family}_households", f"{family}_persons", "households_total"]]
+    )
+    table = st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key=f"drill_table_{level}",
+    )
+    rows = table.selection.rows if table and table.selection else []
+    if rows:
+        go(level, str(frame.iloc[rows[0]][level]))
+        st.rerun()
+    options = ["", *frame[level].astype(str).tolist()]
+    choice = st.selectbox(
+        t("drill_into", u=t(level)),
+        options,
+        key=f"drill_pick_{level}",
+        format_func=lambda v: v or "—",
+    )
+    if choice:
+        go(level, choice)
+        st.rerun()
+
+
+def household_list(view: filters.View, family: str) -> None:
+    """The households of the chosen group; by default only those the family counts."""
+    path = drill()
+    only = st.toggle(t("only_counted", f=t(family)), value=True, key="drill_only")
+    f = metrics.Filters(view.round, (path["township"],), (path["village"],), (path["group"],))
+    rows = query("household_list", f, family if only else None)
+    st.caption(t("household_count", n=len(rows)))
+    shown = rows.assign(
+        registry_state=rows["registry_state"].map(lambda v: t(v) if isinstance(v, str) else ""),
+        adjustment=rows["adjustment"].map(lambda v: t(v) if isinstance(v, str) else ""),
+        verification=rows["verification"].map(lambda v: t(v) if isinstance(v, str) else ""),
+    )
+    shown = shown.rename(columns={c: t(c) for c in shown.columns})
+    table = st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key="drill_households",
+    )
+    picked = table.selection.rows if table and table.selection else []
+    if picked:
+        go("household", str(rows.iloc[picked[0]]["household_id"]))
+        st.rerun()
+    choice = st.selectbox(
+        t("open_household"),
+        ["", *rows["household_id"].astype(str)],
+        key="drill_pick_household",
+        format_func=lambda v: v or "—",
+    )
+    if choice:
+        go("household", choice)
+        st.rerun()
+    table_with_download(shown, f"{view.round}_{path['village']}_{path['group']}_户", "drill_list")
+
+
+def household_record(view: filters.View, household_id: str) -> None:
+    """One household: its record in this round, every rule it hits, its history by round."""
+    history = query("household_history", household_id)
+    if history.empty:
+        st.warning(t("no_household", h=household_id))
+        return
+    now = history[history["round"] == view.round]
+    current = (now if len(now) else history).iloc[-1]
+    st.subheader(t("household_title", h=household_id))
+    record = pd.DataFrame(
+        {t("field"): [t(k) for k in current.index], t("value"): [_text(v) for v in current.values]}
+    )
+    st.dataframe(record, hide_index=True, width="stretch", key="drill_record")
+    hits = household_rules(view, household_id)
+    st.subheader(t("rules_hit"))
+    if hits.empty:
+        st.caption(t("no_rules_hit"))
+    else:
+        msg = "message_en" if st.session_state.get("lang") == "en" else "message"
+        st.dataframe(
+            hits[["rule", "severity", msg]].rename(
+                columns={"rule": t("code"), "severity": t("severity"), msg: t("message")}
+            ),
+            hide_index=True,
+            width="stretch",
+            key="drill_hits",
+        )
+    st.subheader(t("history"))
+    cols = [
+        "round",
+        "registry_state",
+        "adjustment",
+        "verification",
+        "household_size",
+        "income_per_capita",
+        "survey_date",
+        "batch_id",
+    ]
+    hist = history[cols].copy()
+    for c in ("registry_state", "adjustment", "verification"):
+        hist[c] = hist[c].map(lambda v: t(v) if isinstance(v, str) else "—")
+    table_with_download(
+        hist.rename(columns={c: t(c) for c in cols}), f"户_{household_id}_历史", "drill_history"
+    )
+
+
+def _text(value: object) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, bool):
+        return t("yes") if value else t("no")
+    if isinstance(value, str) and value in metrics.METRIC_KEYS:
+        return value
+    return (
+        t(value)
+        if isinstance(value, str)
+        and value
+        in (
+            "remaining_poor",
+            "exited",
+            "nonregistered",
+            "new",
+            "relapse",
+            "exit_proposed",
+            "removed",
+            "inclusion_error",
+            "exclusion_error",
+            "wrongful_exit",
+        )
+        else str(value)
+    )
+
+
+def search_box(view: filters.View) -> None:
+    """Search by household id, head's name or ID number; a result row opens the household."""
+    text = st.text_input(t("search"), key="drill_search", placeholder=t("search_hint"))
+    if not text.strip():
+        return
+    found = query("search", text, view.round)
+    st.caption(t("household_count", n=len(found)))
+    table = st.dataframe(
+        found.rename(columns={c: t(c) for c in found.columns}),
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key="drill_found",
+    )
+    picked = table.selection.rows if table and table.selection else []
+    if picked:
+        row = found.iloc[picked[0]]
+        go("township", row["township"])
+        drill().update(village=row["village"], group=row["group"], household=row["household_id"])
+        st.rerun()
+
+
+reset_pickers()
+view = filters.frame("page_drill")
+if view is None:
+    st.stop()
+f = view.filters
+family = st.selectbox(
+    t("drill_metric"), FAMILIES, key="drill_family", format_func=lambda k: t(f"{k}_households")
+)
+search_box(view)
+path = drill()
+if not path["township"] and len(view.all_townships) == 1:
+    path["township"] = view.all_townships[0]
+breadcrumb(view)
+if path["household"]:
+    household_record(view, path["household"])
+elif path["group"]:
+    household_list(view, family)
+elif path["village"]:
+    units = metrics_frame(f.round, "group", (path["village"],), townships=(path["township"],))
+    pick_unit(units, "group", family, view)
+elif path["township"]:
+    units = metrics_frame(f.round, "village", f.villages, townships=(path["township"],))
+    pick_unit(units, "village", family, view)
+else:
+    units = metrics_frame(f.round, "township", f.villages, townships=f.townships)
+    pick_unit(units, "township", family, view)

@@ -1,0 +1,248 @@
+"""The situation report (analytics/report.py) on the demo township, 诗礼乡.
+
+The seed's figures (../shared/DOMAIN.md, "The seed's figures") are written here by hand;
+a one-village report is checked against ``queries.metrics_frame`` for that village, the
+source of its figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections.abc import Iterator
+
+import docx
+import pandas as pd
+import pytest
+from docx.oxml.ns import qn
+
+from analytics import metrics, queries, report
+from analytics.demo import load_demo
+from analytics.settings import Settings
+from analytics.store import Store
+
+DYNAMICS = "2017年动态管理"
+CHECK = "2017年精准核查"
+TODAY = dt.date(2017, 7, 14)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    s = Store(tmp_path_factory.mktemp("report") / "demo.duckdb")
+    load_demo(s)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def dynamics_md(store: Store) -> str:
+    return report.to_markdown(report.build_report(store, DYNAMICS, today=TODAY))
+
+
+@pytest.fixture(scope="module")
+def check_report(store: Store) -> report.Report:
+    return report.build_report(store, CHECK, today=TODAY)
+
+
+def test_dynamics_round_carries_the_seed_figures(dynamics_md: str) -> None:
+    assert dynamics_md.startswith("# 诗礼乡2017年动态管理情况报告\n")
+    assert "2017年7月14日" in dynamics_md
+    for figure in ("114场", "1329人次", "拟退出7户32人", "返贫11户47人", "新增86户297人"):
+        assert figure in dynamics_md, figure
+    assert "乡村两级共召开贫情分析会议114场1329人次" in dynamics_md
+    # The two phases of the seed, each from its first meeting date.
+    assert "6月28日起开展第一阶段贫情分析工作" in dynamics_md
+    assert "7月6日起开展第二阶段实地调查工作" in dynamics_md
+    assert "调查及会议日期：2017年6月28日至7月13日" in dynamics_md
+
+
+def test_check_round_carries_the_seed_figures(check_report: report.Report) -> None:
+    md = report.to_markdown(check_report)
+    assert check_report.title == "诗礼乡2017年精准核查情况报告"
+    for figure in (
+        "漏评户178户548人",
+        "返贫1户2人",
+        "错评户74户324人",
+        "错评率5.23%",
+        "错退户1户4人",
+        "错退率0.06%",
+    ):
+        assert figure in check_report.section("三、").paragraphs[0], figure
+        assert figure in md
+    relocation = "\n".join(check_report.section("四、").paragraphs)
+    assert "集中安置点1个" in relocation
+    assert "搬迁安置13户54人" in relocation
+    assert "超标3户14人" in relocation
+
+
+def test_relocation_remedies_match_the_households(
+    store: Store, check_report: report.Report
+) -> None:
+    rows = queries.breakdown(store, "relocation_households", metrics.Filters(CHECK), 25.0)
+    over = rows[rows["over_standard"]]
+    text = "\n".join(check_report.section("四、").paragraphs)
+    for remedy, n in over["remedy"].dropna().value_counts().items():
+        assert f"{remedy}{n}户" in text
+    pending = int(over["remedy"].isna().sum())
+    assert (f"尚未落实整改措施{pending}户" in text) == (pending > 0)
+
+
+def test_rates_above_ceilings_are_flagged(check_report: report.Report) -> None:
+    findings = check_report.section("三、").paragraphs[0]
+    assert "错评率5.23%（高于2.00%的限值）" in findings
+    assert "错退率0.06%（" not in findings  # 0.06% is under its 2% ceiling
+    table = check_report.section("五、").tables[0].frame
+    assert list(table.columns) == ["行政村", "指标", "数值", "限值"]
+    # Every flagged value is above the limit it is shown with.
+    for row in table.itertuples(index=False):
+        value, limit = float(row.数值.rstrip("%")), float(row.限值.strip("≤≥%"))
+        assert value > limit if row.限值.startswith("≤") else value < limit
+
+
+def test_ceilings_come_from_the_settings(store: Store) -> None:
+    loose = Settings(rate_ceilings=dict.fromkeys(Settings().rate_ceilings, 0.5))
+    store.save_settings(loose)
+    try:
+        rep = report.build_report(store, CHECK, today=TODAY)
+    finally:
+        store.save_settings(Settings())
+    attention = rep.section("五、")
+    assert attention.tables == []
+    assert "各村各项指标均未超限" in attention.paragraphs[0]
+    assert "错评率5.23%（" not in rep.section("三、").paragraphs[0]
+
+
+def test_latest_round_by_default_and_unknown_round(store: Store) -> None:
+    rep = report.build_report(store, today=TODAY)
+    assert rep.round_name == store.latest_round() == DYNAMICS
+    with pytest.raises(KeyError):
+        report.build_report(store, "1999年不存在的批次")
+
+
+def test_one_village_carries_its_own_figures(store: Store) -> None:
+    rep = report.build_report(store, CHECK, villages=("三合村",), today=TODAY)
+    md = report.to_markdown(rep)
+    v = queries.metrics_frame(store, CHECK, "village", villages=("三合村",)).iloc[0]
+    assert rep.title == "诗礼乡三合村2017年精准核查情况报告"
+    expected = [
+        f"入户调查{v.households_total}户{v.persons_total}人",
+        f"漏评户{v.exclusion_error_households}户{v.exclusion_error_persons}人",
+        f"错评户{v.inclusion_error_households}户{v.inclusion_error_persons}人",
+        f"错评率{v.inclusion_error_rate * 100:.2f}%",
+        f"错退户{v.wrongful_exit_households}户{v.wrongful_exit_persons}人",
+        f"漏评率{v.exclusion_error_rate * 100:.2f}%",
+        f"综合贫困发生率{v.comprehensive_poverty_rate * 100:.2f}%",
+    ]
+    for figure in expected:
+        assert figure in md, figure
+    for township_total in ("5802户", "漏评户178户548人", "错评户74户324人", "错评率5.23%"):
+        assert township_total not in md
+    table = rep.section("六、").tables[0].frame
+    assert table["行政村"].tolist() == ["三合村"]
+    assert table.loc[0, "错评(户/人)"] == (
+        f"{v.inclusion_error_households}/{v.inclusion_error_persons}"
+    )
+
+
+def test_per_village_table_sums_to_the_township(check_report: report.Report) -> None:
+    table = check_report.section("六、").tables[0].frame
+    assert len(table) == 15  # 14 villages and the total
+    assert table.iloc[-1]["行政村"] == "合计"
+    assert table.iloc[-1]["漏评(户/人)"] == "178/548"
+    assert table.iloc[-1]["错退率"] == "0.06%"
+    per_village = table.iloc[:-1]["错评(户/人)"].str.split("/", expand=True).astype(int)
+    assert per_village.sum().tolist() == [74, 324]
+
+
+def test_empty_sections_say_so(store: Store, check_report: report.Report) -> None:
+    dynamics = report.build_report(store, DYNAMICS, today=TODAY)
+    assert dynamics.section("四、").blocks == ["本批次无易地扶贫搬迁数据。"]
+    assert dynamics.section("三、").paragraphs[0] == "本批次未记录错评、漏评、错退核查结论。"
+    # The check round has no meeting records: the work section says so in one line.
+    assert check_report.section("一、").paragraphs[0] == "本批次未录入贫情分析会议记录。"
+    nothing = report.build_report(store, CHECK, villages=("无此村",), today=TODAY)
+    assert [s.heading[:2] for s in nothing.sections] == [
+        "一、",
+        "二、",
+        "三、",
+        "四、",
+        "五、",
+        "六、",
+    ]
+    assert all(s.paragraphs for s in nothing.sections)
+    assert nothing.section("六、").paragraphs == ["本批次无分村调查数据。"]
+
+
+def test_anomalies_are_counted_never_listed(store: Store) -> None:
+    id_number = "533921198001010010"
+    anomalies = pd.DataFrame(
+        {
+            "level": ["household"] * 4,
+            "township": ["诗礼乡"] * 4,
+            "village": ["三合村", "三合村", "三合村", "孔兴村"],
+            "household_id": ["H1", "H1", "H2", "H3"],
+            "rule": ["income_low", "id_bad", "income_low", "income_low"],
+            "name": [
+                "脱贫户收入低于贫困线",
+                "身份证号有误",
+                "脱贫户收入低于贫困线",
+                "脱贫户收入低于贫困线",
+            ],
+            "name_en": ["Exited below line", "Bad ID", "Exited below line", "Exited below line"],
+            "severity": ["warning", "error", "warning", "warning"],
+            "message": [f"户主张大山 {id_number}", "李小花", "王五", "赵六"],
+        }
+    )
+    rep = report.build_report(store, CHECK, anomalies=anomalies, today=TODAY)
+    md = report.to_markdown(rep)
+    for secret in (id_number, "张大山", "李小花", "王五", "赵六", "H1"):
+        assert secret not in md
+    by_rule = rep.section("五、").tables[1].frame
+    assert by_rule.iloc[0].tolist() == ["脱贫户收入低于贫困线", "警告", "3", "3", "2"]
+    assert by_rule.iloc[1].tolist() == ["身份证号有误", "错误", "1", "1", "1"]
+    by_village = rep.section("五、").tables[2].frame
+    assert by_village.iloc[0].tolist() == ["三合村", "3", "2", "2"]
+    assert "发现疑似问题4条，涉及3户" in md
+    # A one-village report counts that village's rows only.
+    one = report.build_report(store, CHECK, ("孔兴村",), anomalies, today=TODAY)
+    assert "发现疑似问题1条，涉及1户" in report.to_markdown(one)
+    none = report.build_report(store, CHECK, anomalies=anomalies.iloc[:0], today=TODAY)
+    assert "未发现疑似问题数据" in report.to_markdown(none)
+
+
+def test_docx_reopens_with_title_tables_and_figures(check_report: report.Report) -> None:
+    data = report.to_docx(check_report)
+    assert data[:2] == b"PK"
+    doc = docx.Document(io.BytesIO(data))
+    paragraphs = [p.text for p in doc.paragraphs]
+    assert paragraphs[0] == "诗礼乡2017年精准核查情况报告"
+    assert doc.core_properties.title == "诗礼乡2017年精准核查情况报告"
+    assert "一、工作开展情况" in paragraphs
+    headers = [[c.text for c in t.rows[0].cells] for t in doc.tables]
+    assert ["行政村", "指标", "数值", "限值"] in headers
+    village = next(h for h in headers if "错评率" in h)
+    assert village[0] == "行政村" and "漏评(户/人)" in village
+    text = "\n".join(paragraphs)
+    for figure in ("漏评户178户548人", "错评户74户324人", "错评率5.23%", "错退率0.06%", "13户54人"):
+        assert figure in text
+    # An East Asian font is set, so Word shows the Chinese text in it.
+    fonts = doc.styles["Normal"].element.rPr.rFonts
+    assert fonts.get(qn("w:eastAsia")) == report.BODY_FONT
+    heading = doc.styles["Heading 1"].element.rPr.rFonts
+    assert heading.get(qn("w:eastAsia")) == report.HEADING_FONT
+    assert heading.get(qn("w:eastAsiaTheme")) is None
+
+
+def test_no_id_number_in_any_report(dynamics_md: str, check_report: report.Report) -> None:
+    for md in (dynamics_md, report.to_markdown(check_report)):
+        assert not re.search(r"\d{15,}", md)
+
+
+def test_formatting() -> None:
+    assert report.fmt_rate(0.0523) == "5.23%"
+    assert report.fmt_rate(None) == report.fmt_rate(float("nan")) == "—"
+    assert report.fmt_span(dt.date(2017, 7, 12), dt.date(2017, 7, 13)) == "2017年7月12日至13日"
+    assert report.fmt_span("2017-06-28", "2017-07-05", year=False) == "6月28日至7月5日"
+    assert report.fmt_span(dt.date(2017, 7, 6), dt.date(2017, 7, 6)) == "2017年7月6日"
+    assert report.fmt_span(None, None) == ""
