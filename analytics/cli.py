@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import demo, export, ingest, labels, metrics, queries
+from analytics import accounts, demo, export, ingest, labels, metrics, queries
 from analytics.store import Store, StoreError
 
 
@@ -222,6 +222,16 @@ def _export(store: Store, args: argparse.Namespace) -> int:
         else export.to_csv_bytes(frame)
     )
     Path(args.out).write_bytes(data)
+    detail = {
+        "table": args.table,
+        "round": round_name,
+        "villages": args.village,
+        "groups": args.group,
+        "format": args.format,
+        "out": str(Path(args.out).resolve()),
+    }
+    action = "export_unmasked" if args.unmask else "export"
+    accounts.audit(store, accounts.CLI.username, action, detail)
     masked = "unmasked" if args.unmask else "masked"
     _err(f"{len(frame)} rows of {args.table} ({round_name}, {masked}) written to {args.out}")
     return 0

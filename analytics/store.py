@@ -78,6 +78,12 @@ def _ddl() -> list[str]:
     stmts = [
         "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
         "CREATE TABLE IF NOT EXISTS settings (key VARCHAR PRIMARY KEY, value VARCHAR)",
+        """CREATE TABLE IF NOT EXISTS users (
+            username VARCHAR PRIMARY KEY, password_hash VARCHAR, role VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL, disabled BOOLEAN DEFAULT FALSE)""",
+        """CREATE TABLE IF NOT EXISTS audit (
+            logged_at TIMESTAMP NOT NULL, actor VARCHAR NOT NULL, action VARCHAR NOT NULL,
+            detail VARCHAR)""",
         "CREATE SEQUENCE IF NOT EXISTS batch_seq START 1",
         """CREATE TABLE IF NOT EXISTS batches (
             batch_id BIGINT PRIMARY KEY, round VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
@@ -343,7 +349,7 @@ class Store:
                 file_name,
                 sha256,
                 dt.datetime.now(),
-                _os_user(),
+                os_user(),
                 "、".join(townships),
                 ",".join(k for k, v in tables.items() if v),
                 loaded,
@@ -446,7 +452,8 @@ class Store:
         )
 
 
-def _os_user() -> str:
+def os_user() -> str:
+    """The operating-system user running this process ("unknown" when it has none)."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):

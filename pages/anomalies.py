@@ -4,7 +4,7 @@ behind it, each with every rule it hits and why. Limits are settings (数据导�
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import charts, filters
+from ui import auth, charts, filters
 from ui.blocks import table_with_download
 from ui.common import lang, query, t
 
@@ -60,7 +60,9 @@ if where:
 
 households = picked[picked["level"] == "household"]
 st.subheader(t("anomaly_households", n=households["household_id"].nunique()))
-if len(households):
+if len(households) and not auth.allowed("view_households"):
+    auth.deny("view_households")
+elif len(households):
     # every rule each of these households hits, not only the chosen one
     all_of = hits[
         (hits["level"] == "household") & hits["household_id"].isin(households["household_id"])

@@ -1,72 +1,94 @@
-"""数据 Data: upload, batches with their counts, delete a batch, quarantined rows, the blank
-template, and the thresholds and poverty lines as settings."""
+"""数据导入 Data: first-run setup, upload, batches (delete one), quarantined rows, the blank
+template, thresholds and poverty lines, users and the audit log. Every write checks the
+role on the server (``ui.auth.allowed``) before it happens."""
 
 import pandas as pd
 import streamlit as st
 
+from analytics import accounts
 from analytics.settings import Settings
 from analytics.template import template_bytes
-from ui import filters
+from ui import auth, filters
+from ui.blocks import table_with_download
 from ui.common import labelled, settings, store, t
 from ui.upload import upload_block
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+BATCH_COLUMNS = [
+    "batch_id",
+    "round",
+    "file_name",
+    "imported_at",
+    "townships",
+    "tables",
+    "rows_loaded",
+    "rows_rejected",
+    "rows_skipped",
+    "warnings",
+    "is_demo",
+]
+
+
+def first_admin() -> None:
+    """Metabase-style first run: no account yet, so the first administrator is created here."""
+    st.subheader(t("first_admin"))
+    st.caption(t("first_admin_help"))
+    with st.form("first_admin_form"):
+        name = st.text_input(t("username"), key="first_name")
+        password = st.text_input(t("password"), type="password", key="first_password")
+        if st.form_submit_button(t("create")):
+            try:
+                created = accounts.create_user(store(), name, password, "admin")
+            except accounts.AccountError as e:
+                st.error(str(e))
+            else:
+                st.session_state["user"] = created
+                st.rerun()
 
 
 def batches_section() -> None:
-    """The batches table, deleting one batch, deleting the demo batches."""
+    """The batches table; administrators delete one batch, or the demo batches."""
     s = store()
     batches = s.batches()
     if not len(batches):
         st.caption(t("nothing"))
         return
-    cols = [
-        "batch_id",
-        "round",
-        "file_name",
-        "imported_at",
-        "townships",
-        "tables",
-        "rows_loaded",
-        "rows_rejected",
-        "rows_skipped",
-        "warnings",
-        "is_demo",
-    ]
-    st.dataframe(labelled(batches[cols]), hide_index=True, width="stretch")
+    st.dataframe(labelled(batches[BATCH_COLUMNS]), hide_index=True, width="stretch")
+    if not auth.allowed("delete"):
+        return
+    demo = batches["is_demo"]
+    if demo.any() and (~demo).any():
+        st.info(t("remove_demo_hint"))
     c1, c2 = st.columns([3, 1])
     choices = {
         int(b.batch_id): f"{b.batch_id} · {b.round} · {b.file_name}" for b in batches.itertuples()
     }
     picked = c1.selectbox(t("delete_pick"), list(choices), format_func=choices.get)
-    if c2.button(t("delete_batch"), key="delete_batch"):
+    if c2.button(t("delete_batch"), key="delete_batch") and auth.allowed("delete"):
         s.delete_batch(picked)
+        accounts.audit(s, auth.user().username, "delete_batch", {"batch": choices[picked]})
         st.session_state.pop("upload_results", None)
         st.toast(t("deleted", b=picked))
         st.rerun()
-    if batches["is_demo"].any() and st.button(t("delete_demo"), key="delete_demo"):
-        s.delete_demo()
+    if demo.any() and st.button(t("delete_demo"), key="delete_demo") and auth.allowed("delete"):
+        n = s.delete_demo()
+        accounts.audit(s, auth.user().username, "delete_demo", {"batches": n})
         st.rerun()
 
 
 def settings_section() -> None:
     """Rate ceilings, approval floor, housing standard and poverty lines per year."""
     cfg = settings()
+    editable = auth.allowed("settings")
     with st.form("settings_form"):
         cols = st.columns(len(cfg.rate_ceilings) + 2)
         ceilings = {}
         for i, (key, value) in enumerate(cfg.rate_ceilings.items()):
-            ceilings[key] = (
-                cols[i].number_input(
-                    t("ceiling_of", r=t(key)) + " (%)",
-                    0.0,
-                    100.0,
-                    value * 100,
-                    0.5,
-                    key=f"set_{key}",
-                )
-                / 100
+            label = t("ceiling_of", r=t(key)) + " (%)"
+            chosen = cols[i].number_input(
+                label, 0.0, 100.0, value * 100, 0.5, key=f"set_{key}", disabled=not editable
             )
+            ceilings[key] = chosen / 100
         floor = cols[-2].number_input(
             t("approval_floor") + " (%)",
             0.0,
@@ -74,56 +96,120 @@ def settings_section() -> None:
             cfg.approval_floor * 100,
             1.0,
             key="set_approval",
+            disabled=not editable,
         )
         area = cols[-1].number_input(
-            t("area_standard"), 1.0, 200.0, cfg.area_standard, 1.0, key="set_area"
+            t("area_standard"),
+            1.0,
+            200.0,
+            cfg.area_standard,
+            1.0,
+            key="set_area",
+            disabled=not editable,
         )
+        years = list(cfg.poverty_lines)
         lines = st.data_editor(
-            pd.DataFrame(
-                {"year": list(cfg.poverty_lines), "line": list(cfg.poverty_lines.values())}
-            ),
+            pd.DataFrame({"year": years, "line": [cfg.poverty_lines[y] for y in years]}),
             column_config={
                 "year": st.column_config.NumberColumn(t("year"), format="%d", step=1),
                 "line": st.column_config.NumberColumn(t("line_yuan"), format="%.0f", min_value=0),
             },
-            num_rows="dynamic",
+            num_rows="dynamic" if editable else "fixed",
+            disabled=not editable,
             hide_index=True,
             key="set_lines",
         )
-        if st.form_submit_button(t("save")):
+        if st.form_submit_button(t("save"), disabled=not editable) and auth.allowed("settings"):
             clean = lines.dropna()
-            store().save_settings(
-                Settings(
-                    rate_ceilings=ceilings,
-                    approval_floor=floor / 100,
-                    area_standard=area,
-                    poverty_lines={
-                        int(y): float(v) for y, v in zip(clean.year, clean.line, strict=True)
-                    },
-                )
+            new = Settings(
+                rate_ceilings=ceilings,
+                approval_floor=floor / 100,
+                area_standard=area,
+                poverty_lines={
+                    int(y): float(v) for y, v in zip(clean.year, clean.line, strict=True)
+                },
             )
+            store().save_settings(new)
+            accounts.audit(store(), auth.user().username, "settings", {"settings": new.to_json()})
             st.success(t("settings_saved"))
+    if not editable:
+        auth.deny("settings")
+
+
+def users_section() -> None:
+    """Accounts: add one, change a role, disable or enable (administrators)."""
+    s = store()
+    me = auth.user().username
+    frame = accounts.users(s)
+    st.dataframe(labelled(frame), hide_index=True, width="stretch")
+    with st.form("new_user_form"):
+        st.caption(t("new_user"))
+        c1, c2, c3 = st.columns(3)
+        name = c1.text_input(t("username"), key="new_user_name")
+        password = c2.text_input(t("password"), type="password", key="new_user_password")
+        role = c3.selectbox(t("role"), accounts.ROLES, format_func=lambda r: t(f"role_{r}"))
+        if st.form_submit_button(t("create")) and auth.allowed("manage_users"):
+            try:
+                accounts.create_user(s, name, password, role, by=me)
+                st.success(t("created_user", u=name))
+            except accounts.AccountError as e:
+                st.error(str(e))
+    if len(frame):
+        c1, c2, c3 = st.columns([2, 2, 1])
+        who = c1.selectbox(t("username"), frame["username"].tolist(), key="edit_user")
+        what = c2.selectbox(
+            t("action"),
+            [*(f"role:{r}" for r in accounts.ROLES), "disable", "enable"],
+            format_func=lambda v: t(f"role_{v[5:]}") if v.startswith("role:") else t(v),
+            key="edit_action",
+        )
+        if c3.button(t("apply"), key="edit_apply") and auth.allowed("manage_users"):
+            try:
+                if what.startswith("role:"):
+                    accounts.set_role(s, who, what[5:], by=me)
+                else:
+                    accounts.set_disabled(s, who, what == "disable", by=me)
+                st.rerun()
+            except accounts.AccountError as e:
+                st.error(str(e))
 
 
 filters.frame("page_data", empty_hint=False)
+s = store()
+if not accounts.has_users(s):
+    first_admin()
+
 st.subheader(t("upload"))
 st.download_button(
     t("template"), template_bytes(), "贫困对象动态管理_模板.xlsx", XLSX, key="template"
 )
-upload_block()
+if auth.allowed("upload"):
+    upload_block()
+else:
+    auth.deny("upload")
 
 st.subheader(t("batches"))
 batches_section()
 
 st.subheader(t("rounds"))
-st.dataframe(labelled(store().rounds()), hide_index=True, width="stretch")
+st.dataframe(labelled(s.rounds()), hide_index=True, width="stretch")
 
 st.subheader(t("quarantine"))
-q = store().quarantine()
-if len(q):
-    st.dataframe(labelled(q.drop(columns=["raw"])), hide_index=True, width="stretch")
+if auth.allowed("view_households"):
+    q = s.quarantine()
+    if len(q):
+        st.dataframe(labelled(q.drop(columns=["raw"])), hide_index=True, width="stretch")
+    else:
+        st.caption(t("nothing"))
 else:
-    st.caption(t("nothing"))
+    auth.deny("view_households")
 
 st.subheader(t("settings"))
 settings_section()
+
+if auth.allowed("manage_users"):
+    st.subheader(t("users"))
+    users_section()
+if auth.allowed("read_audit"):
+    st.subheader(t("audit"))
+    table_with_download(labelled(accounts.audit_log(s)), "审计日志", "audit")

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import metrics
-from ui import charts, filters
+from ui import auth, charts, filters
 from ui.blocks import table_with_download
 from ui.common import household_rules, labelled, metrics_frame, query, t
 
@@ -134,9 +134,12 @@ def pick_unit(frame: pd.DataFrame, level: str, family: str, view: filters.View) 
 def household_list(view: filters.View, family: str) -> None:
     """The households of the chosen group; by default only those the family counts."""
     path = drill()
+    if not auth.allowed("view_households"):
+        auth.deny("view_households")
+        return
     only = st.toggle(t("only_counted", f=t(family)), value=True, key="drill_only")
     f = metrics.Filters(view.round, (path["township"],), (path["village"],), (path["group"],))
-    rows = query("household_list", f, family if only else None)
+    rows = query("household_list", f, family=family if only else None, unmask=auth.unmasked())
     st.caption(t("household_count", n=len(rows)))
     shown = rows.assign(
         registry_state=rows["registry_state"].map(lambda v: t(v) if isinstance(v, str) else ""),
@@ -170,7 +173,10 @@ def household_list(view: filters.View, family: str) -> None:
 
 def household_record(view: filters.View, household_id: str) -> None:
     """One household: its record in this round, every rule it hits, its history by round."""
-    history = query("household_history", household_id)
+    if not auth.allowed("view_households"):
+        auth.deny("view_households")
+        return
+    history = query("household_history", household_id, unmask=auth.unmasked())
     if history.empty:
         st.warning(t("no_household", h=household_id))
         return
@@ -243,10 +249,12 @@ def _text(value: object) -> str:
 
 def search_box(view: filters.View) -> None:
     """Search by household id, head's name or ID number; a result row opens the household."""
+    if not auth.allowed("view_households"):
+        return
     text = st.text_input(t("search"), key="drill_search", placeholder=t("search_hint"))
     if not text.strip():
         return
-    found = query("search", text, view.round)
+    found = query("search", text, view.round, unmask=auth.unmasked())
     st.caption(t("household_count", n=len(found)))
     table = st.dataframe(
         found.rename(columns={c: t(c) for c in found.columns}),

@@ -4,7 +4,7 @@ dispersed, each household's house area against standard x persons, and its remed
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import charts, filters
+from ui import auth, charts, filters
 from ui.blocks import chart_and_table
 from ui.common import query, settings, t
 
@@ -63,7 +63,8 @@ fig.add_scatter(
     y=rows["house_area"],
     mode="markers",
     marker={"color": colors, "size": 10},
-    text=rows["household_id"],
+    # household ids only for roles that may see household rows
+    text=rows["household_id"] if auth.allowed("view_households") else rows[level],
     name=t("house_area"),
     hovertemplate="%{text}: %{y:,.1f} / %{x:,.1f} m²<extra></extra>",
 )
@@ -97,9 +98,23 @@ cols = [
     "over_standard",
     "remedy",
 ]
-chart_and_table(
-    fig,
-    table[cols].rename(columns={c: t(c) for c in cols}),
-    f"{view.round}_搬迁住房面积",
-    "rel_area",
-)
+if auth.allowed("view_households"):
+    chart_and_table(
+        fig,
+        table[cols].rename(columns={c: t(c) for c in cols}),
+        f"{view.round}_搬迁住房面积",
+        "rel_area",
+    )
+else:
+    # leaders: the same figures per unit, no household rows
+    summary = table.groupby([level, "over_standard", "remedy"], as_index=False).agg(
+        households=("household_id", "count"), persons=("persons", "sum")
+    )
+    names = {
+        level: t(level),
+        "over_standard": t("over_standard"),
+        "remedy": t("remedy"),
+        "households": t("basis_households"),
+        "persons": t("basis_persons"),
+    }
+    chart_and_table(fig, summary.rename(columns=names), f"{view.round}_搬迁住房面积", "rel_area")

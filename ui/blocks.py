@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import export
-from ui.common import t
+from analytics import accounts, export
+from ui import auth
+from ui.common import store, t
+
+
+def _log_export(name: str, fmt: str) -> None:
+    view = st.session_state.get("_view")
+    detail = {"file": name, "format": fmt, "filters": asdict(view) if view else {}}
+    accounts.audit(store(), auth.user().username or "visitor", "export", detail)
 
 
 def table_with_download(frame: pd.DataFrame, name: str, key: str, **table_args) -> None:
@@ -24,6 +33,8 @@ def table_with_download(frame: pd.DataFrame, name: str, key: str, **table_args) 
         f"{name}.csv",
         "text/csv",
         key=f"csv_{key}",
+        on_click=_log_export,
+        args=(name, "csv"),
     )
     c2.download_button(
         t("download_xlsx"),
@@ -31,6 +42,8 @@ def table_with_download(frame: pd.DataFrame, name: str, key: str, **table_args) 
         f"{name}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"xlsx_{key}",
+        on_click=_log_export,
+        args=(name, "xlsx"),
     )
 
 

@@ -12,6 +12,7 @@ import streamlit as st
 
 from analytics.metrics import Filters
 from analytics.store import StoreError
+from ui import auth
 from ui.common import lang, metrics_frame, set_lang, store, t
 
 BASES = ("households", "persons")
@@ -160,6 +161,7 @@ def sidebar() -> View | None:
         }
     )
     _to_url(view)
+    st.session_state["_view"] = view
     return view
 
 
@@ -209,6 +211,7 @@ def frame(title_key: str, *, empty_hint: bool = True) -> View | None:
     except StoreError as e:
         st.error(t("db_error") + str(e))
         st.stop()
+    auth.sidebar()
     st.title(t(title_key))
     view = sidebar()
     if view is None and empty_hint:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import export, ingest
+from analytics import accounts, export, ingest
 from analytics.store import StoreError
+from ui import auth
 from ui.common import lang, store, t
 
 
@@ -110,7 +111,7 @@ def upload_block() -> None:
     reports = [_inspect(f.name, f.getvalue(), township) for f in files]
     for i, report in enumerate(reports):
         _show_report(report, f"inspect_{i}")
-    if st.button(t("import"), type="primary", key="upload_import"):
+    if st.button(t("import"), type="primary", key="upload_import") and auth.allowed("upload"):
         if not round_name:
             st.warning(t("need_round"))
             return
@@ -131,6 +132,19 @@ def upload_block() -> None:
                 st.error(str(e))
                 break
             results.append(report)
+            if report.batch_id is not None:
+                accounts.audit(
+                    s,
+                    auth.user().username,
+                    "upload",
+                    {
+                        "file": f.name,
+                        "round": round_name,
+                        "batch": report.batch_id,
+                        "status": report.status,
+                        "replaced": report.replaced,
+                    },
+                )
             progress.progress((i + 1) / len(files), text=f"{t('importing')} {f.name}")
         progress.empty()
         st.session_state["upload_results"] = results

@@ -1,0 +1,234 @@
+"""Accounts, roles, masking on the rendered pages, and the audit log."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics import accounts, ingest
+from analytics.store import Store
+from tests.builders import survey_row, workbook_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+FULL_ID = "530921198001010018"
+FULL_NAME = "欧阳明月"
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    return Store(tmp_path / "acc.duckdb")
+
+
+def test_passwords_are_stored_as_argon2id_hashes_never_in_clear(store):
+    accounts.create_user(store, "admin1", "correct horse", "admin")
+    row = store.cursor().execute("SELECT password_hash FROM users").fetchone()[0]
+    assert row.startswith("$argon2id$")
+    assert "correct horse" not in row
+    store.close()
+    assert b"correct horse" not in store.path.read_bytes()
+
+
+def test_authenticate_accepts_the_right_password_only_and_not_a_disabled_account(store):
+    accounts.create_user(store, "admin1", "correct horse", "admin")
+    accounts.create_user(store, "li", "inspector pw", "inspector", by="admin1")
+    assert accounts.authenticate(store, "li", "inspector pw") == accounts.User("li", "inspector")
+    assert accounts.authenticate(store, "li", "wrong") is None
+    assert accounts.authenticate(store, "nobody", "inspector pw") is None
+    accounts.set_disabled(store, "li", True, by="admin1")
+    assert accounts.authenticate(store, "li", "inspector pw") is None
+
+
+def test_bad_accounts_are_refused_with_a_message(store):
+    with pytest.raises(accounts.AccountError, match="8"):
+        accounts.create_user(store, "short", "1234567", "admin")
+    with pytest.raises(accounts.AccountError):
+        accounts.create_user(store, "x", "long enough", "admin")  # name too short
+    with pytest.raises(accounts.AccountError):
+        accounts.create_user(store, "boss", "long enough", "emperor")
+    accounts.create_user(store, "boss", "long enough", "admin")
+    with pytest.raises(accounts.AccountError, match="boss"):
+        accounts.create_user(store, "boss", "long enough", "leader")
+
+
+def test_the_last_administrator_cannot_be_demoted_or_disabled(store):
+    accounts.create_user(store, "boss", "long enough", "admin")
+    with pytest.raises(accounts.AccountError):
+        accounts.set_role(store, "boss", "leader", by="boss")
+    with pytest.raises(accounts.AccountError):
+        accounts.set_disabled(store, "boss", True, by="boss")
+    assert accounts.users(store)["role"].tolist() == ["admin"]
+
+
+def test_role_capabilities():
+    leader, inspector, admin = (accounts.User("u", r) for r in accounts.ROLES)
+    assert not leader.can("view_households") and not leader.can("upload")
+    assert inspector.can("view_households") and inspector.can("export_households")
+    assert not inspector.can("unmask") and not inspector.can("upload")
+    assert all(admin.can(c) for c in accounts.CAN)
+    with pytest.raises(KeyError):
+        leader.can("fly")
+
+
+def test_account_changes_are_audited_without_passwords(store):
+    accounts.create_user(store, "boss", "long enough", "admin")
+    accounts.create_user(store, "li", "another secret", "inspector", by="boss")
+    accounts.set_role(store, "li", "leader", by="boss")
+    log = accounts.audit_log(store)
+    assert set(log["action"]) == {"create_user", "set_role"}
+    assert (log["actor"] == "boss").sum() == 3  # its own creation, li, the role change
+    assert not log["detail"].str.contains("secret|long enough").any()
+
+
+# ------------------------------------------------------------- rendered pages
+@pytest.fixture
+def town(tmp_path) -> Path:
+    """A township whose one household carries a full name and a full ID number."""
+    path = tmp_path / "town.duckdb"
+    s = Store(path)
+    rows = [
+        survey_row("H1", "甲村", "一组", 4, "已脱贫", None, "错退"),
+        survey_row("H2", "甲村", "一组", 3, "非建档立卡"),
+    ]
+    header, *body = _with_ids(rows)
+    data = workbook_bytes({"户信息": ([header, *body], ())})
+    assert ingest.import_file(s, "t.xlsx", data, "R1").status == "loaded"
+    accounts.create_user(s, "boss", "long enough", "admin")
+    accounts.create_user(s, "li", "inspector pw", "inspector", by="boss")
+    s.close()
+    return path
+
+
+def _with_ids(rows):
+    from tests.builders import SURVEY_HEADER
+
+    header = [*SURVEY_HEADER, "户主身份证号"]
+    body = []
+    for r in rows:
+        r = list(r)
+        if r[3] == "H1":
+            r[4] = FULL_NAME
+            body.append([*r, FULL_ID])
+        else:
+            body.append([*r, None])
+    return [header, *body]
+
+
+def _rendered(at: AppTest) -> str:
+    """Everything the session would send to the browser, as text (element protos)."""
+    out = []
+
+    def walk(node):
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            out.append(str(proto))
+        if type(node).__name__ == "Dataframe":  # Arrow bytes in the proto: decode them
+            out.append(node.value.to_csv())
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return "\n".join(out)
+
+
+def _drill(db: Path, user: accounts.User | None, unmask: bool = False) -> AppTest:
+    os.environ["POVERTY_DB"] = str(db)
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.switch_page("pages/drilldown.py")
+    if user:
+        at.session_state["user"] = user
+    at.session_state["unmask"] = unmask
+    at.session_state["drill"] = {
+        "township": "测试乡",
+        "village": "甲村",
+        "group": "一组",
+        "household": None,
+    }
+    at.session_state["drill_family"] = "registered"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_a_visitor_leader_gets_no_household_rows(town):
+    at = _drill(town, None)
+    text = _rendered(at)
+    assert "H1" not in text and FULL_ID not in text and FULL_NAME not in text
+    assert any("核查人员" in i.value for i in at.info)
+
+
+def test_an_inspector_gets_household_rows_masked_in_everything_sent(town):
+    at = _drill(town, accounts.User("li", "inspector"), unmask=True)  # asks, is not allowed
+    text = _rendered(at)
+    assert "H1" in text
+    assert "530921***********8" in text and "欧***" in text
+    assert FULL_ID not in text and FULL_NAME not in text
+
+
+def test_an_administrator_who_unmasks_sees_full_data_and_is_audited(town):
+    at = _drill(town, accounts.User("boss", "admin"), unmask=True)
+    assert FULL_ID in _rendered(at)
+    at = _drill(town, accounts.User("boss", "admin"), unmask=False)
+    assert FULL_ID not in _rendered(at)
+
+
+def test_signing_in_through_the_sidebar_form(town):
+    os.environ["POVERTY_DB"] = str(town)
+    at = AppTest.from_file("../app.py", default_timeout=120).run()
+    at.sidebar.text_input(key="login_name").input("li")
+    at.sidebar.text_input(key="login_password").input("inspector pw")
+    at.sidebar.button[0].click().run()  # the form's submit button
+    assert at.session_state["user"] == accounts.User("li", "inspector")
+    assert any("li" in c.value for c in at.sidebar.caption)
+    s = Store(town)
+    assert "login" in set(accounts.audit_log(s)["action"])
+    s.close()
+
+
+def test_data_page_asks_for_the_first_administrator_and_hides_upload_from_visitors(tmp_path):
+    os.environ["POVERTY_DB"] = str(tmp_path / "fresh.duckdb")
+    at = AppTest.from_file("../app.py", default_timeout=180)
+    at.switch_page("pages/data.py").run()
+    assert not at.exception
+    assert any(s.value == "首次使用：创建管理员账号" for s in at.subheader)
+    assert len(at.get("file_uploader")) == 0
+    at.text_input(key="first_name").input("boss")
+    at.text_input(key="first_password").input("long enough")
+    at.button[0].click().run()
+    assert at.session_state["user"] == accounts.User("boss", "admin")
+    assert len(at.get("file_uploader")) == 1
+
+
+def test_cli_unmasked_export_is_audited_with_the_os_user(town, tmp_path):
+    out = tmp_path / "h.csv"
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analytics",
+            "export",
+            "households",
+            "--db",
+            str(town),
+            "--round",
+            "R1",
+            "--out",
+            str(out),
+            "--unmask",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stderr
+    s = Store(town)
+    log = accounts.audit_log(s)
+    s.close()
+    hit = log[log["action"] == "export_unmasked"]
+    assert len(hit) == 1 and hit["actor"].iloc[0].startswith("cli:")
+    assert '"table": "households"' in hit["detail"].iloc[0]
