@@ -384,6 +384,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "detail": ("内容", "Detail"),
     "created_at": ("创建时间", "Created"),
     "disabled": ("已停用", "Disabled"),
+    # report
+    "report": ("情况报告", "Situation report"),
+    "make_report": ("生成情况报告", "Write the situation report"),
+    "download_docx": ("下载 Word", "Download Word"),
+    "download_md": ("下载 Markdown", "Download Markdown"),
+    "preview": ("预览", "Preview"),
     # batches table
     "batch_id": ("批次号", "Batch"),
     "file_name": ("文件名", "File"),

@@ -3,10 +3,19 @@
 import pandas as pd
 import streamlit as st
 
-from analytics import metrics
+from analytics import metrics, report
 from ui import filters
 from ui.blocks import table_with_download
-from ui.common import display_frame, fmt_count, fmt_rate, metrics_frame, settings, store, t
+from ui.common import (
+    display_frame,
+    fmt_count,
+    fmt_rate,
+    metrics_frame,
+    query,
+    settings,
+    store,
+    t,
+)
 
 COUNT_TILES = (
     "registered",
@@ -22,6 +31,14 @@ COUNT_TILES = (
     "relocated",
     "relocation_over_standard",
 )
+
+
+def situation_report(view: filters.View) -> report.Report:
+    """The 情况报告 for the view's round and area, with the anomaly counts by rule."""
+    hits = query("anomalies", view.filters)
+    return report.build_report(
+        store(), view.round, view.villages, anomalies=hits, townships=view.townships
+    )
 
 
 def headline(row: pd.Series, before: pd.Series | None, view: filters.View) -> None:
@@ -123,3 +140,26 @@ if view.compare:
     table_with_download(
         display_frame(change, signed=True), f"{view.round}_vs_{view.compare}", "overview_compare"
     )
+
+st.subheader(t("report"))
+if st.button(t("make_report"), key="make_report"):
+    st.session_state["report_for"] = (view.round, view.villages, view.townships)
+if st.session_state.get("report_for") == (view.round, view.villages, view.townships):
+    built = situation_report(view)
+    c1, c2, _ = st.columns([1, 1, 4])
+    c1.download_button(
+        t("download_docx"),
+        report.to_docx(built),
+        f"{built.title}.docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        key="report_docx",
+    )
+    c2.download_button(
+        t("download_md"),
+        report.to_markdown(built),
+        f"{built.title}.md",
+        "text/markdown",
+        key="report_md",
+    )
+    with st.expander(t("preview"), expanded=True):
+        st.markdown(report.to_markdown(built))
