@@ -170,13 +170,20 @@ def _float(v: ir.Value | float | None) -> ir.Value:
     return ibis.literal(float(v), type="float64")
 
 
-def _hits(
+def select_hits(
     t: ir.Table,
     value: ir.Value | float | None = None,
     limit: ir.Value | float | None = None,
     extra: Sequence[str] = (),
 ) -> ir.Table:
-    """The unit columns of household hits, plus ``extra`` columns for the message."""
+    """A household predicate's result: the ``UNIT_COLUMNS`` plus ``extra`` columns.
+
+    Parameters
+    ----------
+    t : the hit households (rows with township, village, group, household_id).
+    value, limit : a column or a number (cast to float64); None gives a null.
+    extra : further columns of ``t`` that the rule's message reads.
+    """
     return t.select(
         "township",
         "village",
@@ -230,7 +237,7 @@ def _exclusion(ctx: Context) -> ir.Table:
     flags = [h[k].fill_null(False) for k in EXCLUSION_KEYS]
     hit = h.filter(h.registry_state.isin(REGISTERED) & reduce(or_, flags))
     n = reduce(lambda a, b: a + b, [hit[k].fill_null(False).ifelse(1, 0) for k in EXCLUSION_KEYS])
-    return _hits(hit, n, 0.0, ("registry_state", *EXCLUSION_KEYS))
+    return select_hits(hit, n, 0.0, ("registry_state", *EXCLUSION_KEYS))
 
 
 def _exclusion_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
@@ -255,7 +262,7 @@ def _wrongful_exit(ctx: Context) -> ir.Table:
         (h.income_per_capita < line).fill_null(False) if line is not None else ibis.literal(False)
     )
     hit = h.filter(_lacks_any(h) | below)
-    return _hits(hit, hit.income_per_capita, line, ("income_per_capita", *SECURE_KEYS))
+    return select_hits(hit, hit.income_per_capita, line, ("income_per_capita", *SECURE_KEYS))
 
 
 def _wrongful_exit_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
@@ -285,7 +292,7 @@ def _poor_far_above(ctx: Context) -> ir.Table | None:
     limit = ctx.settings.poor_far_above_factor * ctx.line
     h = ctx.households()
     hit = h.filter((h.registry_state == "remaining_poor") & (h.income_per_capita > limit))
-    return _hits(hit, hit.income_per_capita, limit)
+    return select_hits(hit, hit.income_per_capita, limit)
 
 
 def _poor_far_above_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
@@ -314,7 +321,7 @@ def _contradiction(ctx: Context) -> ir.Table:
         for k, (ok, _, _) in CONTRADICTIONS.items()
     ]
     hit = h.filter(reduce(or_, bad))
-    return _hits(hit, extra=("registry_state", "adjustment", "verification"))
+    return select_hits(hit, extra=("registry_state", "adjustment", "verification"))
 
 
 def _contradiction_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
@@ -341,7 +348,7 @@ def _duplicate_id(ctx: Context) -> ir.Table:
     )
     h = ctx.households()
     hit = h.inner_join(dups, "head_id_number")
-    return _hits(hit, hit.id_households, 1.0, ("head_id_number", "id_villages"))
+    return select_hits(hit, hit.id_households, 1.0, ("head_id_number", "id_villages"))
 
 
 def _duplicate_id_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
@@ -367,7 +374,7 @@ def _invalid_id(ctx: Context) -> ir.Table:
             h.source_row == per_row.p_row,
         ],
     )
-    return _hits(j, extra=("head_id_number", *ID_PROBLEMS))
+    return select_hits(j, extra=("head_id_number", *ID_PROBLEMS))
 
 
 def _invalid_id_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
@@ -399,7 +406,7 @@ def _relocation_area(ctx: Context) -> ir.Table:
         _standard=j.persons.cast("float64") * ctx.settings.area_standard,
     )
     hit = j.filter(j.house_area > j._standard)
-    return _hits(hit, hit.house_area, hit._standard, ("persons",))
+    return select_hits(hit, hit.house_area, hit._standard, ("persons",))
 
 
 def _relocation_area_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
@@ -416,7 +423,7 @@ def _income_impossible(ctx: Context) -> ir.Table:
     h = ctx.households()
     income, top = h.income_per_capita, ctx.settings.income_max
     hit = h.filter((income <= 0) | (income > top))
-    return _hits(hit, hit.income_per_capita, (hit.income_per_capita <= 0).ifelse(0.0, top))
+    return select_hits(hit, hit.income_per_capita, (hit.income_per_capita <= 0).ifelse(0.0, top))
 
 
 def _income_impossible_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
@@ -436,7 +443,7 @@ def _income_impossible_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str
 def _income_missing(ctx: Context) -> ir.Table:
     h = ctx.households()
     hit = h.filter(h.registry_state.isin(REGISTERED) & h.income_per_capita.isnull())
-    return _hits(hit, extra=("registry_state",))
+    return select_hits(hit, extra=("registry_state",))
 
 
 def _income_missing_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:

@@ -254,3 +254,107 @@ def survey_workbook(
         ("村基本情况", VILLAGE_HEADER, villages),
     )
     return workbook_bytes({name: ([header, *rows], ()) for name, header, rows in parts if rows})
+
+
+# ------------------------------------- registry workbooks (income, 两不愁三保障, flags, IDs)
+# The survey columns plus what the anomaly rules read. Township 测试乡, like the survey ones.
+SECURE_HEADERS = ("不愁吃穿", "义务教育有保障", "基本医疗有保障", "住房安全有保障")
+EXCLUSION_HEADERS = (
+    "有财政供养人员",
+    "有村干部",
+    "有机动车",
+    "有城镇商品房",
+    "有工商注册",
+    "规模经营",
+    "拆户分户",
+    "空挂户",
+)
+REGISTRY_HEADER = (
+    "乡镇",
+    "行政村",
+    "村民小组",
+    "户编号",
+    "户主姓名",
+    "户主身份证号",
+    "家庭人口数",
+    "建档立卡状态",
+    "人均纯收入（元）",
+    *SECURE_HEADERS,
+    "动态管理结果",
+    "核查结论",
+    "调查日期",
+    "是否认可",
+    *EXCLUSION_HEADERS,
+)
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def make_id(seq: int, birth: str = "19800101", region: str = "533921") -> str:
+    """A valid 18-digit resident ID (GB 11643 MOD 11-2 check character) with sequence ``seq``."""
+    first17 = f"{region}{birth}{seq:03d}"
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
+    return first17 + "10X98765432"[total % 11]
+
+
+def registry_row(
+    household_id: str,
+    village: str | None,
+    group: str | None,
+    size: object,
+    state: str = "未脱贫",
+    *,
+    income: object = 5000,
+    id_number: object = None,
+    name: str | None = None,
+    lacking: Iterable[str] = (),
+    flags: Iterable[str] = (),
+    adjustment: str | None = None,
+    finding: str | None = None,
+    date: object = SURVEY_DAY,
+    approval: str | None = None,
+    township: str | None = SURVEY_TOWNSHIP,
+) -> list[object]:
+    """One row under ``REGISTRY_HEADER``.
+
+    ``income`` None leaves 人均纯收入 empty; ``id_number`` None leaves the ID empty (a number
+    cell when given an int); ``lacking`` names items of ``SECURE_HEADERS`` answered 否 (the
+    others 是); ``flags`` names columns of ``EXCLUSION_HEADERS`` answered 是 (the others 否).
+    """
+    lacking, flags = set(lacking), set(flags)
+    unknown = (lacking - set(SECURE_HEADERS)) | (flags - set(EXCLUSION_HEADERS))
+    if unknown:
+        raise KeyError(f"unknown columns: {sorted(unknown)}")
+    return [
+        township,
+        village,
+        group,
+        household_id,
+        name if name is not None else f"户主{household_id}",
+        id_number,
+        size,
+        state,
+        income,
+        *("否" if h in lacking else "是" for h in SECURE_HEADERS),
+        adjustment,
+        finding,
+        date,
+        approval,
+        *("是" if h in flags else "否" for h in EXCLUSION_HEADERS),
+    ]
+
+
+def registry_workbook(
+    households: Rows = (),
+    *,
+    meetings: Rows = (),
+    relocation: Rows = (),
+    villages: Rows = (),
+) -> bytes:
+    """Like ``survey_workbook``, with households under ``REGISTRY_HEADER``."""
+    parts = (
+        ("户信息", REGISTRY_HEADER, households),
+        ("贫情分析会议", MEETING_HEADER, meetings),
+        ("易地扶贫搬迁", RELOCATION_HEADER, relocation),
+        ("村基本情况", VILLAGE_HEADER, villages),
+    )
+    return workbook_bytes({name: ([header, *rows], ()) for name, header, rows in parts if rows})
