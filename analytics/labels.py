@@ -390,6 +390,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "download_docx": ("下载 Word", "Download Word"),
     "download_md": ("下载 Markdown", "Download Markdown"),
     "preview": ("预览", "Preview"),
+    "limit_poor_far_above": ("未脱贫户收入超过贫困线的倍数", "Remaining-poor income above line x"),
+    "limit_income_max": ("人均纯收入上限（元）", "Highest plausible income (yuan)"),
+    "limit_outlier_z": ("离群判定（修正 z 分数）", "Outlier limit (modified z-score)"),
+    "limit_completeness": ("调查完成率下限", "Lowest survey completeness"),
     # batches table
     "batch_id": ("批次号", "Batch"),
     "file_name": ("文件名", "File"),

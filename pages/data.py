@@ -2,11 +2,12 @@
 template, thresholds and poverty lines, users and the audit log. Every write checks the
 role on the server (``ui.auth.allowed``) before it happens."""
 
+import dataclasses
+
 import pandas as pd
 import streamlit as st
 
 from analytics import accounts
-from analytics.settings import Settings
 from analytics.template import template_bytes
 from ui import auth, filters
 from ui.blocks import table_with_download
@@ -76,8 +77,18 @@ def batches_section() -> None:
         st.rerun()
 
 
+# Rule limits shown as number inputs: field, label key, min, max, step, shown as percent.
+RULE_LIMITS = (
+    ("poor_far_above_factor", "limit_poor_far_above", 1.0, 20.0, 0.5, False),
+    ("income_max", "limit_income_max", 1000.0, 10_000_000.0, 1000.0, False),
+    ("outlier_z", "limit_outlier_z", 1.0, 10.0, 0.5, False),
+    ("completeness_min", "limit_completeness", 0.0, 100.0, 5.0, True),
+)
+
+
 def settings_section() -> None:
-    """Rate ceilings, approval floor, housing standard and poverty lines per year."""
+    """Every limit with its value in force (defaults until changed): rate ceilings, approval
+    floor, housing standard, the anomaly rules' limits and the poverty line per year."""
     cfg = settings()
     editable = auth.allowed("settings")
     with st.form("settings_form"):
@@ -107,6 +118,20 @@ def settings_section() -> None:
             key="set_area",
             disabled=not editable,
         )
+        limits = {}
+        cols = st.columns(len(RULE_LIMITS))
+        for col, (name, label, lo, hi, step, percent) in zip(cols, RULE_LIMITS, strict=True):
+            value = getattr(cfg, name) * (100 if percent else 1)
+            chosen = col.number_input(
+                t(label) + (" (%)" if percent else ""),
+                lo,
+                hi,
+                float(value),
+                step,
+                key=f"set_{name}",
+                disabled=not editable,
+            )
+            limits[name] = chosen / 100 if percent else chosen
         years = list(cfg.poverty_lines)
         lines = st.data_editor(
             pd.DataFrame({"year": years, "line": [cfg.poverty_lines[y] for y in years]}),
@@ -121,13 +146,16 @@ def settings_section() -> None:
         )
         if st.form_submit_button(t("save"), disabled=not editable) and auth.allowed("settings"):
             clean = lines.dropna()
-            new = Settings(
+            # replace() keeps every field this form does not show
+            new = dataclasses.replace(
+                cfg,
                 rate_ceilings=ceilings,
                 approval_floor=floor / 100,
                 area_standard=area,
                 poverty_lines={
                     int(y): float(v) for y, v in zip(clean.year, clean.line, strict=True)
                 },
+                **limits,
             )
             store().save_settings(new)
             accounts.audit(store(), auth.user().username, "settings", {"settings": new.to_json()})

@@ -114,9 +114,32 @@ def test_relocation_page_shows_13_households_and_3_over_standard(demo_db):
     at = _app(demo_db, "relocation", round=CHECK)
     sites = _table(at, "rel_sites")
     assert (sites["按户"].sum(), sites["按人"].sum()) == (13, 54)
+    # a visitor (leader) gets the over-standard figures per village, no household rows
+    summary = _table(at, "rel_area")
+    over = summary[summary["是否超标"] == "超标"]
+    assert (over["按户"].sum(), over["按人"].sum()) == (3, 14)
+    assert "户编号" not in summary.columns
+    # an inspector gets each household against the standard
+    at = _inspector(demo_db, "relocation", f_round=CHECK)
     area = _table(at, "rel_area")
     over = area[area["是否超标"] == "超标"]
     assert (len(over), over["搬迁人口"].sum()) == (3, 14)
+    assert set(over["整改措施"]) <= {"亲属共建", "共有产权", "待整改"}
+
+
+def test_an_administrator_changes_a_ceiling_and_keeps_every_other_limit(tiny_db):
+    at = _inspector(tiny_db, "data", user=accounts.User("boss", "admin"))
+    at.number_input(key="set_inclusion_error_rate").set_value(5.0)
+    at.number_input(key="set_outlier_z").set_value(3.0)
+    submit = next(b for b in at.get("form_submit_button") if b.label == "保存")
+    submit.click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    s = Store(tiny_db)
+    cfg = s.settings()
+    s.close()
+    assert cfg.rate_ceilings["inclusion_error_rate"] == 0.05
+    assert cfg.outlier_z == 3.0
+    assert cfg.completeness_min == 0.9 and cfg.rate_ceilings["wrongful_exit_rate"] == 0.02
 
 
 def test_progress_and_households_pages_cover_every_surveyed_household(demo_db):
@@ -208,11 +231,11 @@ def test_english_switch_changes_the_labels_on_a_page(demo_db):
 
 
 # ------------------------------------------------------------- drill-down, report
-def _inspector(db: Path, page: str, **state: object) -> AppTest:
+def _inspector(db: Path, page: str, user=None, **state: object) -> AppTest:
     os.environ["POVERTY_DB"] = str(db)
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
     at.switch_page(f"pages/{page}.py")
-    at.session_state["user"] = accounts.User("li", "inspector")
+    at.session_state["user"] = user or accounts.User("li", "inspector")
     for k, v in state.items():
         at.session_state[k] = v
     at.run()
