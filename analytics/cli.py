@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import accounts, demo, export, ingest, labels, metrics, queries
-from analytics.store import Store, StoreError
+from analytics import accounts, demo, export, ingest, labels, metrics, queries, read
+from analytics.store import Store, StoreError, default_path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,6 +87,14 @@ def _parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("delete", help="delete one batch and exactly its rows")
     db(sp)
     sp.add_argument("batch_id", type=int)
+
+    sp = sub.add_parser("backup", help="export every table to Parquet in a new folder")
+    db(sp)
+    sp.add_argument("--out", required=True, metavar="DIR", help="the folder to create")
+    sp = sub.add_parser("restore", help="rebuild the database from a backup folder")
+    db(sp)
+    sp.add_argument("dir", metavar="DIR", help="a folder written by the backup command")
+    sp.add_argument("--force", action="store_true", help="overwrite a database that holds data")
     return p
 
 
@@ -118,9 +126,13 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
     for name in args.files:
         path = Path(name)
         try:
-            data = path.read_bytes()
+            data = read.read_path(path)  # at most the size limit is read
         except OSError as e:
             _err(f"== {name}: unreadable ({e.strerror})")
+            worst = max(worst, ingest.UNREADABLE)
+            continue
+        except read.ReadError as e:
+            _err(f"== {name}: unreadable ({str(e).partition(' / ')[2]})")
             worst = max(worst, ingest.UNREADABLE)
             continue
         report = ingest.import_file(
@@ -258,9 +270,34 @@ def _table(frame: pd.DataFrame) -> None:
         print(frame.to_string(index=False) if len(frame) else "(none)")
 
 
+def _backup_or_restore(args: argparse.Namespace) -> int:
+    from analytics import backup
+
+    try:
+        if args.command == "backup":
+            store = Store(args.db)
+            try:
+                manifest = backup.backup(store, args.out)
+            finally:
+                store.close()
+            rows = sum(manifest.tables.values())
+            _err(f"{len(manifest.tables)} tables, {rows} rows backed up to {args.out}")
+            return 0
+        target = Path(args.db) if args.db else default_path()
+        manifest = backup.restore(args.dir, target, force=args.force)
+        rows = sum(manifest.tables.values())
+        _err(f"{len(manifest.tables)} tables, {rows} rows restored into {target}")
+        return 0
+    except (backup.BackupError, StoreError) as e:
+        _err(str(e))
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs one command; returns its exit code."""
     args = _parser().parse_args(argv)
+    if args.command in ("backup", "restore"):
+        return _backup_or_restore(args)
     try:
         store = Store(args.db)
     except StoreError as e:

@@ -8,6 +8,9 @@ in one transaction, or refuses it and leaves the database as it was.
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
+import time
 from dataclasses import asdict, dataclass, field
 
 import pandas as pd
@@ -17,6 +20,11 @@ from analytics.store import Store
 
 # Exit codes of the command line, by outcome (the worst file decides).
 LOADED, REFUSED, UNREADABLE = 0, 1, 2
+
+# Test hook (tests/test_faults.py): seconds to sleep inside the write transaction of an
+# import, after every row is written and before the commit, after printing
+# ``IN_WRITE_TRANSACTION`` to standard error, so that a test can kill the process there.
+PAUSE_ENV = "POVERTY_TEST_PAUSE_IN_WRITE"
 
 PROBLEM_COLUMNS = [
     "file",
@@ -225,6 +233,7 @@ def import_file(
             skipped=report.skipped,
             is_demo=is_demo,
         )
+        _pause_for_tests(report)
     report.status = "partial" if report.rejected else "loaded"
     report.message = f"已导入批次 {report.batch_id}：{report.loaded} 行" + (
         f"，{report.rejected} 行有错误已隔离" if report.rejected else ""
@@ -236,6 +245,18 @@ def import_file(
         report.message += f"（替换了批次 {', '.join(map(str, report.replaced))}）"
         report.message_en += f" (replaced batch {', '.join(map(str, report.replaced))})"
     return report
+
+
+def _pause_for_tests(report: FileReport) -> None:
+    raw = os.environ.get(PAUSE_ENV)
+    if not raw:
+        return
+    print(
+        f"IN_WRITE_TRANSACTION batch={report.batch_id} rows={report.loaded}",
+        file=sys.stderr,
+        flush=True,
+    )
+    time.sleep(float(raw))
 
 
 def _refuse(report: FileReport, zh: str, en: str) -> FileReport:

@@ -2,14 +2,28 @@
 
 File bytes -> ``Grid`` (one per sheet, merged cells filled, Excel row numbers kept) ->
 ``LocatedTable`` (which table, where its header is, which column holds which field).
-Excel files (.xlsx .xlsm .xls .xlsb .ods) are read with python-calamine; CSV is decoded
-strictly (UTF-8, UTF-8 with BOM, UTF-16 with BOM, GB18030) and split with the csv module.
+Excel files (.xlsx .xlsm .xls) are read with python-calamine; CSV is decoded strictly
+(UTF-8, UTF-8 with BOM, UTF-16 with BOM, GB18030) and split with the csv module.
+
+Hostile or broken files are refused before they are parsed (``Limits``): a file over the
+size limit; a zip (.xlsx/.xlsm) whose entries would expand beyond the unzipped-size or
+compression-ratio limit, or whose headers lie about their sizes (every entry is inflated
+with a bounded decompressor); a sheet whose cells would span more rows or cells than the
+limits allow (calamine allocates rows x columns at once, so one far-away cell in a tiny
+file would otherwise exhaust memory and abort the process); shared-string or dimension
+records that declare absurd counts. CSV rows and cells are counted while they are read.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -17,9 +31,65 @@ import python_calamine
 
 from analytics import schema
 
-EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"})
+EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls"})
 CSV_SUFFIXES = frozenset({".csv", ".txt"})
 HEADER_SCAN_ROWS = 40  # a header further down than this is not looked for
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a file may hold before it is refused as too large or hostile.
+
+    Attributes
+    ----------
+    file_bytes : size of one uploaded file (``POVERTY_MAX_FILE_MB``, default 50 MB).
+    rows : rows of one sheet, or lines of one CSV (``POVERTY_MAX_ROWS``, 1,100,000).
+    cells : cells of one file, all sheets, rows x columns as read (``POVERTY_MAX_CELLS``,
+        30,000,000).
+    unzipped_bytes : total uncompressed size of an .xlsx/.xlsm (``POVERTY_MAX_UNZIPPED_MB``,
+        500 MB).
+    zip_ratio : uncompressed / compressed size of one zip entry over 1 MB
+        (``POVERTY_MAX_ZIP_RATIO``, 100).
+    """
+
+    file_bytes: int = 50 * MB
+    rows: int = 1_100_000
+    cells: int = 30_000_000
+    unzipped_bytes: int = 500 * MB
+    zip_ratio: int = 100
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
+        """The defaults, overridden by the environment variables of ``LIMIT_ENV``.
+
+        A variable that is not a positive number is ignored (the default stays).
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, int] = {}
+        for name, (var, unit) in LIMIT_ENV.items():
+            raw = (env.get(var) or "").strip().replace(",", "").replace("_", "")
+            try:
+                number = float(raw) if raw else 0.0
+            except ValueError:
+                number = 0.0
+            if number > 0 and number * unit < 2**62:
+                values[name] = max(1, int(number * unit))
+        return cls(**values)
+
+
+# Limits field -> (environment variable, unit in bytes or items).
+LIMIT_ENV: dict[str, tuple[str, int]] = {
+    "file_bytes": ("POVERTY_MAX_FILE_MB", MB),
+    "rows": ("POVERTY_MAX_ROWS", 1),
+    "cells": ("POVERTY_MAX_CELLS", 1),
+    "unzipped_bytes": ("POVERTY_MAX_UNZIPPED_MB", MB),
+    "zip_ratio": ("POVERTY_MAX_ZIP_RATIO", 1),
+}
+RATIO_MIN_ENTRY_BYTES = MB  # the ratio limit applies to zip entries larger than this
+MAX_ZIP_ENTRIES = 10_000
+MAX_TAG_BYTES = MB  # a cell, row or shared-string tag longer than this is refused
 
 
 class ReadError(Exception):
@@ -27,6 +97,11 @@ class ReadError(Exception):
 
     ``str(err)`` is a message for the user that names the file.
     """
+
+
+class LimitError(ReadError):
+    """A file refused by a limit of ``Limits`` (too large, too many rows or cells, a zip
+    bomb). The message names the file, the limit and what was found."""
 
 
 @dataclass
@@ -81,67 +156,180 @@ class SheetNote:
     reason_en: str
 
 
-def read_grids(file_name: str, data: bytes) -> list[Grid]:
+def read_grids(file_name: str, data: bytes, limits: Limits | None = None) -> list[Grid]:
     """Reads every sheet of an Excel file, or the one table of a CSV file.
 
     Parameters
     ----------
     file_name : the name as uploaded; its suffix picks the reader.
     data : the file's bytes.
+    limits : what the file may hold (default: ``Limits.from_env()``).
 
     Raises
     ------
     ReadError
         Unsupported suffix, a corrupt or password-protected workbook, or a CSV that is
         neither valid UTF-8/UTF-16 nor GB18030.
+    LimitError
+        (a ReadError) A file over a limit, a zip bomb, or a sheet spanning too many cells;
+        raised before the file is parsed (or, for CSV, as soon as a limit is passed).
     """
+    limits = limits or Limits.from_env()
     suffix = PurePath(file_name).suffix.lower()
+    if suffix not in EXCEL_SUFFIXES and suffix not in CSV_SUFFIXES:
+        raise ReadError(
+            f"{file_name}：不支持的文件类型“{suffix or '无后缀'}”，"
+            "请上传 .xlsx、.xlsm、.xls 或 .csv 文件（.xlsb、.ods 请另存为 .xlsx）。"
+            f" / {file_name}: unsupported file type '{suffix}'; upload .xlsx, .xlsm, .xls or"
+            " .csv (save .xlsb and .ods as .xlsx)."
+        )
+    check_size(file_name, len(data), limits)
+    budget = _Budget(limits)
     if suffix in EXCEL_SUFFIXES:
-        return _read_excel(file_name, data)
-    if suffix in CSV_SUFFIXES:
-        return [_read_csv(file_name, data)]
-    raise ReadError(
-        f"{file_name}：不支持的文件类型“{suffix or '无后缀'}”，"
-        "请上传 .xlsx、.xlsm、.xls 或 .csv 文件。"
-        f" / {file_name}: unsupported file type '{suffix}'; upload .xlsx, .xlsm, .xls or .csv."
-    )
+        return _read_excel(file_name, data, budget)
+    return [_read_csv(file_name, data, budget)]
 
 
-def _read_excel(file_name: str, data: bytes) -> list[Grid]:
+def check_size(file_name: str, size: int, limits: Limits | None = None) -> None:
+    """Refuses a file of ``size`` bytes when it is over ``limits.file_bytes``.
+
+    Raises
+    ------
+    LimitError
+    """
+    limits = limits or Limits.from_env()
+    if size > limits.file_bytes:
+        raise LimitError(
+            f"{file_name}：文件大小 {_mb(size)} 超过上限 {_mb(limits.file_bytes)}"
+            "（环境变量 POVERTY_MAX_FILE_MB），请拆分后分别上传。"
+            f" / {file_name}: the file is {_mb(size)}, over the limit of "
+            f"{_mb(limits.file_bytes)} (POVERTY_MAX_FILE_MB); split it and upload the parts."
+        )
+
+
+def read_path(path: str | os.PathLike[str], limits: Limits | None = None) -> bytes:
+    """A file's bytes, reading no more than the size limit allows (a device or a pipe
+    that never ends is cut off and refused, not read into memory).
+
+    Raises
+    ------
+    LimitError
+        When the file is over ``limits.file_bytes``.
+    OSError
+        When it cannot be read.
+    """
+    limits = limits or Limits.from_env()
+    name = PurePath(os.fspath(path)).name
+    with open(path, "rb") as f:
+        try:
+            size = os.fstat(f.fileno()).st_size
+        except OSError:
+            size = 0
+        check_size(name, size, limits)
+        data = f.read(limits.file_bytes + 1)
+    check_size(name, len(data), limits)
+    return data
+
+
+def _mb(n: int) -> str:
+    if n >= MB:
+        return f"{n / MB:,.1f} MB"
+    return f"{n:,} bytes"
+
+
+class _Budget:
+    """Rows and cells a file may still use while its sheets are read."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.cells = 0
+
+    def take(self, file_name: str, sheet: str, rows: int, cols: int) -> None:
+        """Counts a sheet of ``rows`` x ``cols``; refuses it when over a limit."""
+        if rows > self.limits.rows:
+            raise LimitError(
+                f"{file_name}：工作表“{sheet}”有 {rows:,} 行，超过每表 {self.limits.rows:,} 行"
+                "的上限（环境变量 POVERTY_MAX_ROWS），请拆分后分别上传。"
+                f" / {file_name}: sheet '{sheet}' has {rows:,} rows, over the limit of "
+                f"{self.limits.rows:,} rows per sheet (POVERTY_MAX_ROWS)."
+            )
+        self.cells += rows * cols
+        if self.cells > self.limits.cells:
+            raise LimitError(
+                f"{file_name}：单元格数（行×列）达到 {self.cells:,}（工作表“{sheet}”"
+                f"{rows:,} 行 × {cols:,} 列），超过每个文件 {self.limits.cells:,} 个的上限"
+                "（环境变量 POVERTY_MAX_CELLS）。"
+                f" / {file_name}: {self.cells:,} cells (rows x columns; sheet '{sheet}' spans "
+                f"{rows:,} rows x {cols:,} columns), over the limit of {self.limits.cells:,} "
+                "cells per file (POVERTY_MAX_CELLS)."
+            )
+
+
+def _read_excel(file_name: str, data: bytes, budget: _Budget) -> list[Grid]:
+    _preflight(file_name, data, budget.limits)
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         grids = []
         for name in book.sheet_names:
             sheet = book.get_sheet_by_name(name)
+            # calamine has built the sheet; refuse it before it becomes Python objects.
+            _Budget(budget.limits).take(file_name, name, sheet.height, sheet.width)
             rows = sheet.to_python(skip_empty_area=False)
             merged = sheet.merged_cell_ranges or []
-            grids.append(_make_grid(file_name, name, rows, merged))
+            grids.append(_make_grid(file_name, name, rows, merged, budget))
         return grids
     except python_calamine.PasswordError as e:
-        raise ReadError(
-            f"{file_name}：工作簿有密码保护，请取消密码后再上传。"
-            f" / {file_name}: the workbook is password-protected."
-        ) from e
-    except (python_calamine.CalamineError, ValueError, OSError) as e:
-        raise ReadError(
-            f"{file_name}：无法读取，文件已损坏或不是 Excel 工作簿（{type(e).__name__}：{e}）。"
-            f" / {file_name}: cannot be read; the file is damaged or not an Excel workbook."
-        ) from e
+        raise _password(file_name) from e
+    except (python_calamine.CalamineError, ValueError, OSError, IndexError, OverflowError) as e:
+        raise _damaged(file_name, e) from e
+    except BaseException as e:
+        # A Rust panic inside calamine arrives as pyo3's PanicException (a BaseException).
+        if type(e).__name__ == "PanicException":
+            raise _damaged(file_name, e) from e
+        raise
 
 
-def _make_grid(file_name: str, sheet: str, raw: list[list[object]], merged: list) -> Grid:
-    rows: list[list[object]] = [[None if v == "" else v for v in r] for r in raw]
-    width = max((len(r) for r in rows), default=0)
-    for _start, (r1, c1) in merged:
+def _password(file_name: str) -> ReadError:
+    return ReadError(
+        f"{file_name}：工作簿有密码保护，请取消密码后再上传。"
+        f" / {file_name}: the workbook is password-protected."
+    )
+
+
+def _damaged(file_name: str, e: BaseException | str) -> ReadError:
+    detail = e if isinstance(e, str) else f"{type(e).__name__}：{str(e)[:200]}"
+    detail_en = e if isinstance(e, str) else f"{type(e).__name__}: {str(e)[:200]}"
+    return ReadError(
+        f"{file_name}：无法读取，文件已损坏或不是 Excel 工作簿（{detail}）。"
+        f" / {file_name}: cannot be read; the file is damaged or not an Excel workbook"
+        f" ({detail_en})."
+    )
+
+
+def _make_grid(
+    file_name: str, sheet: str, raw: list[list[object]], merged: list, budget: _Budget
+) -> Grid:
+    height = len(raw)
+    width = max((len(r) for r in raw), default=0)
+    merged_cells = 0
+    for (r0, c0), (r1, c1) in merged:
+        height = max(height, r1 + 1)
         width = max(width, c1 + 1)
-        while len(rows) <= r1:
-            rows.append([])
+        merged_cells += max(0, r1 - r0 + 1) * max(0, c1 - c0 + 1)
+    # Checked before a single cell is padded or filled: a merged range "A1:XFD1048576" in
+    # a tiny file would otherwise ask for 17 billion cells.
+    budget.take(file_name, sheet, height, width)
+    if merged_cells > height * width:  # overlapping merges: each would be filled again
+        raise _damaged(file_name, f"工作表“{sheet}”的合并单元格相互重叠 / overlapping merges")
+    rows: list[list[object]] = [[None if v == "" else v for v in r] for r in raw]
+    while len(rows) < height:
+        rows.append([])
     for r in rows:
         r.extend([None] * (width - len(r)))
     for (r0, c0), (r1, c1) in merged:
-        value = rows[r0][c0] if r0 < len(rows) else None
-        for r in range(r0, r1 + 1):
-            for c in range(c0, c1 + 1):
+        value = rows[r0][c0] if 0 <= r0 < len(rows) and 0 <= c0 < width else None
+        for r in range(max(r0, 0), r1 + 1):
+            for c in range(max(c0, 0), c1 + 1):
                 rows[r][c] = value
     return Grid(file=file_name, sheet=sheet, rows=rows, width=width)
 
@@ -174,7 +362,7 @@ def decode_text(file_name: str, data: bytes) -> str:
     )
 
 
-def _read_csv(file_name: str, data: bytes) -> Grid:
+def _read_csv(file_name: str, data: bytes, budget: _Budget) -> Grid:
     text = decode_text(file_name, data)
     sample = text[:8192]
     try:
@@ -182,11 +370,317 @@ def _read_csv(file_name: str, data: bytes) -> Grid:
     except csv.Error:
         # Sniffing fails on ragged files (a one-cell title line): take the commoner separator.
         dialect = csv.excel_tab if sample.count("\t") > sample.count(",") else csv.excel
+    limits = budget.limits
+    raw: list[list[str]] = []
+    fields = 0
     try:
-        raw = list(csv.reader(io.StringIO(text, newline=""), dialect))
+        for row in csv.reader(io.StringIO(text, newline=""), dialect):
+            raw.append(row)
+            fields += len(row)
+            if len(raw) > limits.rows or fields > limits.cells:
+                # Refused while reading: the rest of the file is never split into cells.
+                budget.take(file_name, "CSV", len(raw), max(1, fields // len(raw)))
+                budget.take(file_name, "CSV", 1, fields)
     except csv.Error as e:
         raise ReadError(f"{file_name}：CSV 格式错误：{e} / {file_name}: malformed CSV: {e}") from e
-    return _make_grid(file_name, "CSV", raw, [])
+    return _make_grid(file_name, "CSV", raw, [], budget)
+
+
+# ------------------------------------------------------------- hostile files
+CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _preflight(file_name: str, data: bytes, limits: Limits) -> None:
+    """Refuses a workbook before calamine parses it when it would not fit the limits.
+
+    Only two containers reach calamine: an OLE compound file (.xls) and a zip
+    (.xlsx/.xlsm). Anything else is refused here, so calamine never guesses a format.
+    """
+    if data.startswith(CFB_MAGIC):
+        _check_cfb(file_name, data, limits)
+    elif data.startswith(b"PK") or b"PK\x05\x06" in data[-(66 * 1024) :]:
+        _check_zip(file_name, data, limits)
+    else:
+        raise _damaged(file_name, "不是 Excel 工作簿 / not an Excel workbook")
+
+
+def _check_zip(file_name: str, data: bytes, limits: Limits) -> None:
+    """Zip bomb and shape checks of an .xlsx/.xlsm, from its directory and then by inflating
+    every entry with a bounded decompressor (declared sizes are not trusted)."""
+    try:
+        infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as e:
+        raise _damaged(file_name, e) from e
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise _bomb(file_name, f"{len(infos):,} 个条目 / {len(infos):,} entries")
+    names = {i.filename.lower().lstrip("/") for i in infos}
+    if names & {"content.xml", "xl/workbook.bin"}:
+        raise ReadError(
+            f"{file_name}：这是 OpenDocument（.ods）或 Excel 二进制（.xlsb）工作簿，"
+            "请在 Excel 或 WPS 中另存为 .xlsx 后再上传。"
+            f" / {file_name}: an OpenDocument (.ods) or binary (.xlsb) workbook; save it as "
+            ".xlsx and upload that."
+        )
+    declared = sum(i.file_size for i in infos)
+    if declared > limits.unzipped_bytes:
+        raise _bomb(
+            file_name,
+            f"解压后共 {_mb(declared)}，超过上限 {_mb(limits.unzipped_bytes)}"
+            "（环境变量 POVERTY_MAX_UNZIPPED_MB）",
+            f"{_mb(declared)} uncompressed, over the limit of {_mb(limits.unzipped_bytes)} "
+            "(POVERTY_MAX_UNZIPPED_MB)",
+        )
+    for info in infos:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > RATIO_MIN_ENTRY_BYTES and ratio > limits.zip_ratio:
+            raise _bomb(
+                file_name,
+                f"条目 {info.filename} 压缩比 {ratio:,.0f}:1，超过上限 {limits.zip_ratio}:1"
+                "（环境变量 POVERTY_MAX_ZIP_RATIO）",
+                f"entry {info.filename} has a compression ratio of {ratio:,.0f}:1, over the "
+                f"limit of {limits.zip_ratio}:1 (POVERTY_MAX_ZIP_RATIO)",
+            )
+    budget = _Budget(limits)
+    for info in infos:
+        scan = _XmlScan(file_name, info, budget)
+        for chunk in _inflate(file_name, data, info):
+            scan.feed(chunk)
+        scan.close()
+
+
+def _bomb(file_name: str, zh: str, en: str | None = None) -> LimitError:
+    return LimitError(
+        f"{file_name}：疑似压缩炸弹，已拒绝（{zh}）。"
+        f" / {file_name}: refused as a likely zip bomb ({en or zh})."
+    )
+
+
+_INFLATE_IN = 64 * 1024
+_INFLATE_OUT = 1024 * 1024
+
+
+def _inflate(file_name: str, data: bytes, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """The entry's bytes in chunks, never more than its declared size (a lying header is
+    refused as soon as the output passes what it declared)."""
+    if info.flag_bits & 0x1:
+        raise _password(file_name)
+    off = info.header_offset
+    head = data[off : off + 30]
+    if len(head) < 30 or head[:4] != b"PK\x03\x04":
+        raise _damaged(file_name, f"条目 {info.filename} 的本地文件头缺失 / bad local header")
+    name_len, extra_len = struct.unpack("<HH", head[26:30])
+    start = off + 30 + name_len + extra_len
+    body = memoryview(data)[start : start + info.compress_size]
+    if len(body) < info.compress_size:
+        raise _damaged(file_name, f"条目 {info.filename} 被截断 / entry {info.filename} cut off")
+    produced = 0
+
+    def count(out: bytes) -> bytes:
+        nonlocal produced
+        produced += len(out)
+        if produced > info.file_size:
+            raise _bomb(
+                file_name,
+                f"条目 {info.filename} 解压后超过其声明的大小 {info.file_size:,} 字节",
+                f"entry {info.filename} inflates beyond its declared {info.file_size:,} bytes",
+            )
+        return out
+
+    if info.compress_type == zipfile.ZIP_STORED:
+        for i in range(0, len(body), _INFLATE_OUT):
+            yield count(bytes(body[i : i + _INFLATE_OUT]))
+        return
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        raise _damaged(
+            file_name, f"不支持的压缩方式 {info.compress_type} / compression {info.compress_type}"
+        )
+    d = zlib.decompressobj(-15)
+    pos = 0
+    try:
+        while not d.eof:
+            if d.unconsumed_tail:
+                out = d.decompress(d.unconsumed_tail, _INFLATE_OUT)
+            elif pos < len(body):
+                out = d.decompress(body[pos : pos + _INFLATE_IN], _INFLATE_OUT)
+                pos += _INFLATE_IN
+            else:
+                out = d.decompress(b"", _INFLATE_OUT)
+                if not out:
+                    break
+            if out:
+                yield count(out)
+    except zlib.error as e:
+        raise _damaged(file_name, e) from e
+
+
+def _check_cfb(file_name: str, data: bytes, limits: Limits) -> None:
+    """Checks an OLE compound file (.xls) the way calamine will read it: the Workbook
+    stream's records from the start, then each sheet's from its BoundSheet offset.
+
+    Refuses an encrypted workbook, a stream without a workbook, a shared-string table that
+    declares more strings than the stream can hold, a DIMENSIONS record or cells spanning
+    more rows or cells than the limits allow.
+    """
+    import olefile  # only .xls needs it
+
+    try:
+        ole = olefile.OleFileIO(io.BytesIO(data))
+        entries = ole.listdir(streams=True, storages=False)
+        if any(e[-1].lower() == "encryptedpackage" for e in entries):
+            raise _password(file_name)
+        books = [e for e in entries if len(e) == 1 and e[0].lower() in ("workbook", "book")]
+        if not books:
+            raise _damaged(file_name, "没有 Workbook 数据流 / no Workbook stream")
+        streams = [ole.openstream(e).read() for e in books]
+    except ReadError:
+        raise
+    except Exception as e:  # olefile raises many kinds on a damaged container
+        raise _damaged(file_name, e) from e
+    budget = _Budget(limits)
+    for stream in streams:
+        _scan_biff(file_name, stream, budget)
+
+
+_BIFF_CELLS = frozenset({0x0201, 0x0203, 0x0204, 0x0205, 0x027E, 0x00FD, 0x0006, 0x00D6})
+_BIFF_MULTI = frozenset({0x00BD, 0x00BE})  # MULRK, MULBLANK: row, first col, ..., last col
+
+
+def _biff_records(stream: bytes, pos: int) -> Iterator[tuple[int, bytes]]:
+    while pos + 4 <= len(stream):
+        typ, size = struct.unpack_from("<HH", stream, pos)
+        yield typ, stream[pos + 4 : pos + 4 + size]
+        pos += 4 + size
+
+
+def _scan_biff(file_name: str, stream: bytes, budget: _Budget) -> None:
+    sheets: list[int] = []
+    for typ, body in _biff_records(stream, 0):
+        if typ == 0x0085 and len(body) >= 4:  # BoundSheet8: where the sheet's records start
+            sheets.append(struct.unpack_from("<I", body)[0])
+        elif typ == 0x00FC and len(body) >= 8:  # SST: strings reserved up front
+            (count,) = struct.unpack_from("<i", body, 4)
+            if count < 0 or count > len(stream) // 3 + 1:
+                raise _damaged(
+                    file_name, f"共享字符串声明 {count} 条 / declares {count} shared strings"
+                )
+        elif typ == 0x000A:  # EOF of the globals
+            break
+    for n, start in enumerate(sheets, start=1):
+        label = f"#{n}"
+        rows_seen: list[int] = []
+        cols_seen: list[int] = []
+        for typ, body in _biff_records(stream, start):
+            if typ == 0x000A:
+                break
+            if typ == 0x0200:  # DIMENSIONS: calamine reserves rows x columns at once
+                if len(body) == 14:
+                    rf, rl = struct.unpack_from("<II", body)
+                    cf, cl = struct.unpack_from("<HH", body, 8)
+                elif len(body) == 10:
+                    rf, rl, cf, cl = struct.unpack_from("<HHHH", body)
+                else:
+                    continue
+                if rl >= 1 and cl >= 1:
+                    if rl <= rf or cl <= cf:
+                        raise _damaged(file_name, "DIMENSIONS 记录无效 / bad DIMENSIONS record")
+                    _Budget(budget.limits).take(file_name, label, rl - rf, cl - cf)
+            elif typ in _BIFF_CELLS and len(body) >= 4:
+                r, c = struct.unpack_from("<HH", body)
+                rows_seen.append(r)
+                cols_seen.append(c)
+            elif typ in _BIFF_MULTI and len(body) >= 6:
+                r, c0 = struct.unpack_from("<HH", body)
+                (c1,) = struct.unpack_from("<H", body, len(body) - 2)
+                rows_seen.append(r)
+                cols_seen.extend((c0, c1))
+        if rows_seen:
+            rows = max(rows_seen) - min(rows_seen) + 1
+            cols = max(cols_seen) - min(cols_seen) + 1
+            budget.take(file_name, label, rows, cols)
+
+
+class _XmlScan:
+    """Streams one zip entry's XML and finds what calamine would allocate for it.
+
+    For a worksheet: the rows x columns between its first and last non-empty cell (calamine
+    allocates that whole rectangle at once), rows taken from ``<row r>``, cells from
+    ``<c r>`` (or their position when ``r`` is missing). For shared strings: the
+    ``uniqueCount`` it declares (calamine reserves that many strings up front). Tags inside
+    comments are counted too (a conservative error). Any entry is scanned, whatever its name.
+    """
+
+    TAG = re.compile(
+        rb"<(?:[A-Za-z_][\w.\-]*:)?(c|row|sst)(?=[\s/>])"
+        rb"((?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+)>(\s*</(?:[A-Za-z_][\w.\-]*:)?c\s*>)?"
+    )
+    START = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?(?:c|row|sst)(?:[\s/>]|$)")
+    REF = re.compile(rb"(?:^|\s)r\s*=\s*[\"']\s*([A-Za-z]*)(\d*)\s*[\"']")
+    UNIQUE = re.compile(rb"(?:^|\s)uniqueCount\s*=\s*[\"']\s*(\d+)\s*[\"']")
+
+    def __init__(self, file_name: str, info: zipfile.ZipInfo, budget: _Budget) -> None:
+        self.file_name, self.info, self.budget = file_name, info, budget
+        self.carry = b""
+        self.row = -1
+        self.col = -1
+        self.min_row = self.min_col = None
+        self.max_row = self.max_col = -1
+
+    def feed(self, chunk: bytes) -> None:
+        buf = self.carry + chunk
+        done = 0
+        for m in self.TAG.finditer(buf):
+            self._tag(m.group(1), m.group(2), bool(m.group(3)))
+            done = m.end()
+        rest = buf.rfind(b"<", done)
+        self.carry = buf[rest:] if rest >= 0 else b""
+        if len(self.carry) > MAX_TAG_BYTES:
+            if self.START.match(self.carry):
+                raise _damaged(
+                    self.file_name, f"条目 {self.info.filename} 中有超长标签 / overlong tag"
+                )
+            self.carry = b""
+
+    def close(self) -> None:
+        if self.min_row is None or self.min_col is None:
+            return
+        rows = self.max_row - self.min_row + 1
+        cols = self.max_col - self.min_col + 1
+        self.budget.take(self.file_name, self.info.filename, rows, cols)
+
+    def _tag(self, name: bytes, attrs: bytes, closed_at_once: bool) -> None:
+        if name == b"sst":
+            m = self.UNIQUE.search(attrs)
+            # Every <si/> takes at least 5 bytes of XML: a larger count is a lie.
+            if m and (len(m.group(1)) > 15 or int(m.group(1)) > self.info.file_size // 5 + 1):
+                raise _damaged(
+                    self.file_name,
+                    f"共享字符串声明 {m.group(1).decode()} 条 / declares "
+                    f"{m.group(1).decode()} shared strings",
+                )
+            return
+        m = self.REF.search(attrs)
+        letters, digits = (m.group(1), m.group(2)) if m else (b"", b"")
+        if len(letters) > 7 or len(digits) > 12:
+            raise _damaged(self.file_name, "单元格地址越界 / cell reference out of range")
+        if name == b"row":
+            self.row = int(digits) - 1 if digits else self.row + 1
+            self.col = -1
+            return
+        row = int(digits) - 1 if digits else max(self.row, 0)
+        if letters:
+            col = 0
+            for ch in letters.upper():
+                col = col * 26 + ch - 64
+            col -= 1
+        else:
+            col = self.col + 1
+        self.col = col
+        if attrs.rstrip().endswith(b"/") or closed_at_once:
+            return  # an empty cell: calamine keeps no value for it
+        self.min_row = row if self.min_row is None else min(self.min_row, row)
+        self.min_col = col if self.min_col is None else min(self.min_col, col)
+        self.max_row = max(self.max_row, row)
+        self.max_col = max(self.max_col, col)
 
 
 def _text(v: object) -> str:
