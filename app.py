@@ -1,5 +1,9 @@
 """Router: page config and navigation. Each page draws the shared frame itself
-(``ui.filters.frame``: language switch, sidebar filters), so a page works on its own."""
+(``ui.filters.frame``: language switch, sign-in, sidebar filters), so a page works on its own.
+
+Pages live in ``views/``, not ``pages/``: Streamlit 1.67 still treats a ``pages/`` folder as
+old-style pages, serving ``/data`` straight from ``pages/data.py`` without this router.
+"""
 
 import streamlit as st
 
@@ -22,7 +26,7 @@ PAGES = (
 )
 pages = [
     st.Page(
-        f"pages/{name}.py",
+        f"views/{name}.py",
         title=t(label),
         icon=f":material/{icon}:",
         url_path=name,

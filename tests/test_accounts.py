@@ -138,7 +138,7 @@ def _rendered(at: AppTest) -> str:
 def _drill(db: Path, user: accounts.User | None, unmask: bool = False) -> AppTest:
     os.environ["POVERTY_DB"] = str(db)
     at = AppTest.from_file("../app.py", default_timeout=120)
-    at.switch_page("pages/drilldown.py")
+    at.switch_page("views/drilldown.py")
     if user:
         at.session_state["user"] = user
     at.session_state["unmask"] = unmask
@@ -192,7 +192,7 @@ def test_signing_in_through_the_sidebar_form(town):
 def test_data_page_asks_for_the_first_administrator_and_hides_upload_from_visitors(tmp_path):
     os.environ["POVERTY_DB"] = str(tmp_path / "fresh.duckdb")
     at = AppTest.from_file("../app.py", default_timeout=180)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("views/data.py").run()
     assert not at.exception
     assert any(s.value == "首次使用：创建管理员账号" for s in at.subheader)
     assert len(at.get("file_uploader")) == 0

@@ -70,7 +70,7 @@ def _small_workbook() -> bytes:
 
 def test_uploading_a_workbook_through_the_data_page_changes_the_figures(app):
     page = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
-    page.switch_page("pages/data.py").run()
+    page.switch_page("views/data.py").run()
     assert not page.exception
     page.get("file_uploader")[0].set_value(
         ("补充.xlsx", _small_workbook(), "application/octet-stream")

@@ -40,7 +40,7 @@ def _app(db: Path, page: str | None = None, **params: str | list[str]) -> AppTes
     os.environ["STREAMLIT_CLIENT_SHOW_ERROR_DETAILS"] = "full"
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
     if page:
-        at.switch_page(f"pages/{page}.py")
+        at.switch_page(f"views/{page}.py")
     for k, v in params.items():
         at.query_params[k] = v
     at.run()
@@ -234,7 +234,7 @@ def test_english_switch_changes_the_labels_on_a_page(demo_db):
 def _inspector(db: Path, page: str, user=None, **state: object) -> AppTest:
     os.environ["POVERTY_DB"] = str(db)
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
-    at.switch_page(f"pages/{page}.py")
+    at.switch_page(f"views/{page}.py")
     at.session_state["user"] = user or accounts.User("li", "inspector")
     for k, v in state.items():
         at.session_state[k] = v

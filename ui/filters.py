@@ -216,5 +216,5 @@ def frame(title_key: str, *, empty_hint: bool = True) -> View | None:
     view = sidebar()
     if view is None and empty_hint:
         st.warning(t("empty_db"))
-        st.page_link("pages/data.py", label=t("page_data"), icon=":material/upload_file:")
+        st.page_link("views/data.py", label=t("page_data"), icon=":material/upload_file:")
     return view

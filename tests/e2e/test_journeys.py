@@ -1,0 +1,229 @@
+"""User journeys in a real browser (Chromium) against a real ``streamlit run app.py``.
+
+The tests run in file order on one server: the demo first, then the first administrator
+and an upload that changes the figures, then roles. They wait on what appears
+(Playwright's ``expect``), never on sleeps, and find elements by their labels.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import openpyxl
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import shot
+
+expect.set_options(timeout=90_000)
+ADMIN, ADMIN_PW = "boss", "long enough pw"
+LEADER, LEADER_PW = "lingdao", "leader password"
+PAGES = (
+    "overview",
+    "dynamics",
+    "households",
+    "accuracy",
+    "progress",
+    "relocation",
+    "meetings",
+    "drilldown",
+    "anomalies",
+    "data",
+)
+
+
+def metric(page: Page, label: str):
+    """The metric tile whose label is ``label`` exactly."""
+    return page.get_by_test_id("stMetric").filter(
+        has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
+    )
+
+
+def choose(scope, label: str, option: str) -> None:
+    """Picks ``option`` in the selectbox labelled ``label`` (typing it, as a user can)."""
+    box = scope.get_by_role("combobox", name=label, exact=True)
+    box.click()
+    box.fill(option)
+    box.press("Enter")
+    expect(box).to_have_value(re.compile("^" + re.escape(option)))
+
+
+def sidebar_select(page: Page, label: str, option: str) -> None:
+    """Picks ``option`` in the sidebar selectbox labelled ``label``."""
+    choose(page.get_by_test_id("stSidebar"), label, option)
+
+
+def sign_in(page: Page, user: str, password: str) -> None:
+    side = page.get_by_test_id("stSidebar")
+    side.get_by_text("登录", exact=True).first.click()
+    side.get_by_label("用户名").fill(user)
+    side.get_by_label("密码").fill(password)
+    side.get_by_role("button", name="登录").click()
+    expect(side.get_by_text(f"已登录：{user}")).to_be_visible()
+
+
+def as_admin(page: Page, server: str) -> None:
+    """Opens the data page as the administrator: created through the first-run form when
+    the database has no account yet, else signed in through the sidebar."""
+    page.goto(f"{server}/data")
+    first = page.get_by_role("heading", name="首次使用：创建管理员账号")
+    signed_out = page.get_by_test_id("stSidebar").get_by_text("未登录", exact=False)
+    expect(first.or_(signed_out).first).to_be_visible()
+    expect(page.get_by_role("heading", name="阈值与贫困线设置")).to_be_visible()
+    if first.count():
+        form = page.get_by_test_id("stForm").filter(has_text="创建")
+        form.get_by_label("用户名").fill(ADMIN)
+        form.get_by_label("密码").fill(ADMIN_PW)
+        form.get_by_role("button", name="创建").click()
+        expect(page.get_by_test_id("stSidebar").get_by_text(f"已登录：{ADMIN}")).to_be_visible()
+    else:
+        sign_in(page, ADMIN, ADMIN_PW)
+
+
+def messy_workbook(path: Path) -> Path:
+    """Title row, merged village cells, a totals row, a signature line and one bad row.
+
+    Valid: X-1 (2 persons) and X-2 (3 persons), both 新增 non-registered households of
+    诗礼村; bad: X-3 with household size 0.
+    """
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "户信息"
+    ws.append(["凤庆县诗礼乡2017年补充调查户信息表"])
+    ws.merge_cells("A1:G1")
+    ws.append(["填报单位：诗礼乡人民政府"])
+    ws.append(["行政村", "村民小组", "户编号", "户主姓名", "人口数", "户类型", "动态调整"])
+    ws.append(["诗礼村", "补充组", "X-1", "测甲", 2, "一般农户", "新增"])
+    ws.append([None, "补充组", "X-2", "测乙", "3", "一般农户", "新增"])
+    ws.append([None, "补充组", "X-3", "测丙", 0, "一般农户", "新增"])
+    ws.merge_cells("A4:A6")
+    ws.append(["合计", None, 3, None, 5, None, None])
+    ws.append(["审核人：某某    填表人：某某"])
+    book.save(path)
+    return path
+
+
+def test_a_new_user_sees_the_demo_townships_seed_figures(server, page):
+    page.goto(server)
+    expect(page.get_by_role("heading", name="贫困对象动态管理分析")).to_be_visible()
+    expect(metric(page, "拟退出户")).to_contain_text("7 户 / 32 人")
+    expect(metric(page, "返贫户")).to_contain_text("11 户 / 47 人")
+    expect(metric(page, "新增户")).to_contain_text("86 户 / 297 人")
+    expect(metric(page, "贫情分析会议（场）")).to_contain_text("114 场 / 1,329 人次")
+    sidebar_select(page, "批次", "2017年精准核查")
+    expect(metric(page, "错评户")).to_contain_text("74 户 / 324 人")
+    expect(metric(page, "错评率")).to_contain_text("5.23%")
+    expect(metric(page, "错退率")).to_contain_text("0.06%")
+    expect(page).to_have_url(re.compile("round=2017"))
+    shot(page, "overview")
+
+
+def test_screenshots_of_every_main_page(server, page):
+    for name in PAGES:
+        page.goto(f"{server}/{name}" if name != "overview" else server)
+        expect(
+            page.get_by_test_id("stMainBlockContainer").get_by_role("heading").first
+        ).to_be_visible()
+        expect(page.get_by_role("combobox", name="批次", exact=True)).to_be_visible()
+        shot(page, name)
+
+
+def test_first_admin_uploads_a_messy_workbook_and_the_figures_change(server, page, tmp_path):
+    page.goto(f"{server}/data")
+    expect(page.get_by_role("heading", name="首次使用：创建管理员账号")).to_be_visible()
+    as_admin(page, server)
+
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+        str(messy_workbook(tmp_path / "补充调查.xlsx"))
+    )
+    # the row report names the bad row before anything is written
+    expect(page.get_by_text("补充调查.xlsx").first).to_be_visible()
+    expect(page.get_by_text("行报告").first).to_be_visible()
+    report = page.get_by_test_id("stDataFrame").filter(has_text="E_POSITIVE_INT")
+    expect(report.first).to_be_attached()
+    page.get_by_text("仅导入有效行（错误行隔离保存）").click()
+    page.get_by_role("button", name="导入", exact=True).click()
+    expect(page.get_by_text(re.compile("部分导入.*1 行有错误已隔离"))).to_be_visible()
+    shot(page, "data_after_upload")
+
+    page.goto(server)
+    expect(metric(page, "新增户")).to_contain_text("88 户 / 302 人")
+
+
+def test_clicking_a_village_bar_lands_on_its_households(server, page):
+    as_admin(page, server)
+    # in-app navigation keeps the session (and the sign-in); a typed URL starts a new one
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="核查钻取").click()
+    sidebar_select(page, "批次", "2017年精准核查")
+    expect(page.get_by_role("heading", name="核查钻取")).to_be_visible()
+    bars = page.locator(".js-plotly-plot .trace.bars .point path")
+    expect(bars.first).to_be_visible()
+    # a user's click lands on Plotly's drag layer above the bar: click where the bar is
+    box = bars.nth(0).bounding_box()  # the first village (三合村 in name order)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    crumb = page.get_by_role("button", name=re.compile("› 三合村"))
+    expect(crumb).to_be_visible()
+    expect(page.get_by_role("combobox", name="进入村民小组", exact=True)).to_be_visible()
+    # now one bar per group of 三合村: click the first group that has any 错评 household
+    bars = page.locator(".js-plotly-plot .trace.bars .point path")
+    boxes = [bars.nth(i).bounding_box() for i in range(bars.count())]
+    box = next(b for b in boxes if b and b["height"] > 1)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(page.get_by_text(re.compile(r"共 [1-9]\d* 户"))).to_be_visible()
+    shot(page, "drilldown_households")
+
+
+def test_a_downloaded_table_matches_the_screen(server, page):
+    page.goto(f"{server}/?round=2017年精准核查&village=三合村")
+    tile = metric(page, "错评户")
+    expect(tile).to_contain_text("户 /")
+    households = re.search(r"([\d,]+) 户", tile.inner_text()).group(1).replace(",", "")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="下载 CSV").first.click()
+    data = Path(info.value.path()).read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert [r["行政村"] for r in rows] == ["三合村"]
+    assert rows[0]["错评户"] == households
+
+
+def test_switching_to_english(server, page):
+    page.goto(server)
+    page.get_by_test_id("stSidebar").get_by_text("English", exact=True).click()
+    expect(page.get_by_role("heading", name="Poverty-target dynamic management")).to_be_visible()
+    expect(metric(page, "Exit-proposed households")).to_contain_text("households")
+    expect(page).to_have_url(re.compile("lang=en"))
+
+
+def test_a_leader_account_cannot_see_household_rows(server, page, browser):
+    as_admin(page, server)
+    form = page.get_by_test_id("stForm").filter(has_text="添加用户")
+    form.get_by_label("用户名").fill(LEADER)
+    form.get_by_label("密码").fill(LEADER_PW)
+    choose(form, "角色", "领导")
+    form.get_by_role("button", name="创建").click()
+    expect(page.get_by_text(f"已创建账号 {LEADER}。")).to_be_visible()
+
+    leader = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+    leader.goto(server)
+    sign_in(leader, LEADER, LEADER_PW)
+    expect(leader.get_by_text("已登录：lingdao（领导）")).to_be_visible()
+    leader.get_by_test_id("stSidebarNavLink").filter(has_text="核查钻取").click()
+    choose(leader, "进入行政村", "三合村")
+    choose(leader, "进入村民小组", "三合组")
+    expect(leader.get_by_text("户级明细仅对核查人员和管理员开放，请登录。")).to_be_visible()
+    expect(leader.get_by_text(re.compile(r"共 \d+ 户"))).to_have_count(0)
+    expect(leader.get_by_label("搜索户")).to_have_count(0)
+    shot(leader, "leader_no_households")
+    leader.context.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_console_errors(page):
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    yield
+    assert not errors, errors
