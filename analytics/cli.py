@@ -8,6 +8,7 @@ that cannot be read (the worst file decides).
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from pathlib import Path
 
@@ -75,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--village", action="append", default=[], help="filter (repeatable)")
     sp.add_argument("--format", choices=["docx", "md"], required=True)
     sp.add_argument("--out", required=True, help="the file to write")
+
+    sp = sub.add_parser("adduser", help="create an account (password read from stdin)")
+    db(sp)
+    sp.add_argument("username")
+    sp.add_argument("--role", choices=accounts.ROLES, required=True)
 
     sp = sub.add_parser("demo", help="(re)build the demo township's rounds")
     db(sp)
@@ -265,6 +271,21 @@ def _report(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+def _adduser(store: Store, args: argparse.Namespace) -> int:
+    """Creates an account; the password comes from a prompt or the first line of stdin."""
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.username}: ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        accounts.create_user(store, args.username, password, args.role, by=accounts.CLI.username)
+    except accounts.AccountError as e:
+        _err(str(e))
+        return 1
+    _err(f"account {args.username} ({args.role}) created")
+    return 0
+
+
 def _table(frame: pd.DataFrame) -> None:
     with pd.option_context("display.max_rows", 500, "display.width", 200):
         print(frame.to_string(index=False) if len(frame) else "(none)")
@@ -324,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
                 _print_report(r)
             _err(f"demo loaded into {store.path}")
             return 0
+        if args.command == "adduser":
+            return _adduser(store, args)
         if args.command == "rounds":
             _table(store.rounds())
             return 0

@@ -284,3 +284,38 @@ def test_overview_writes_the_situation_report_with_the_seed_figures(demo_db):
     preview = "\n".join(m.value for m in at.markdown)
     assert "错评户74户324人" in preview and "错退率0.06%" in preview
     assert at.get("download_button")
+
+
+# ------------------------------------------------------------------- a county
+@pytest.fixture(scope="module")
+def county_db(tmp_path_factory) -> Path:
+    """Two townships: 甲乡 (甲村: H1 3 persons 新增, H2 2 persons) and 乙乡 (乙村: H3 4
+    persons 新增, H4 1 person 返贫)."""
+    path = tmp_path_factory.mktemp("county") / "county.duckdb"
+    store = Store(path)
+    data = survey_workbook(
+        [
+            survey_row("H1", "甲村", "一组", 3, "非建档立卡", "新增", township="甲乡"),
+            survey_row("H2", "甲村", "一组", 2, "已脱贫", township="甲乡"),
+            survey_row("H3", "乙村", "一组", 4, "非建档立卡", "新增", township="乙乡"),
+            survey_row("H4", "乙村", "二组", 1, "已脱贫", "返贫", township="乙乡"),
+        ]
+    )
+    assert ingest.import_file(store, "county.xlsx", data, "2018年动态管理").status == "loaded"
+    store.close()
+    return path
+
+
+def test_a_county_is_compared_township_by_township_and_drills_down_to_villages(county_db):
+    at = _app(county_db)
+    metric = {m.label: m.value for m in at.metric}
+    assert metric["新增户"] == "2 户 / 7 人"  # county totals: H1 + H3
+    assert at.subheader[0].value.startswith("乙乡、甲乡")  # code-point order, as the table
+    table = _table(at, "overview_units")
+    assert table["乡镇"].tolist() == ["乙乡", "甲乡"]
+    assert "行政村" not in table.columns
+    at.sidebar.multiselect(key="f_township").set_value(["乙乡"]).run()
+    metric = {m.label: m.value for m in at.metric}
+    assert metric["新增户"] == "1 户 / 4 人"
+    assert metric["返贫户"] == "1 户 / 1 人"
+    assert _table(at, "overview_units")["行政村"].tolist() == ["乙村"]

@@ -190,6 +190,24 @@ def test_a_downloaded_table_matches_the_screen(server, page):
     assert rows[0]["错评户"] == households
 
 
+def test_filters_persist_from_page_to_page(server, page):
+    page.goto(server)
+    sidebar_select(page, "批次", "2017年精准核查")
+    side = page.get_by_test_id("stSidebar")
+    village = side.get_by_role("combobox", name="行政村", exact=True)
+    village.click()
+    village.fill("三合村")
+    village.press("Enter")
+    expect(page).to_have_url(re.compile("village="))
+    side.get_by_test_id("stSidebarNavLink").filter(has_text="精准识别").click()
+    expect(page.get_by_role("heading", name="精准识别")).to_be_visible()
+    expect(side.get_by_role("combobox", name="批次", exact=True)).to_have_value(
+        re.compile("^2017年精准核查")
+    )
+    expect(side.get_by_test_id("stMultiSelect").get_by_text("三合村")).to_be_visible()
+    expect(page).to_have_url(re.compile("accuracy.*round=2017"))
+
+
 def test_switching_to_english(server, page):
     page.goto(server)
     page.get_by_test_id("stSidebar").get_by_text("English", exact=True).click()
