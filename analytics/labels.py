@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from analytics import schema
 
 LABELS: dict[str, tuple[str, str]] = {
@@ -437,3 +439,40 @@ def label(key: str, lang: str = "zh", **fmt: object) -> str:
         return key
     text = pair[1] if lang == "en" else pair[0]
     return text.format(**fmt) if fmt else text
+
+
+# ------------------------------------------------------------- number formats
+EMPTY = "—"  # a missing value, e.g. a rate whose denominator is zero
+
+
+def _number(value: object) -> float | None:
+    """The value as a float, or None when it is missing (None, NaN, NA) or not a number."""
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+def fmt_count(value: object) -> str:
+    """An integer with thousands separators (12,345); "—" when missing."""
+    v = _number(value)
+    return EMPTY if v is None else f"{int(v):,}"
+
+
+def fmt_rate(value: object) -> str:
+    """A fraction as a percentage with two decimals (0.0523 -> "5.23%"); "—" when empty."""
+    v = _number(value)
+    return EMPTY if v is None else f"{v * 100:.2f}%"
+
+
+def fmt_change(value: object) -> str:
+    """A signed count change (+1,234 / -5); "—" when missing."""
+    v = _number(value)
+    return EMPTY if v is None else f"{int(v):+,}"
+
+
+def fmt_change_rate(value: object) -> str:
+    """A rate change in percentage points (+0.25 pp); "—" when missing."""
+    v = _number(value)
+    return EMPTY if v is None else f"{v * 100:+.2f} pp"

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analytics import metrics, queries
+from analytics.labels import EMPTY, fmt_rate
 from analytics.store import Store
 
 RATE_LABELS: dict[str, str] = {
@@ -50,7 +50,6 @@ SEVERITY_LABELS: dict[str, str] = {
     "medium": "中",
     "low": "低",
 }
-EMPTY = "—"  # a rate whose denominator is zero
 NO_VILLAGE = "（乡级）"
 BODY_FONT = "宋体"
 HEADING_FONT = "黑体"
@@ -154,19 +153,6 @@ def _int(value: object) -> int:
     except (TypeError, ValueError):
         pass
     return int(value)
-
-
-def fmt_rate(value: object) -> str:
-    """A fraction as a percentage with two decimals (0.0523 -> "5.23%"); "—" when empty."""
-    if value is None:
-        return EMPTY
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return EMPTY
-    if math.isnan(v):
-        return EMPTY
-    return f"{v * 100:.2f}%"
 
 
 def _hp(households: object, persons: object) -> str:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
 from analytics import metrics, queries
 from analytics.demo import ensure_demo
+from analytics.labels import fmt_change, fmt_change_rate, fmt_count, fmt_rate, label
 from analytics.settings import Settings
 from analytics.store import Store, default_path
-from ui.labels import label
 
 
 @st.cache_resource(show_spinner=False)
@@ -76,20 +74,6 @@ def metrics_frame(
     return query("metrics", round_name, level, villages=tuple(villages), **kwargs)
 
 
-def fmt_count(value: object) -> str:
-    """An integer with thousands separators (12,345); an em dash when missing."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return f"{int(value):,}"
-
-
-def fmt_rate(value: object) -> str:
-    """A fraction as a percentage with two decimals (0.0523 -> 5.23%); em dash when empty."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return f"{float(value) * 100:.2f}%"
-
-
 def display_frame(frame: pd.DataFrame, signed: bool = False) -> pd.DataFrame:
     """A metrics frame for reading: rates as percentages, counts with separators, labels.
 
@@ -103,20 +87,6 @@ def display_frame(frame: pd.DataFrame, signed: bool = False) -> pd.DataFrame:
             out[c] = out[c].map(fmt_change if signed else fmt_count)
     out.columns = [metric_label(c) for c in out.columns]
     return out
-
-
-def fmt_change(value: object) -> str:
-    """A signed count change (+1,234 / -5); em dash when missing."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return f"{int(value):+,}"
-
-
-def fmt_change_rate(value: object) -> str:
-    """A rate change in percentage points (+0.25 pp); em dash when missing."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return f"{float(value) * 100:+.2f} pp"
 
 
 def settings() -> Settings:
