@@ -42,6 +42,19 @@ def metric(page: Page, label: str):
     )
 
 
+def settle(page: Page) -> None:
+    """Waits until the app has finished its current run (no "Running..." indicator)."""
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+
+
+def open_page(page: Page, title: str) -> None:
+    """Goes to a page through the sidebar navigation (keeps the session and sign-in)."""
+    settle(page)
+    page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click()
+    expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
+    settle(page)
+
+
 def choose(scope, label: str, option: str) -> None:
     """Picks ``option`` in the selectbox labelled ``label`` (typing it, as a user can)."""
     box = scope.get_by_role("combobox", name=label, exact=True)
@@ -49,6 +62,7 @@ def choose(scope, label: str, option: str) -> None:
     box.fill(option)
     box.press("Enter")
     expect(box).to_have_value(re.compile("^" + re.escape(option)))
+    settle(box.page)
 
 
 def sidebar_select(page: Page, label: str, option: str) -> None:
@@ -63,6 +77,7 @@ def sign_in(page: Page, user: str, password: str) -> None:
     side.get_by_label("密码").fill(password)
     side.get_by_role("button", name="登录").click()
     expect(side.get_by_text(f"已登录：{user}")).to_be_visible()
+    settle(page)
 
 
 def as_admin(page: Page, server: str) -> None:
@@ -156,7 +171,7 @@ def test_first_admin_uploads_a_messy_workbook_and_the_figures_change(server, pag
 def test_clicking_a_village_bar_lands_on_its_households(server, page):
     as_admin(page, server)
     # in-app navigation keeps the session (and the sign-in); a typed URL starts a new one
-    page.get_by_test_id("stSidebarNavLink").filter(has_text="核查钻取").click()
+    open_page(page, "核查钻取")
     sidebar_select(page, "批次", "2017年精准核查")
     expect(page.get_by_role("heading", name="核查钻取")).to_be_visible()
     bars = page.locator(".js-plotly-plot .trace.bars .point path")
@@ -199,8 +214,7 @@ def test_filters_persist_from_page_to_page(server, page):
     village.fill("三合村")
     village.press("Enter")
     expect(page).to_have_url(re.compile("village="))
-    side.get_by_test_id("stSidebarNavLink").filter(has_text="精准识别").click()
-    expect(page.get_by_role("heading", name="精准识别")).to_be_visible()
+    open_page(page, "精准识别")
     expect(side.get_by_role("combobox", name="批次", exact=True)).to_have_value(
         re.compile("^2017年精准核查")
     )
@@ -229,7 +243,7 @@ def test_a_leader_account_cannot_see_household_rows(server, page, browser):
     leader.goto(server)
     sign_in(leader, LEADER, LEADER_PW)
     expect(leader.get_by_text("已登录：lingdao（领导）")).to_be_visible()
-    leader.get_by_test_id("stSidebarNavLink").filter(has_text="核查钻取").click()
+    open_page(leader, "核查钻取")
     choose(leader, "进入行政村", "三合村")
     choose(leader, "进入村民小组", "三合组")
     expect(leader.get_by_text("户级明细仅对核查人员和管理员开放，请登录。")).to_be_visible()
