@@ -129,7 +129,12 @@ def inspect_file(file_name: str, data: bytes, township: str | None = None) -> Fi
         grids = read.read_grids(file_name, data)
     except read.ReadError as e:
         report.status = "unreadable"
-        report.message, _, report.message_en = str(e).partition(" / ")
+        # "<zh> / <file>: <en>": split where the English part, which names the file, begins
+        text = str(e)
+        cut = text.find(f" / {file_name}:")
+        report.message, report.message_en = (
+            (text[:cut], text[cut + 3 :]) if cut >= 0 else (text, text)
+        )
         return report
     validator = validate.Validator(township)
     for grid in grids:

@@ -185,9 +185,23 @@ def read_grids(file_name: str, data: bytes, limits: Limits | None = None) -> lis
         )
     check_size(file_name, len(data), limits)
     budget = _Budget(limits)
-    if suffix in EXCEL_SUFFIXES:
+    # The content decides, not the name: clerks rename files (a workbook saved as .csv,
+    # a CSV renamed .xlsx). Zip (.xlsx/.xlsm) and OLE (.xls) containers are workbooks.
+    if data.startswith((b"PK\x03\x04", CFB_MAGIC)):
         return _read_excel(file_name, data, budget)
+    if suffix in EXCEL_SUFFIXES and _looks_like_html(data):
+        raise ReadError(
+            f"{file_name}：这是网页（HTML）格式的表格，只是用了 Excel 的文件名。"
+            "请在 Excel 中打开后“另存为” .xlsx 再上传。"
+            f" / {file_name}: this is a web page (HTML) table with an Excel name; open it in "
+            "Excel and save it as .xlsx."
+        )
     return [_read_csv(file_name, data, budget)]
+
+
+def _looks_like_html(data: bytes) -> bool:
+    head = data[:1024].lower()
+    return b"<html" in head or b"<table" in head or b"<!doctype" in head
 
 
 def check_size(file_name: str, size: int, limits: Limits | None = None) -> None:
@@ -373,8 +387,11 @@ def _read_csv(file_name: str, data: bytes, budget: _Budget) -> Grid:
     limits = budget.limits
     raw: list[list[str]] = []
     fields = 0
+    # strict: an unmatched quote is an error, not the rest of the file swallowed into one
+    # cell (which would lose every later row without a word).
+    reader = csv.reader(io.StringIO(text, newline=""), dialect, strict=True)
     try:
-        for row in csv.reader(io.StringIO(text, newline=""), dialect):
+        for row in reader:
             raw.append(row)
             fields += len(row)
             if len(raw) > limits.rows or fields > limits.cells:
@@ -382,7 +399,11 @@ def _read_csv(file_name: str, data: bytes, budget: _Budget) -> Grid:
                 budget.take(file_name, "CSV", len(raw), max(1, fields // len(raw)))
                 budget.take(file_name, "CSV", 1, fields)
     except csv.Error as e:
-        raise ReadError(f"{file_name}：CSV 格式错误：{e} / {file_name}: malformed CSV: {e}") from e
+        raise ReadError(
+            f"{file_name}：CSV 格式错误（第 {reader.line_num} 行附近，多为引号不成对）：{e}"
+            f" / {file_name}: malformed CSV near line {reader.line_num} (often an unmatched"
+            f" quote): {e}"
+        ) from e
     return _make_grid(file_name, "CSV", raw, [], budget)
 
 

@@ -319,8 +319,35 @@ def test_ods_and_xlsb_inside_a_zip_are_refused_with_a_hint(no_calamine):
 
 
 def test_bytes_that_are_neither_zip_nor_ole_never_reach_calamine(no_calamine):
-    for data in (b"", b"hello", b"<html><table><tr><td>x</td></tr></table></html>"):
-        assert_unreadable(inspect("假.xls", data), "not an Excel workbook")
+    # An HTML table saved with an Excel name (some systems export these) is named as such.
+    assert_unreadable(
+        inspect("假.xls", b"<html><table><tr><td>x</td></tr></table></html>"), "web page (HTML)"
+    )
+    # Other text under an Excel name is read as what it is, text (a CSV renamed .xls).
+    for data in (b"", b"hello"):
+        report = inspect("假.xls", data)
+        assert report.status == "refused" and report.message_en
+
+
+def test_a_workbook_saved_with_a_csv_name_is_read_as_a_workbook():
+    data = xlsx_bytes(
+        [
+            ["户编号", "行政村", "家庭人口数", "建档立卡状态", "乡镇"],
+            ["A1", "甲村", 3, "未脱贫", "乙乡"],
+        ]
+    )
+    report = inspect("其实是工作簿.csv", data)
+    assert report.status == "inspected" and report.loaded == 1
+
+
+def test_an_unmatched_quote_in_a_csv_is_an_error_not_lost_rows():
+    text = (
+        "户编号,户主姓名,乡镇,行政村,家庭人口数,建档立卡状态\n"
+        'Q1,"沈一,诗礼乡,孔兴村,3,未脱贫\n'
+        "Q2,沈二,诗礼乡,孔兴村,3,未脱贫\n"
+    )
+    report = inspect("引号.csv", text.encode())
+    assert_unreadable(report, "unmatched quote")
 
 
 # ------------------------------------------------------------------ XML entities
