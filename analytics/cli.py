@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from pathlib import Path
 
@@ -239,7 +240,7 @@ def _export(store: Store, args: argparse.Namespace) -> int:
         if args.format == "xlsx"
         else export.to_csv_bytes(frame)
     )
-    Path(args.out).write_bytes(data)
+    _write(args.out, data)
     detail = {
         "table": args.table,
         "round": round_name,
@@ -264,9 +265,9 @@ def _report(store: Store, args: argparse.Namespace) -> int:
     hits = queries.anomalies(store, metrics.Filters(round_name, (), tuple(args.village)))
     built = report.build_report(store, round_name, tuple(args.village), anomalies=hits)
     if args.format == "docx":
-        Path(args.out).write_bytes(report.to_docx(built))
+        _write(args.out, report.to_docx(built))
     else:
-        Path(args.out).write_text(report.to_markdown(built), encoding="utf-8")
+        _write(args.out, report.to_markdown(built))
     _err(f"report for {round_name} written to {args.out}")
     return 0
 
@@ -314,11 +315,54 @@ def _backup_or_restore(args: argparse.Namespace) -> int:
         return 1
 
 
+# Commands that only read: they never create a database where a path was mistyped.
+READ_ONLY = frozenset({"metrics", "anomalies", "export", "report", "rounds", "batches", "delete"})
+
+
+class CliError(Exception):
+    """A problem to tell the user in one line (exit code 1)."""
+
+
+def _write(out: str, data: bytes | str) -> Path:
+    """Writes an output file, or raises CliError naming what is wrong with the path."""
+    path = Path(out)
+    if path.is_dir():
+        raise CliError(f"--out {out} is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise CliError(f"--out {out}: the folder {path.parent} does not exist")
+    try:
+        if isinstance(data, str):
+            path.write_text(data, encoding="utf-8")
+        else:
+            path.write_bytes(data)
+    except OSError as e:
+        raise CliError(f"cannot write {out}: {e.strerror or e}") from e
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Runs one command; returns its exit code."""
+    """Runs one command; returns its exit code. Errors are one-line messages on stderr
+    (set POVERTY_DEBUG=1 to see the traceback of an unexpected one)."""
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except CliError as e:
+        _err(f"error: {e}")
+        return 1
+    except Exception as e:
+        if os.environ.get("POVERTY_DEBUG"):
+            raise
+        _err(f"error: {type(e).__name__}: {e} (POVERTY_DEBUG=1 shows the details)")
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command in ("backup", "restore"):
         return _backup_or_restore(args)
+    if args.command in READ_ONLY:
+        path = Path(args.db) if args.db else default_path()
+        if not path.exists():
+            raise CliError(f"no database at {path} (ingest a file or run `demo` first)")
     try:
         store = Store(args.db)
     except StoreError as e:

@@ -138,6 +138,16 @@ def inspect_file(file_name: str, data: bytes, township: str | None = None) -> Fi
         return report
     validator = validate.Validator(township)
     for grid in grids:
+        if grid.hidden:
+            report.sheets.append(
+                SheetSummary(
+                    sheet=grid.sheet,
+                    table=None,
+                    note="隐藏的工作表，未导入（如需导入，请在 Excel 中取消隐藏后重新上传）",
+                    note_en="hidden sheet, not imported (unhide it in Excel and upload again)",
+                )
+            )
+            continue
         located = read.locate(grid)
         if isinstance(located, read.SheetNote):
             report.sheets.append(
@@ -162,7 +172,12 @@ def inspect_file(file_name: str, data: bytes, township: str | None = None) -> Fi
                 unused_columns=located.unused_headers,
             )
         )
-    if not report.parsed:
+    if not report.parsed and read.is_excel_name(file_name) and not read.is_workbook(data):
+        # An Excel name on bytes that are no workbook and hold no table as text either.
+        report.status = "unreadable"
+        report.message = f"{file_name}：无法读取，文件已损坏或不是 Excel 工作簿。"
+        report.message_en = f"{file_name}: cannot be read; the file is damaged or not a workbook."
+    elif not report.parsed:
         report.status = "refused"
         report.message = "文件中没有可识别的表（户信息、贫情分析会议、易地扶贫搬迁、村基本情况）"
         report.message_en = (
@@ -210,6 +225,13 @@ def import_file(
         )
     if report.loaded == 0 and not report.rejected:
         return _refuse(report, "文件中没有数据行", "the file holds no data rows")
+    if report.loaded == 0:
+        # nothing valid: an empty batch would only make a round that holds no data
+        return _refuse(
+            report,
+            f"全部 {report.rejected} 行都有错误，未导入任何数据。",
+            f"all {report.rejected} rows have errors; nothing was loaded.",
+        )
     tables: dict[str, list[dict]] = {}
     rejected: dict[str, list[dict]] = {}
     for p in report.parsed:

@@ -110,13 +110,15 @@ class Grid:
 
     Cells are ``None`` when truly empty; a merged range gives its top-left value to every
     cell it spans. Types are kept as the file holds them: a number cell is a float or int,
-    a text cell a str, a date cell a date or datetime (CSV cells are all str).
+    a text cell a str, a date cell a date or datetime (CSV cells are all str). A hidden
+    sheet is not read (``hidden`` True, no rows): the clerk cannot see it in Excel.
     """
 
     file: str
     sheet: str
     rows: list[list[object]]
     width: int
+    hidden: bool = False
 
 
 @dataclass
@@ -187,7 +189,7 @@ def read_grids(file_name: str, data: bytes, limits: Limits | None = None) -> lis
     budget = _Budget(limits)
     # The content decides, not the name: clerks rename files (a workbook saved as .csv,
     # a CSV renamed .xlsx). Zip (.xlsx/.xlsm) and OLE (.xls) containers are workbooks.
-    if data.startswith((b"PK\x03\x04", CFB_MAGIC)):
+    if is_workbook(data):
         return _read_excel(file_name, data, budget)
     if suffix in EXCEL_SUFFIXES and _looks_like_html(data):
         raise ReadError(
@@ -197,6 +199,16 @@ def read_grids(file_name: str, data: bytes, limits: Limits | None = None) -> lis
             "Excel and save it as .xlsx."
         )
     return [_read_csv(file_name, data, budget)]
+
+
+def is_workbook(data: bytes) -> bool:
+    """Whether the bytes are a workbook container: zip (.xlsx, .xlsm) or OLE (.xls)."""
+    return data.startswith((b"PK\x03\x04", CFB_MAGIC))
+
+
+def is_excel_name(file_name: str) -> bool:
+    """Whether the file name has an Excel suffix (.xlsx, .xlsm, .xls)."""
+    return PurePath(file_name).suffix.lower() in EXCEL_SUFFIXES
 
 
 def _looks_like_html(data: bytes) -> bool:
@@ -284,7 +296,15 @@ def _read_excel(file_name: str, data: bytes, budget: _Budget) -> list[Grid]:
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         grids = []
+        hidden = {
+            m.name
+            for m in book.sheets_metadata
+            if m.visible != python_calamine.SheetVisibleEnum.Visible
+        }
         for name in book.sheet_names:
+            if name in hidden:
+                grids.append(Grid(file=file_name, sheet=name, rows=[], width=0, hidden=True))
+                continue
             sheet = book.get_sheet_by_name(name)
             # calamine has built the sheet; refuse it before it becomes Python objects.
             _Budget(budget.limits).take(file_name, name, sheet.height, sheet.width)

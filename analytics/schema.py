@@ -234,7 +234,8 @@ ADJUSTMENT_LABELS = {"new": "新增", "relapse": "返贫", "exit_proposed": "拟
 FINDING_LABELS = {"inclusion_error": "错评", "exclusion_error": "漏评", "wrongful_exit": "错退"}
 
 # Rows to skip below or inside a table.
-TOTAL_PATTERN = re.compile(r"^[\u4e00-\u9fff]{0,8}(合计|小计|总计|累计)[:：]?$")
+# 合计, 孔兴村小计, 合计：5户, 小计（1组）, 总计5户 (spaces already removed); not 合计村.
+TOTAL_PATTERN = re.compile(r"^[\u4e00-\u9fff]{0,8}(合计|小计|总计|累计)([:：(（\d].*)?$")
 FOOTER_PATTERN = re.compile(
     r"^(审核人|审核|填表人|填报人|制表人|负责人|单位负责人|联系电话|联系人|注[:：]|注\s|说明|备注[:：])"
 )

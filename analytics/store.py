@@ -133,10 +133,20 @@ class Store:
         try:
             self.con = duckdb.connect(str(self.path))
         except duckdb.IOException as e:
+            if "lock" in str(e).lower():
+                raise StoreError(
+                    f"数据库文件 {self.path} 正被另一个程序使用（例如正在运行的仪表板），"
+                    "请稍后再试。"
+                    f" / The database file {self.path} is in use by another process "
+                    f"(a running dashboard?): {e}"
+                ) from e
             raise StoreError(
-                f"数据库文件 {self.path} 正被另一个程序使用（例如正在运行的仪表板），请稍后再试。"
-                f" / The database file {self.path} is in use by another process "
-                f"(a running dashboard?): {e}"
+                f"无法打开数据库文件 {self.path}：它不是本系统的数据库文件。"
+                f" / Cannot open {self.path}: not a database file of this dashboard: {e}"
+            ) from e
+        except (duckdb.Error, OSError) as e:
+            raise StoreError(
+                f"无法打开数据库文件 {self.path}：{e} / Cannot open {self.path}: {e}"
             ) from e
         self._lock = threading.RLock()
         self.migrate()
@@ -198,20 +208,27 @@ class Store:
         """Rounds in order: earliest survey or meeting date, then first import time.
 
         Columns: round, first_date (date or NaT), first_import, batches, is_demo. The last row
-        is the latest round. Rounds without any date sort after dated ones.
+        is the latest round. A round without any date is placed by the year its name carries
+        ("2016年动态管理" as 2016-01-01); one with neither sorts after the dated ones.
         """
         return (
             self.cursor()
             .execute(
-                """
+                r"""
             WITH dates AS (
                 SELECT round, survey_date AS d FROM households
-                UNION ALL SELECT round, meeting_date FROM meetings)
-            SELECT b.round, (SELECT min(d) FROM dates WHERE dates.round = b.round) AS first_date,
-                   min(b.imported_at) AS first_import, count(*) AS batches,
-                   bool_and(b.is_demo) AS is_demo
-            FROM batches b GROUP BY b.round
-            ORDER BY first_date NULLS LAST, first_import, b.round"""
+                UNION ALL SELECT round, meeting_date FROM meetings),
+            r AS (
+                SELECT b.round,
+                       (SELECT min(d) FROM dates WHERE dates.round = b.round) AS first_date,
+                       min(b.imported_at) AS first_import, count(*) AS batches,
+                       bool_and(b.is_demo) AS is_demo
+                FROM batches b GROUP BY b.round)
+            SELECT * FROM r
+            ORDER BY coalesce(first_date, try_cast(
+                         regexp_extract(round, '((19|20)\d{2})', 1) || '-01-01' AS DATE))
+                     NULLS LAST,
+                     first_import, round"""
             )
             .df()
         )

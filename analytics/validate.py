@@ -32,8 +32,9 @@ RULES: dict[str, tuple[str, str, str]] = {
     ),
     "E_NO_TOWNSHIP": (
         ERROR,
-        "无法确定乡镇：表中没有乡镇列，标题中也没有乡镇名，上传时也未填写",
-        "no township: no township column, none in the title, none given at upload",
+        "无法确定乡镇：乡镇为空（或没有乡镇列），标题中也没有乡镇名，上传时也未填写",
+        "no township: the township is empty (or there is no such column), none in the title,"
+        " none given at upload",
     ),
     "E_POSITIVE_INT": (
         ERROR,
@@ -58,7 +59,7 @@ RULES: dict[str, tuple[str, str, str]] = {
     "E_DUPLICATE_ID": (
         ERROR,
         "户编号“{value}”在本文件中重复，首次出现在“{first}”",
-        "household id '{value}' repeats in this file; first seen at {first}",
+        "household id '{value}' repeats in this file; first seen at {first_en}",
     ),
     "E_GROUP_WITHOUT_VILLAGE": (
         ERROR,
@@ -69,6 +70,12 @@ RULES: dict[str, tuple[str, str, str]] = {
         WARNING,
         "“{field}”不是数字：“{value}”，按空值处理",
         "'{field}' is not a number: '{value}'; kept as empty",
+    ),
+    "W_DATE_RANGE": (
+        WARNING,
+        "“{field}”的日期“{value}”不在合理范围（1990 年至明年）内，按空值处理",
+        "'{field}' date '{value}' is outside the plausible range (1990 to next year); kept as"
+        " empty",
     ),
     "W_DATE": (
         WARNING,
@@ -182,8 +189,11 @@ class _Row:
 _SPACES = re.compile(r"\s+")
 _UNIT_SUFFIX = re.compile(r"(人次|人|户|元|平方米|平米|m2|m²|㎡|场|个|年)$")
 _DATE_TEXT = re.compile(r"^(\d{4})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*日?$")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+_SCIENTIFIC = re.compile(r"\d(\.\d+)?E\+?\d+")
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
+DATE_FLOOR = dt.date(1990, 1, 1)  # no survey or meeting of the registry predates this
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
 
@@ -201,8 +211,10 @@ def clean_text(value: object) -> str:
         return _number_text(value)
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M") if value.time() != dt.time() else str(value.date())
-    s = unicodedata.normalize("NFKC", str(value)).strip()
-    return _SPACES.sub(" ", s)
+    s = unicodedata.normalize("NFKC", str(value))
+    # control characters (NUL, BEL, ...) are dropped; tabs and line breaks become spaces
+    s = "".join(ch for ch in s if ch in "\t\n\r" or unicodedata.category(ch) != "Cc")
+    return _SPACES.sub(" ", s).strip()
 
 
 def _number_text(v: float) -> str:
@@ -222,8 +234,8 @@ def parse_number(value: object) -> float | None:
         return float(value)
     s = clean_text(value).replace(",", "").replace(" ", "")
     s = _UNIT_SUFFIX.sub("", s)
-    if not s:
-        return None
+    if not s or not _PLAIN_NUMBER.fullmatch(s):
+        return None  # "1e1", "NaN", "Infinity": not how anyone writes a count or an income
     try:
         d = Decimal(s)
     except InvalidOperation:
@@ -325,6 +337,7 @@ REQUIRED = {
     "relocation": ("household_id", "persons", "house_area"),
     "villages": ("village",),
 }
+NO_SPACE_FIELDS = frozenset({"township", "village", "group", "site", "head_name"})
 POSITIVE_INT = {"household_size", "persons"}
 NONNEG_INT = {"attendance", "households", "population", "rural_population"}
 POSITIVE_NUMBER = {"house_area"}
@@ -382,7 +395,7 @@ class Validator:
 
     def __init__(self, township: str | None = None) -> None:
         self.township = township.strip() if township and township.strip() else None
-        self._seen_ids: dict[tuple[str, str], str] = {}
+        self._seen_ids: dict[tuple[str, str], tuple[str, str]] = {}
 
     def parse(self, located: LocatedTable) -> ParsedTable:
         """Validates every data row of ``located``; see ``ParsedTable``."""
@@ -405,7 +418,8 @@ class Validator:
             sheet_problems.append(
                 problem(file, sheet, None, "", "", "E_NO_COLUMN", field=table.by_key[k].header)
             )
-        skipped = {"blank": 0, "total": 0, "numbering": 0, "footer": 0}
+        skipped = {"blank": 0, "total": 0, "numbering": 0, "footer": 0, "header": 0}
+        lookup = schema.header_lookup(table)
         rows: list[dict] = []
         rejected: list[dict] = []
         problems = list(sheet_problems)
@@ -414,6 +428,8 @@ class Validator:
         for i in range(located.data_start, len(grid.rows)):
             cells = grid.rows[i]
             kind = _skip_kind(cells, id_col, i == located.data_start, in_footer)
+            if not kind and _repeats_header(cells, located.columns, lookup):
+                kind = "header"  # two tables pasted one under the other
             if kind:
                 skipped[kind] += 1
                 in_footer = in_footer or kind == "footer"
@@ -472,7 +488,8 @@ class Validator:
         elif not text:
             out = None
         elif f.kind == schema.TEXT:
-            out = text
+            # Place names and Chinese names hold no spaces: "孔兴 村" is 孔兴村, not a new village.
+            out = _SPACES.sub("", text) if key in NO_SPACE_FIELDS else text
             if key == "household_id" and isinstance(raw, float) and len(text) > 15:
                 add("W_HOUSEHOLD_ID_AS_NUMBER")
         elif f.kind == schema.INT:
@@ -496,6 +513,10 @@ class Validator:
             out = parse_date(raw)
             if out is None:
                 add("W_DATE")
+            elif not DATE_FLOOR <= out <= dt.date.today() + dt.timedelta(days=366):
+                # 1900-01-01 (a date cell holding 1) would make its round the "earliest"
+                add("W_DATE_RANGE")
+                out = None
         elif f.kind == schema.YESNO:
             out = parse_yesno(raw)
             if out is None:
@@ -505,7 +526,8 @@ class Validator:
             if compact in schema.NO_OUTCOME and f.kind != schema.STATE:
                 out = None
             else:
-                out = _CODE_TABLES[f.kind].get(compact)
+                codes = _CODE_TABLES[f.kind]
+                out = codes.get(compact) or codes.get(compact.lower())
                 if out is None:
                     add("E_CODE", allowed=_CODE_ALLOWED[f.kind])
         row.values[key] = out
@@ -514,10 +536,13 @@ class Validator:
     def _id_number(raw, text: str, add) -> str | None:
         if not text:
             return None
-        if isinstance(raw, int | float) and not isinstance(raw, bool):
+        value = text.replace(" ", "").upper()
+        if (isinstance(raw, int | float) and not isinstance(raw, bool)) or _SCIENTIFIC.fullmatch(
+            value
+        ):
+            # a number cell, or a CSV written from one ("5.30921E+17"): digits already lost
             add("W_ID_AS_NUMBER")
             return text
-        value = text.replace(" ", "").upper()
         if re.fullmatch(r"\d{17}[\dX]", value):
             expected = id_check_char(value[:17])
             if value[17] != expected:
@@ -574,11 +599,15 @@ class Validator:
                         colname[c],
                         v["household_id"],
                         "E_DUPLICATE_ID",
-                        first=first,
+                        first=first[0],
+                        first_en=first[1],
                     )
                 )
             else:
-                self._seen_ids[key] = f"{sheet} 第 {row.excel_row} 行"
+                self._seen_ids[key] = (
+                    f"{sheet} 第 {row.excel_row} 行",
+                    f"sheet {sheet} row {row.excel_row}",
+                )
         if table.key == "households":
             state = v.get("registry_state")
             for key in ("adjustment", "verification"):
@@ -623,11 +652,22 @@ def _skip_kind(cells: list[object], id_col: int | None, first: bool, in_footer: 
     if first and _is_numbering(compact):
         return "numbering"
     distinct = list(dict.fromkeys(compact))
-    if not has_id and schema.FOOTER_PATTERN.match(distinct[0]):
+    # a signature or note line holds a few texts, not a household's dozen cells
+    if not has_id and schema.FOOTER_PATTERN.match(distinct[0]) and len(distinct) <= 3:
         return "footer"
     if in_footer and not has_id and len(distinct) <= 2:
         return "footer"
     return ""
+
+
+def _repeats_header(cells: list[object], columns: dict[int, str], lookup: dict[str, str]) -> bool:
+    """Whether a data row is the header again: most mapped columns hold their own header."""
+    same = sum(
+        1
+        for c, key in columns.items()
+        if isinstance(cells[c], str) and lookup.get(schema.header_key(cells[c])) == key
+    )
+    return same >= max(2, (len(columns) + 1) // 2)
 
 
 def _is_numbering(values: list[str]) -> bool:

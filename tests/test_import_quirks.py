@@ -7,6 +7,9 @@ Every workbook is built here, a few rows each; expected values are written by ha
 
 from __future__ import annotations
 
+import io
+
+import openpyxl
 import pytest
 
 from tests.builders import (
@@ -148,7 +151,7 @@ def test_totals_blank_note_and_signature_rows_are_skipped_and_counted_per_kind()
     merges = ["A1:I1", "A9:D9", "A10:I10"]
     report = inspect("合计.xlsx", xlsx_bytes(rows, merges))
     table = single_table(report)
-    assert table.skipped == {"blank": 1, "total": 2, "numbering": 0, "footer": 2}
+    assert table.skipped == {"blank": 1, "total": 2, "numbering": 0, "footer": 2, "header": 0}
     assert [r["household_id"] for r in table.rows] == ["H001", "H002", "H003"]
     assert [r["source_row"] for r in table.rejected] == [8]
     assert len(table.rows) + len(table.rejected) == 4  # the four households written
@@ -208,7 +211,7 @@ def test_county_workbook_with_every_layout_quirk_at_once_loses_no_row():
     report = inspect("诗礼乡户信息.xlsx", xlsx_bytes(rows, merges))
     table = single_table(report)
     assert report.sheets[0].header_rows == "3-4"
-    assert table.skipped == {"blank": 1, "total": 2, "numbering": 1, "footer": 2}
+    assert table.skipped == {"blank": 1, "total": 2, "numbering": 1, "footer": 2, "header": 0}
     assert [r["household_id"] for r in table.rows] == ["H001", "H002", "H003", "H004"]
     assert [r["village"] for r in table.rows] == ["孔兴村", "孔兴村", "孔兴村", "诗礼村"]
     assert [r["township"] for r in table.rows] == ["诗礼乡"] * 4
@@ -488,3 +491,58 @@ def test_no_township_anywhere_rejects_every_row_with_E_NO_TOWNSHIP():
         (3, "E_NO_TOWNSHIP"),
     ]
     assert report.sheets[0].township_source == "none"
+
+
+def test_a_header_repeated_inside_the_table_is_skipped_not_rejected():
+    rows = [
+        ["诗礼乡户信息表"],
+        list(HOUSEHOLD_HEADER),
+        household(1),
+        list(HOUSEHOLD_HEADER),  # a second village's table pasted underneath
+        household(2, village="诗礼村"),
+    ]
+    table = single_table(inspect("两表.xlsx", xlsx_bytes(rows)))
+    assert [r["household_id"] for r in table.rows] == ["H001", "H002"]
+    assert table.rejected == [] and table.skipped["header"] == 1
+
+
+def test_totals_rows_written_with_counts_or_brackets_are_skipped():
+    rows = [
+        list(HOUSEHOLD_HEADER),
+        household(1),
+        ["合计：1户", None, None, None, None, None, None, 4, None],
+        ["小计（孔兴组）", None, None, None, None, None, None, 4, None],
+        ["总计 1户", None, None, None, None, None, None, 4, None],
+    ]
+    table = single_table(inspect("合计.xlsx", xlsx_bytes(rows)))
+    assert len(table.rows) == 1 and table.rejected == [] and table.skipped["total"] == 3
+
+
+def test_spaces_inside_place_names_do_not_make_a_new_village():
+    rows = [
+        list(HOUSEHOLD_HEADER),
+        household(1, village="孔兴村"),
+        household(2, village="孔兴 村"),
+        household(3, village="孔兴\u3000村"),
+        household(4, village="孔兴\n村", group=" 孔兴 组 "),
+    ]
+    table = single_table(inspect("空格.xlsx", xlsx_bytes(rows)))
+    assert {r["village"] for r in table.rows} == {"孔兴村"}
+    assert {r["group"] for r in table.rows} == {"孔兴组"}
+
+
+def test_a_hidden_sheet_is_reported_and_not_imported():
+    book = openpyxl.Workbook()
+    book.active.title = "户信息"
+    for row in (list(HOUSEHOLD_HEADER), household(1)):
+        book.active.append(row)
+    old = book.create_sheet("旧数据")
+    for row in (list(HOUSEHOLD_HEADER), household(2), household(3)):
+        old.append(row)
+    old.sheet_state = "hidden"
+    buf = io.BytesIO()
+    book.save(buf)
+    report = inspect("隐藏.xlsx", buf.getvalue())
+    assert report.loaded == 1
+    note = next(s for s in report.sheets if s.sheet == "旧数据")
+    assert note.table is None and "hidden sheet" in note.note_en
