@@ -92,10 +92,14 @@ EXAMPLES = {
 }
 
 
+EXAMPLE_MARK = "（示例）"  # the importer skips a row whose first cell starts with this
+
+
 def template_bytes() -> bytes:
     """The template as .xlsx bytes: sheets 户信息, 贫情分析会议, 易地扶贫搬迁, 村基本情况.
 
-    Row 1 holds the headers (bold, frozen), row 2 an example to overwrite; coded columns
+    Row 1 holds the headers (bold, frozen), row 2 an example marked （示例） in its first
+    cell (the importer skips it, so a forgotten example never becomes data); coded columns
     carry drop-down lists for 1,000 rows; ID and household-id columns are text cells.
     """
     book = Workbook()
@@ -111,6 +115,8 @@ def template_bytes() -> bytes:
             head.alignment = Alignment(horizontal="center")
             ws.column_dimensions[letter].width = max(10, len(f.header) * 2 + 4)
             value = example.get(f.key)
+            if col == 1:
+                value = f"{EXAMPLE_MARK}{value if value is not None else ''}"
             cell = ws.cell(2, col, value)
             if f.kind in (schema.ID_NUMBER, schema.TEXT):
                 for row in range(2, 1002):

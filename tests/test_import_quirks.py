@@ -151,7 +151,14 @@ def test_totals_blank_note_and_signature_rows_are_skipped_and_counted_per_kind()
     merges = ["A1:I1", "A9:D9", "A10:I10"]
     report = inspect("合计.xlsx", xlsx_bytes(rows, merges))
     table = single_table(report)
-    assert table.skipped == {"blank": 1, "total": 2, "numbering": 0, "footer": 2, "header": 0}
+    assert table.skipped == {
+        "blank": 1,
+        "total": 2,
+        "numbering": 0,
+        "footer": 2,
+        "header": 0,
+        "example": 0,
+    }
     assert [r["household_id"] for r in table.rows] == ["H001", "H002", "H003"]
     assert [r["source_row"] for r in table.rejected] == [8]
     assert len(table.rows) + len(table.rejected) == 4  # the four households written
@@ -211,7 +218,14 @@ def test_county_workbook_with_every_layout_quirk_at_once_loses_no_row():
     report = inspect("诗礼乡户信息.xlsx", xlsx_bytes(rows, merges))
     table = single_table(report)
     assert report.sheets[0].header_rows == "3-4"
-    assert table.skipped == {"blank": 1, "total": 2, "numbering": 1, "footer": 2, "header": 0}
+    assert table.skipped == {
+        "blank": 1,
+        "total": 2,
+        "numbering": 1,
+        "footer": 2,
+        "header": 0,
+        "example": 0,
+    }
     assert [r["household_id"] for r in table.rows] == ["H001", "H002", "H003", "H004"]
     assert [r["village"] for r in table.rows] == ["孔兴村", "孔兴村", "孔兴村", "诗礼村"]
     assert [r["township"] for r in table.rows] == ["诗礼乡"] * 4
