@@ -35,8 +35,22 @@ LABELS: dict[str, tuple[str, str]] = {
     "download_xlsx": ("下载 Excel", "Download Excel"),
     "threshold_over": ("高于{t}的阈值", "above the {t} threshold"),
     "threshold_ok": ("未超过{t}的阈值", "within the {t} threshold"),
-    "households_unit": ("户", "households"),
-    "persons_unit": ("人", "persons"),
+    "floor_ok": ("不低于{t}的下限", "at or above the {t} floor"),
+    "floor_under": ("低于{t}的下限", "below the {t} floor"),
+    "no_findings": ("本批次未记录核查结论", "no finding recorded in this round"),
+    "no_findings_page": (
+        "本批次没有记录任何错评、漏评或错退结论，下列比率为 0 并不说明识别准确。",
+        "This round records no inclusion, exclusion or wrongful-exit finding: its 0% rates "
+        "do not show accuracy.",
+    ),
+    "no_meetings_round": ("本批次没有贫情分析会议记录。", "This round records no meeting."),
+    "bad_link_round": (
+        "链接中的批次“{r}”不存在，已显示最新批次。",
+        "The link's round '{r}' does not exist; showing the latest round.",
+    ),
+    "no_action": ("（选择操作）", "(choose an action)"),
+    "households_unit": ("户", "hh"),
+    "persons_unit": ("人", "ppl"),
     "sessions_unit": ("场", "sessions"),
     "attendance_unit": ("人次", "attendances"),
     # upload

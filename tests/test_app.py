@@ -93,7 +93,7 @@ def test_uploading_a_workbook_through_the_data_page_changes_the_figures(app):
 def test_english_switch_changes_the_labels(app):
     app.sidebar.radio(key="language_choice").set_value("en").run()
     assert not app.exception
-    assert _metric(app, "Exit-proposed households") == "7 households / 32 persons"
+    assert _metric(app, "Exit-proposed households") == "7 hh / 32 ppl"
     assert app.query_params.get("lang") == ["en"] or app.query_params.get("lang") == "en"
 
 

@@ -122,3 +122,37 @@ def test_cli_output_path_problems_and_missing_databases_are_one_line_messages(tm
     assert not (tmp_path / "typo.duckdb").exists()
     p = _cli("metrics", "--db", str(data))  # a workbook is not a database
     assert p.returncode == 1 and "not a database file" in p.stderr
+
+
+def test_the_blank_templates_example_rows_never_become_data():
+    from analytics.template import template_bytes
+
+    report = inspect("模板.xlsx", template_bytes())
+    assert report.loaded == 0 and report.rejected == 0
+    assert {s.table for s in report.sheets} == {"households", "meetings", "relocation", "villages"}
+    assert all(p.skipped["example"] == 1 for p in report.parsed)
+
+
+def test_another_townships_village_table_does_not_leak_into_a_round(tmp_path):
+    """诗礼乡's village table (round A) must not serve round B, which holds only 大寺乡."""
+    from analytics import queries, report
+    from analytics.metrics import Filters
+    from tests.builders import village_row
+
+    s = Store(tmp_path / "leak.duckdb")
+    a = survey_workbook(
+        [survey_row("A1", "甲村", "一组", 2, township="诗礼乡")],
+        villages=[
+            village_row("甲村", 100, 40, township="诗礼乡"),
+            village_row("乙村", 100, 40, township="诗礼乡"),
+        ],
+    )
+    b = survey_workbook([survey_row("B1", "大寺村", "一组", 3, township="大寺乡")])
+    assert ingest.import_file(s, "a.xlsx", a, "2017年核查").status == "loaded"
+    assert ingest.import_file(s, "b.xlsx", b, "2018年动态管理").status == "loaded"
+    hits = queries.anomalies(s, Filters("2018年动态管理"))
+    assert set(hits["township"]) <= {"大寺乡"}
+    assert not (hits["rule"] == "V_COMPLETENESS").any()
+    text = report.to_markdown(report.build_report(s, "2018年动态管理"))
+    assert "诗礼乡" not in text and "乙村" not in text
+    s.close()

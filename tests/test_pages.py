@@ -73,7 +73,7 @@ def test_every_page_renders_on_the_demo_without_an_exception(demo_db, page):
 
 
 def test_dynamics_page_sums_to_the_seeds_adjustments(demo_db):
-    at = _app(demo_db, "dynamics")
+    at = _app(demo_db, "dynamics", basis="households")
     table = _table(at, "dyn_units")
     assert table["拟退出户"].sum() == 7
     assert table["返贫户"].sum() == 11
@@ -147,7 +147,7 @@ def test_progress_and_households_pages_cover_every_surveyed_household(demo_db):
     assert _table(at, "prog_cumulative")["已调查户数"].sum() == 5802
     at = _app(demo_db, "households")
     causes = _table(at, "hh_causes")
-    assert causes.drop(columns=["行政村"]).to_numpy().sum() == 1508
+    assert causes.drop(columns=["行政村"]).to_numpy().sum() == 6195  # registered persons
 
 
 # ---------------------------------------------------------------- a tiny township
@@ -195,7 +195,7 @@ def test_village_filter_changes_the_headline_as_counted_by_hand(tiny_db):
 
 
 def test_group_filter_narrows_the_dynamics_table(tiny_db):
-    at = _app(tiny_db, "dynamics")
+    at = _app(tiny_db, "dynamics", basis="households")
     _set(at, "f_village", ["甲村"])
     _set(at, "f_group", ["二组"])
     table = _table(at, "dyn_units")
@@ -213,10 +213,10 @@ def test_meetings_page_lists_groups_without_a_meeting(tiny_db):
 
 
 def test_a_link_with_query_parameters_restores_the_filters(demo_db):
-    at = _app(demo_db, round=CHECK, village="三合村", basis="persons")
+    at = _app(demo_db, round=CHECK, village="三合村", basis="households")
     assert at.sidebar.selectbox(key="f_round").value == CHECK
     assert at.sidebar.multiselect(key="f_village").value == ["三合村"]
-    assert at.sidebar.radio(key="f_basis").value == "persons"
+    assert at.sidebar.radio(key="f_basis").value == "households"  # the default is persons
     assert at.subheader[0].value.startswith("三合村")
     table = _table(at, "overview_units")
     assert list(table["行政村"]) == ["三合村"]

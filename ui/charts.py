@@ -6,13 +6,13 @@ import itertools
 from collections.abc import Sequence
 
 import pandas as pd
-import plotly.express as px
+import plotly.colors
 import plotly.graph_objects as go
 
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, SimHei, sans-serif"
 OVER = "#d62728"
 OK = "#2ca02c"
-PALETTE = px.colors.qualitative.Safe
+PALETTE = plotly.colors.qualitative.Safe
 
 
 def style(fig: go.Figure, title: str = "", height: int = 420) -> go.Figure:
@@ -22,10 +22,27 @@ def style(fig: go.Figure, title: str = "", height: int = 420) -> go.Figure:
         font_family=FONT,
         height=height,
         margin={"l": 10, "r": 10, "t": 60 if title else 30, "b": 10},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "title": None},
+        # under the plot: on top it covered the title and crowded the bars
+        legend={"orientation": "h", "y": -0.18, "yanchor": "top", "x": 0, "title": None},
         separators=".,",
         colorway=PALETTE,
     )
+    fig.update_xaxes(automargin=True)
+    return fig
+
+
+def daily(fig: go.Figure) -> go.Figure:
+    """A day-by-day x axis: one tick per day as 07-08 (no 00:00 / 12:00 ticks)."""
+    return fig.update_xaxes(type="date", tickformat="%m-%d", dtick=86_400_000)
+
+
+def whole_numbers(fig: go.Figure) -> go.Figure:
+    """Count axes: no 0.5 household, no 76.3 attendances (integer ticks, from zero)."""
+    fig.update_yaxes(tickformat=",d", rangemode="tozero")
+    values = [v for tr in fig.data if getattr(tr, "y", None) is not None for v in tr.y]
+    top = max((float(v) for v in values if v == v), default=0)
+    if top <= 10:
+        fig.update_yaxes(dtick=1)
     return fig
 
 
@@ -42,7 +59,7 @@ def stacked_bars(
             hovertemplate="%{x}: %{y:,}<extra>" + name + "</extra>",
         )
     fig.update_layout(barmode="stack", xaxis_title=x_label, yaxis_title=y_label)
-    return style(fig, title)
+    return whole_numbers(style(fig, title))
 
 
 def rate_bars(
@@ -120,12 +137,3 @@ def sankey(
         )
     )
     return style(fig, title, height=460)
-
-
-def lines(
-    frame: pd.DataFrame, x: str, y: str, color: str, title: str, x_label: str, y_label: str
-) -> go.Figure:
-    """One line per ``color`` value (e.g. cumulative surveys per village over days)."""
-    fig = px.line(frame, x=x, y=y, color=color, markers=True)
-    fig.update_layout(xaxis_title=x_label, yaxis_title=y_label)
-    return style(fig, title)

@@ -89,7 +89,10 @@ def sidebar() -> View | None:
     rounds = list(reversed(store().round_names()))
     if not rounds:
         return None
-    _seed(_KEYS["round"], _from_url("round") if _from_url("round") in rounds else rounds[0])
+    wanted = _from_url("round")
+    if wanted and wanted not in rounds and _KEYS["round"] not in st.session_state:
+        st.warning(t("bad_link_round", r=wanted))
+    _seed(_KEYS["round"], wanted if wanted in rounds else rounds[0])
     if st.session_state.get(_KEYS["round"]) not in rounds:
         st.session_state[_KEYS["round"]] = rounds[0]
     latest = {rounds[0]: rounds[0] + t("round_latest")}
@@ -122,7 +125,7 @@ def sidebar() -> View | None:
     chosen_groups = tuple(
         sb.multiselect(t("group"), groups, key=_KEYS["group"], placeholder=t("all"))
     )
-    _seed(_KEYS["basis"], _from_url("basis") if _from_url("basis") in BASES else "households")
+    _seed(_KEYS["basis"], _from_url("basis") if _from_url("basis") in BASES else "persons")
     basis = sb.radio(
         t("basis"),
         BASES,

@@ -4,6 +4,7 @@ unit against their thresholds, with numerators and denominators beside each rate
 import pandas as pd
 import streamlit as st
 
+from analytics.metrics import FINDING_FAMILIES as RATES_FINDINGS
 from analytics.metrics import LEVELS, RATES
 from ui import charts, filters
 from ui.blocks import chart_and_table
@@ -20,6 +21,8 @@ units = metrics_frame(f.round, level, f.villages, townships=f.townships, groups=
 if units.empty:
     st.warning(t("no_data"))
     st.stop()
+if not units[[f"{fam}_households" for fam in RATES_FINDINGS]].to_numpy().any():
+    st.info(t("no_findings_page"))
 
 # rate -> (numerator column, denominator column) on the chosen basis
 parts = {

@@ -87,11 +87,12 @@ villages = picked[picked["level"] == "village"]
 if len(villages):
     st.subheader(t("anomaly_units"))
     table_with_download(
-        villages[["township", "village", name, "severity", message]]
+        villages[["township", "village", "group", name, "severity", message]]
         .rename(
             columns={
                 "township": t("township"),
                 "village": t("village"),
+                "group": t("group"),
                 name: t("rule"),
                 "severity": t("severity"),
                 message: t("message"),

@@ -187,11 +187,13 @@ def users_section() -> None:
         who = c1.selectbox(t("username"), frame["username"].tolist(), key="edit_user")
         what = c2.selectbox(
             t("action"),
-            [*(f"role:{r}" for r in accounts.ROLES), "disable", "enable"],
-            format_func=lambda v: t(f"role_{v[5:]}") if v.startswith("role:") else t(v),
+            ["", *(f"role:{r}" for r in accounts.ROLES), "disable", "enable"],
+            format_func=lambda v: (
+                t(f"role_{v[5:]}") if v.startswith("role:") else t(v) if v else t("no_action")
+            ),
             key="edit_action",
         )
-        if c3.button(t("apply"), key="edit_apply") and auth.allowed("manage_users"):
+        if c3.button(t("apply"), key="edit_apply") and what and auth.allowed("manage_users"):
             try:
                 if what.startswith("role:"):
                     accounts.set_role(s, who, what[5:], by=me)

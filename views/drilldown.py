@@ -277,6 +277,13 @@ view = filters.frame("page_drill")
 if view is None:
     st.stop()
 f = view.filters
+if "drill_family" not in st.session_state:
+    # open on the first figure this round actually has (a 0 everywhere is an empty chart)
+    area = metrics_frame(f.round, "county", f.villages, townships=f.townships, groups=f.groups)
+    totals = area.iloc[0] if len(area) else {}
+    st.session_state["drill_family"] = next(
+        (k for k in FAMILIES if totals.get(f"{k}_households", 0)), FAMILIES[0]
+    )
 family = st.selectbox(
     t("drill_metric"), FAMILIES, key="drill_family", format_func=lambda k: t(f"{k}_households")
 )

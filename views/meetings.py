@@ -16,7 +16,7 @@ level = view.level
 unit_label = t(level)
 meetings = query("meetings", f)
 if meetings.empty:
-    st.warning(t("no_data"))
+    st.info(t("no_meetings_round"))
 else:
     m = meetings.copy()
     if level == "village":
@@ -62,7 +62,7 @@ else:
     fig.update_layout(
         barmode="stack", xaxis_title=t("meeting_date"), yaxis_title=t("meetings_count")
     )
-    charts.style(fig, t("sessions_per_day"), height=340)
+    charts.whole_numbers(charts.daily(charts.style(fig, t("sessions_per_day"), height=340)))
     chart_and_table(
         fig,
         per_day.rename(
@@ -107,19 +107,18 @@ else:
             "meet_groups",
         )
 
-villages = metrics_frame(f.round, "village", f.villages, townships=f.townships, groups=f.groups)
-silent = villages.loc[villages["meetings"] == 0, "village"].dropna().tolist()
-if silent:
-    st.warning(t("villages_no_meeting", v="、".join(silent)))
-missing = query("groups_without_meetings", f)
-st.subheader(t("groups_no_meeting"))
-if missing.empty:
-    st.caption(t("all_have_meetings"))
-else:
-    table_with_download(
-        missing.rename(columns={c: t(c) for c in ("township", "village", "group")}).rename(
-            columns={"households": t("surveyed")}
-        ),
-        f"{view.round}_未开会小组",
-        "meet_missing",
-    )
+if not meetings.empty:
+    # only a round that records meetings can tell which units held none
+    villages = metrics_frame(f.round, "village", f.villages, townships=f.townships, groups=f.groups)
+    silent = villages.loc[villages["meetings"] == 0, "village"].dropna().tolist()
+    if silent:
+        st.warning(t("villages_no_meeting", v="、".join(silent)))
+    missing = query("groups_without_meetings", f)
+    st.subheader(t("groups_no_meeting"))
+    if missing.empty:
+        st.caption(t("all_have_meetings"))
+    else:
+        names = {c: t(c) for c in ("township", "village", "group")} | {"households": t("surveyed")}
+        table_with_download(
+            missing.rename(columns=names), f"{view.round}_未开会小组", "meet_missing"
+        )

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import metrics, report
+from analytics.metrics import FINDING_FAMILIES
 from ui import filters
 from ui.blocks import table_with_download
 from ui.common import (
@@ -78,25 +79,36 @@ def headline(row: pd.Series, before: pd.Series | None, view: filters.View) -> No
     )
     st.divider()
     cols = st.columns(5)
+    # A round where no finding was recorded was not checked: its 0% says nothing.
+    checked = any(row[f"{f}_households"] for f in FINDING_FAMILIES)
     for j, (key, ceiling) in enumerate(cfg.rate_ceilings.items()):
-        value = row[key]
-        over = value == value and value > ceiling
-        status = t("threshold_over" if over else "threshold_ok", t=fmt_rate(ceiling))
-        change = delta(key, rate=True)
+        shown = key if view.basis == "persons" else f"{key}_households"  # the chosen basis
+        value = row[shown]
+        needs_check = key != "comprehensive_poverty_rate" and not checked
+        over = value == value and value > ceiling and not needs_check
+        if needs_check:
+            status = t("no_findings")
+        elif value == value:
+            status = t("threshold_over" if over else "threshold_ok", t=fmt_rate(ceiling))
+            change = delta(shown, rate=True)
+            status += f" · {change}" if change else ""
+        else:
+            status = None
         cols[j].metric(
-            t(key),
-            fmt_rate(value),
-            delta=(status + (f" · {change}" if change else "")) if value == value else None,
+            t(shown),
+            fmt_rate(value) if not needs_check else "—",
+            delta=status,
             delta_color="inverse" if over else "off",
             delta_arrow="off",
             border=True,
         )
     approval = row["approval_rate"]
     low = approval == approval and approval < cfg.approval_floor
+    floor = fmt_rate(cfg.approval_floor)
     cols[4].metric(
         t("approval_rate"),
         fmt_rate(approval),
-        delta=t("threshold_over" if low else "threshold_ok", t=fmt_rate(cfg.approval_floor))
+        delta=t("floor_under" if low else "floor_ok", t=floor)
         if approval == approval
         else t("approval_none"),
         delta_color="inverse" if low else "off",
@@ -108,7 +120,7 @@ def headline(row: pd.Series, before: pd.Series | None, view: filters.View) -> No
 view = filters.frame("app_title")
 if view is None:
     st.stop()
-if store().batches()["is_demo"].any():
+if store().rounds().set_index("round")["is_demo"].get(view.round, False):
     st.info(t("demo_banner"))
 
 f = view.filters

@@ -43,7 +43,7 @@ for i, (phase, span) in enumerate(phases.iterrows()):
         annotation_position="top left",
     )
 fig.update_layout(xaxis_title=t("survey_date"), yaxis_title=t("surveyed"))
-charts.style(fig, t("progress_title", u=unit_label), height=460)
+charts.whole_numbers(charts.daily(charts.style(fig, t("progress_title", u=unit_label), height=460)))
 
 targets = query("village_table", f)
 done = progress.groupby(level, as_index=False)["households"].sum()
@@ -61,7 +61,7 @@ chart_and_table(fig, table, f"{view.round}_工作进度", "prog_cumulative")
 daily = dated.groupby("survey_date", as_index=False)["households"].sum()
 fig = go.Figure(go.Bar(x=daily["survey_date"], y=daily["households"]))
 fig.update_layout(xaxis_title=t("survey_date"), yaxis_title=t("surveyed"))
-charts.style(fig, t("daily_title"), height=320)
+charts.whole_numbers(charts.daily(charts.style(fig, t("daily_title"), height=320)))
 chart_and_table(
     fig,
     daily.rename(columns={"survey_date": t("survey_date"), "households": t("surveyed")}),

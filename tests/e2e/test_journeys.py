@@ -226,7 +226,7 @@ def test_switching_to_english(server, page):
     page.goto(server)
     page.get_by_test_id("stSidebar").get_by_text("English", exact=True).click()
     expect(page.get_by_role("heading", name="Poverty-target dynamic management")).to_be_visible()
-    expect(metric(page, "Exit-proposed households")).to_contain_text("households")
+    expect(metric(page, "Exit-proposed households")).to_contain_text("7 hh / 32 ppl")
     expect(page).to_have_url(re.compile("lang=en"))
 
 
