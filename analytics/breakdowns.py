@@ -15,7 +15,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from analytics.metrics import REGISTERED, Filters, apply_filters
+from analytics.metrics import REGISTERED, Filters, apply_filters, serving_village_rows
 
 SECURE_FIELDS = ("food_clothing_secure", "education_secure", "medical_secure", "housing_secure")
 
@@ -116,8 +116,7 @@ def village_table(con: ibis.BaseBackend, f: Filters, source_rounds: dict[str, st
             .limit(0)
             .execute()
         )
-    pairs = ibis.memtable({"township": list(source_rounds), "round": list(source_rounds.values())})
-    v = v.inner_join(pairs, ["township", "round"])
+    v = serving_village_rows(v, source_rounds)
     if f.townships:
         v = v.filter(v.township.isin(f.townships))
     if f.villages:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 
@@ -11,9 +12,37 @@ import pandas as pd
 from analytics import breakdowns, metrics, records
 from analytics.store import Store
 
+BACKEND_URL_ENV = "POVERTY_BACKEND_URL"
+
+
+def backend_from_url(url: str) -> ibis.BaseBackend:
+    """An Ibis backend from a connection URL (``ibis.connect``), e.g.
+    ``duckdb:///srv/poverty/province.duckdb``, ``trino://analyst@trino:8080/hive/poverty``
+    or ``pyspark://?spark.sql.ansi.enabled=true`` (Spark's master and catalog come from its
+    own configuration). The backend must hold the tables households, meetings, relocation
+    and villages with the store's column names.
+
+    Raises
+    ------
+    ValueError
+        For a URL that Ibis cannot connect with (unknown scheme, missing driver).
+    """
+    try:
+        return ibis.connect(url)
+    except ImportError as e:
+        scheme = url.split(":", 1)[0]
+        raise ValueError(
+            f"cannot connect to {scheme!r}: install ibis-framework[{scheme}] ({e})"
+        ) from e
+
 
 def backend(store: Store) -> ibis.BaseBackend:
-    """An Ibis DuckDB backend on a fresh cursor of the store (one per caller/thread)."""
+    """The Ibis backend that holds the data: the one at ``$POVERTY_BACKEND_URL`` when set
+    (a new connection per call), else DuckDB on a fresh cursor of the store (one per
+    caller/thread)."""
+    url = os.environ.get(BACKEND_URL_ENV, "").strip()
+    if url:
+        return backend_from_url(url)
     return ibis.duckdb.from_connection(store.cursor())
 
 
