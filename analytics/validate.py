@@ -193,6 +193,7 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _SCIENTIFIC = re.compile(r"\d(\.\d+)?E\+?\d+")
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
+EXAMPLE_MARK = "(示例)"  # NFKC of （示例）: marks the blank template's example rows
 DATE_FLOOR = dt.date(1990, 1, 1)  # no survey or meeting of the registry predates this
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
@@ -337,7 +338,7 @@ REQUIRED = {
     "relocation": ("household_id", "persons", "house_area"),
     "villages": ("village",),
 }
-NO_SPACE_FIELDS = frozenset({"township", "village", "group", "site", "head_name"})
+NO_SPACE_FIELDS = frozenset({"township", "village", "group", "site"})
 POSITIVE_INT = {"household_size", "persons"}
 NONNEG_INT = {"attendance", "households", "population", "rural_population"}
 POSITIVE_NUMBER = {"house_area"}
@@ -418,7 +419,7 @@ class Validator:
             sheet_problems.append(
                 problem(file, sheet, None, "", "", "E_NO_COLUMN", field=table.by_key[k].header)
             )
-        skipped = {"blank": 0, "total": 0, "numbering": 0, "footer": 0, "header": 0}
+        skipped = {"blank": 0, "total": 0, "numbering": 0, "footer": 0, "header": 0, "example": 0}
         lookup = schema.header_lookup(table)
         rows: list[dict] = []
         rejected: list[dict] = []
@@ -646,6 +647,9 @@ def _skip_kind(cells: list[object], id_col: int | None, first: bool, in_footer: 
     # A note merged across the table, or 填表人：… written in the id column, is not an id.
     has_id = bool(id_text) and not schema.FOOTER_PATTERN.match(id_text)
     compact = [t.replace(" ", "") for t in values]
+    # the template's example row, marked （示例） in its first cell, is never data
+    if compact[0].startswith(EXAMPLE_MARK):
+        return "example"
     # 合计 / 小计 rows often carry counts in the id or size columns: the word decides.
     if any(schema.TOTAL_PATTERN.search(t) for t in compact[:3]):
         return "total"
