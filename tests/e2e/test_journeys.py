@@ -173,6 +173,7 @@ def test_clicking_a_village_bar_lands_on_its_households(server, page):
     # in-app navigation keeps the session (and the sign-in); a typed URL starts a new one
     open_page(page, "核查钻取")
     sidebar_select(page, "批次", "2017年精准核查")
+    choose(page, "按指标钻取", "错评户")
     expect(page.get_by_role("heading", name="核查钻取")).to_be_visible()
     bars = page.locator(".js-plotly-plot .trace.bars .point path")
     expect(bars.first).to_be_visible()
