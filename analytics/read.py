@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+import numpy as np
 import python_calamine
 
 from analytics import schema
@@ -119,6 +120,13 @@ class Grid:
     rows: list[list[object]]
     width: int
     hidden: bool = False
+    # Excel row number of each row when they are not 1, 2, 3, ... (a selection of a large
+    # file's rows, analytics/bulk.py); None: row i is Excel row i + 1.
+    row_numbers: list[int] | None = None
+
+    def row_number(self, i: int) -> int:
+        """The Excel row number of ``rows[i]``."""
+        return self.row_numbers[i] if self.row_numbers is not None else i + 1
 
 
 @dataclass
@@ -355,11 +363,15 @@ def _make_grid(
     budget.take(file_name, sheet, height, width)
     if merged_cells > height * width:  # overlapping merges: each would be filled again
         raise _damaged(file_name, f"工作表“{sheet}”的合并单元格相互重叠 / overlapping merges")
-    rows: list[list[object]] = [[None if v == "" else v for v in r] for r in raw]
+    rows: list[list[object]] = raw  # the reader's own lists: emptied cells become None
+    for r in rows:
+        if "" in r:  # one C-speed scan per row; a rebuild only for rows with empty text
+            r[:] = [None if v == "" else v for v in r]
     while len(rows) < height:
         rows.append([])
     for r in rows:
-        r.extend([None] * (width - len(r)))
+        if len(r) < width:
+            r.extend([None] * (width - len(r)))
     for (r0, c0), (r1, c1) in merged:
         value = rows[r0][c0] if 0 <= r0 < len(rows) and 0 <= c0 < width else None
         for r in range(max(r0, 0), r1 + 1):
@@ -668,8 +680,8 @@ class _XmlScan:
 
     def feed(self, chunk: bytes) -> None:
         buf = self.carry + chunk
-        done = 0
-        for m in self.TAG.finditer(buf):
+        done = self._fast(buf)
+        for m in self.TAG.finditer(buf, done):
             self._tag(m.group(1), m.group(2), bool(m.group(3)))
             done = m.end()
         rest = buf.rfind(b"<", done)
@@ -680,6 +692,78 @@ class _XmlScan:
                     self.file_name, f"条目 {self.info.filename} 中有超长标签 / overlong tag"
                 )
             self.carry = b""
+
+    # A namespace prefix on a cell, row or shared-string tag: left to the regex.
+    PREFIXED = re.compile(rb"<[A-Za-z_][\w.\-]*:(?:c|row|sst)[\s/>]|:c[\s/>]")
+
+    def _fast(self, buf: bytes) -> int:
+        """Scans the whole rows at the start of ``buf`` (up to its last ``<row ``) with
+        numpy, as ``_tag`` would tag by tag; returns where the regex scan should go on.
+
+        Returns 0 (all left to the regex) unless every tag there is a plain
+        ``<row r="N" ...>`` or ``<c r="A1" ...>`` with double-quoted attributes: no other
+        tag named c, row or sst, no namespace prefix, no single quote, no comment, CDATA or
+        DOCTYPE, no white space before a tag's ">" or right after it, no cell tag longer
+        than 40 bytes after its reference.
+        """
+        cut = buf.rfind(b"<row ")
+        if cut <= 0:
+            return 0
+        part = buf[:cut]
+        if b"'" in part or (b":" in part and self.PREFIXED.search(part)):
+            return 0
+        a = np.zeros(8 + len(part) + 64, dtype=np.uint8)  # 8 bytes before: see _refs
+        a[8 : 8 + len(part)] = np.frombuffer(part, dtype=np.uint8)
+        w = np.ndarray((len(a) - 7,), "<u8", a, 0, (1,))  # the 8 bytes at every offset
+        lt = np.flatnonzero(a == 60)
+        word = w[lt]
+        h = _rows_of(word)  # h[k]: the k-th byte of every tag (contiguous: fast numpy)
+        is_cell = (h[1] == 99) & (h[2] == 32)
+        is_row = (h[1] == 114) & (h[2] == 111) & (h[3] == 119)
+        odd = (h[1] == 33) | ((h[1] == 99) & _odd_end(h[2])) | (is_row & _odd_end(h[4]))
+        odd |= (h[1] == 115) & (h[2] == 115) & (h[3] == 116)  # "<sst"
+        cells = lt[is_cell & ((word & 0xFFFFFFFFFFFF) == _CELL_TAG)]
+        row_tags = is_row & (h[4] == 32)
+        rows = lt[row_tags & (word == _ROW_TAG)]
+        if odd.any() or len(cells) != is_cell.sum() or len(rows) != row_tags.sum():
+            return 0
+        letters, cell_rows, quote = _refs(w, cells + 6, 3)
+        no_letters, row_nums, _ = _refs(w, rows + 8, 0)
+        if letters is None or no_letters is None:
+            return 0
+        # A tag ends at the first ">" after its reference outside quotes (an even count of
+        # quotes between); the byte before tells a self-closing tag, the next four "</c>".
+        gts = np.flatnonzero(a == 62)
+        at = np.searchsorted(gts, quote)
+        if len(cells) and at[-1] >= len(gts):
+            return 0
+        gt = gts[at]
+        qs = np.flatnonzero(a == 34)
+        inside = np.searchsorted(qs, gt) - np.searchsorted(qs, quote, side="right")
+        t = _rows_of(w[gt - 1])
+        before, after = t[0], t[2:6]
+        if (inside % 2).any() or _space(before).any() or _space(after[0]).any():
+            return 0
+        end_tag = (after[0] == 60) & (after[1] == 47) & (after[2] == 99)
+        closed = end_tag & (after[3] == 62)
+        if (end_tag & ~closed).any():
+            return 0
+        full = ~((before == 47) | closed)
+        if full.any():
+            r = cell_rows[full] - 1
+            c = letters[full] - 1
+            lo_r, hi_r, lo_c, hi_c = int(r.min()), int(r.max()), int(c.min()), int(c.max())
+            self.min_row = lo_r if self.min_row is None else min(self.min_row, lo_r)
+            self.min_col = lo_c if self.min_col is None else min(self.min_col, lo_c)
+            self.max_row = max(self.max_row, hi_r)
+            self.max_col = max(self.max_col, hi_c)
+        last_row = int(rows[-1]) if len(rows) else -1
+        if len(rows):
+            self.row = int(row_nums[-1]) - 1
+            self.col = -1
+        if len(cells) and int(cells[-1]) > last_row:
+            self.col = int(letters[-1]) - 1
+        return cut
 
     def close(self) -> None:
         if self.min_row is None or self.min_col is None:
@@ -722,6 +806,63 @@ class _XmlScan:
         self.min_col = col if self.min_col is None else min(self.min_col, col)
         self.max_row = max(self.max_row, row)
         self.max_col = max(self.max_col, col)
+
+
+_CELL_TAG = int.from_bytes(b'<c r="', "little")
+_ROW_TAG = int.from_bytes(b'<row r="', "little")
+
+
+def _rows_of(words: np.ndarray) -> np.ndarray:
+    """8 x n bytes: row k holds byte k of every 8-byte word (contiguous rows)."""
+    return np.ascontiguousarray(words.view(np.uint8).reshape(-1, 8).T)
+
+
+def _odd_end(x: np.ndarray) -> np.ndarray:
+    """A tab, a line break, "/" or ">" right after a tag name."""
+    return (x == 9) | (x == 10) | (x == 13) | (x == 47) | (x == 62)
+
+
+def _space(x: np.ndarray) -> np.ndarray:
+    return (x == 9) | (x == 10) | (x == 13) | (x == 32)
+
+
+def _refs(w: np.ndarray, starts: np.ndarray, max_letters: int):
+    """Cell references at ``starts`` (``w``: the 8 bytes at every offset): 1 to
+    ``max_letters`` capital letters (none for a row), 1 to 7 digits, then a double quote.
+    Returns (column numbers from 1 (0 for rows), row numbers, positions of the closing
+    quotes), or Nones when any reference is not so."""
+    n = len(starts)
+    m = np.concatenate([_rows_of(w[starts]), _rows_of(w[starts + 8])])  # 16 x n
+    n_letters = np.zeros(n, np.int64)
+    if max_letters:
+        run = np.ones(n, bool)
+        for k in range(max_letters + 1):
+            run &= (m[k] >= 65) & (m[k] <= 90)
+            n_letters += run
+    run = np.ones(n, bool)
+    end = n_letters.copy()
+    for k in range(12):
+        here = n_letters <= k
+        run &= ~here | ((m[k] >= 48) & (m[k] <= 57))
+        end += here & run
+    n_digits = end - n_letters
+    ok = (n_digits >= 1) & (n_digits <= 7) & (m[end, np.arange(n)] == 34)
+    if max_letters:
+        ok &= (n_letters >= 1) & (n_letters <= max_letters)
+    if not ok.all():
+        return None, None, None
+    quote = starts + end
+    # The 8 bytes before the quote end with the digits.
+    d = _rows_of(w[quote - 8]).astype(np.int64) - 48
+    num = np.zeros(n, np.int64)
+    for k in range(8):
+        num = np.where(8 - n_digits <= k, num * 10 + d[k], num)
+    col = np.zeros(n, np.int64)
+    if max_letters:
+        x = m[:3].astype(np.int64) - 64
+        col = np.where(n_letters == 1, x[0], x[0] * 26 + x[1])
+        col = np.where(n_letters == 3, col * 26 + x[2], col)
+    return col, num, quote
 
 
 def _text(v: object) -> str:

@@ -14,10 +14,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from itertools import compress, repeat
 
 from openpyxl.utils import get_column_letter
 
-from analytics import schema
+from analytics import columns, schema
 from analytics.read import LocatedTable
 
 ERROR, WARNING = "error", "warning"
@@ -398,8 +399,16 @@ class Validator:
         self.township = township.strip() if township and township.strip() else None
         self._seen_ids: dict[tuple[str, str], tuple[str, str]] = {}
 
-    def parse(self, located: LocatedTable) -> ParsedTable:
-        """Validates every data row of ``located``; see ``ParsedTable``."""
+    def parse(self, located: LocatedTable, *, by_column: bool = True) -> ParsedTable:
+        """Validates every data row of ``located``; see ``ParsedTable``.
+
+        ``by_column`` (the default) parses a column at a time (``_ByColumn``): each distinct
+        value once, and the clean text, ID numbers and numbers of large columns in bulk
+        (``analytics.columns``); a row that is plainly data, has no error and raises no row
+        rule is then put together directly. Every other row goes through the per-row code
+        below, as with ``by_column=False``, which parses every cell on its own: the
+        reference the fast path is tested against (tests/test_fast_paths.py).
+        """
         grid, table = located.grid, located.table
         file, sheet = grid.file, grid.sheet
         colname = {c: f"{get_column_letter(c + 1)} {located.headers[c]}" for c in located.columns}
@@ -426,7 +435,15 @@ class Validator:
         problems = list(sheet_problems)
         id_col = located.column_of("household_id")
         in_footer = False
+        fast = _ByColumn(self, located, colname, file_township) if by_column else None
+        resume = 0
         for i in range(located.data_start, len(grid.rows)):
+            if i < resume:
+                continue  # loaded by fast.take
+            if fast is not None:
+                resume = fast.take(i, rows, problems)
+                if resume > i:
+                    continue
             cells = grid.rows[i]
             kind = _skip_kind(cells, id_col, i == located.data_start, in_footer)
             if not kind and _repeats_header(cells, located.columns, lookup):
@@ -435,9 +452,12 @@ class Validator:
                 skipped[kind] += 1
                 in_footer = in_footer or kind == "footer"
                 continue
-            row = _Row(excel_row=i + 1)
-            for c, key in located.columns.items():
-                self._cell(file, sheet, row, table, key, cells[c], colname[c])
+            row = _Row(excel_row=grid.row_number(i))
+            if fast is not None:
+                fast.fill(row, i)
+            else:
+                for c, key in located.columns.items():
+                    self._cell(file, sheet, row, table, key, cells[c], colname[c])
             self._row_rules(file, sheet, row, table, colname, located, file_township)
             errors = [p for p in row.problems if p.severity == ERROR]
             problems.extend(row.problems)
@@ -450,14 +470,14 @@ class Validator:
                 rejected.append(
                     {
                         "source_sheet": sheet,
-                        "source_row": i + 1,
+                        "source_row": row.excel_row,
                         "raw": raw,
                         "reasons": "；".join(p.message for p in errors),
                     }
                 )
             else:
                 row.values["source_sheet"] = sheet
-                row.values["source_row"] = i + 1
+                row.values["source_row"] = row.excel_row
                 rows.append(row.values)
         return ParsedTable(
             file=file,
@@ -470,6 +490,38 @@ class Validator:
             headers={located.headers[c]: k for c, k in located.columns.items()},
             township_source=township_source,
         )
+
+    def data_ids(self, located: LocatedTable) -> list[tuple[int, object]]:
+        """(Excel row, household id) of every row of ``located`` that ``parse`` would not
+        skip, by the same tests in the same order (for analytics/bulk.py, which must know
+        which rows are data before it parses them)."""
+        grid, table = located.grid, located.table
+        lookup = schema.header_lookup(table)
+        id_col = located.column_of("household_id")
+        out: list[tuple[int, object]] = []
+        in_footer = False
+        for i in range(located.data_start, len(grid.rows)):
+            cells = grid.rows[i]
+            kind = _skip_kind(cells, id_col, i == located.data_start, in_footer)
+            if not kind and _repeats_header(cells, located.columns, lookup):
+                kind = "header"
+            if kind:
+                in_footer = in_footer or kind == "footer"
+                continue
+            hid = None
+            if id_col is not None:
+                col = f"{get_column_letter(id_col + 1)} {located.headers[id_col]}"
+                hid = self._cell_result(
+                    grid.file, grid.sheet, table, "household_id", cells[id_col], col
+                )[0]
+            out.append((grid.row_number(i), hid))
+        return out
+
+    def _cell_result(self, file, sheet, table, key, raw, col) -> tuple[object, tuple]:
+        """``_cell`` of one value on its own: (value, problems with row 0)."""
+        row = _Row(excel_row=0)
+        self._cell(file, sheet, row, table, key, raw, col)
+        return row.values[key], tuple(row.problems)
 
     # One cell: parse by kind, report what is wrong with it.
     def _cell(self, file, sheet, row: _Row, table, key, raw, col) -> None:
@@ -558,7 +610,8 @@ class Validator:
             add("W_ID_LENGTH", length=len(value))
         return value
 
-    # Rules across cells of one row, and across rows of the file.
+    # Rules across cells of one row, and across rows of the file. A new rule must be known to
+    # the rows loaded without it too: _ByColumn._plain_rows and analytics/bulk.py (classify).
     def _row_rules(self, file, sheet, row: _Row, table, colname, located, file_township) -> None:
         v = row.values
         for key in REQUIRED[table.key]:
@@ -637,6 +690,8 @@ def _has_problem(row: _Row, column: str) -> bool:
     return any(p.column == column for p in row.problems)
 
 
+# A new reason to skip a row must be known to _ByColumn._plain_rows too (the rows it loads
+# without asking _skip_kind): tests/test_fast_paths.py holds the two paths equal.
 def _skip_kind(cells: list[object], id_col: int | None, first: bool, in_footer: bool) -> str:
     """Why a row is not data: "blank", "total", "numbering", "footer", or "" (it is data)."""
     texts = [clean_text(v) for v in cells]
@@ -681,3 +736,277 @@ def _is_numbering(values: list[str]) -> bool:
     if all(v.isdigit() for v in values):
         return [int(v) for v in values] == list(range(int(values[0]), int(values[0]) + len(values)))
     return all(v in "甲乙丙丁戊己庚辛壬癸" for v in values)
+
+
+# ------------------------------------------------------------- column at a time
+_MEMO_ONLY = 256  # a column with at most this many distinct values is parsed value by value
+_TOTAL_LINES = re.compile(schema.TOTAL_PATTERN.pattern, re.MULTILINE)
+_FOOTER_LINES = re.compile(schema.FOOTER_PATTERN.pattern, re.MULTILINE)
+# Characters header_key removes or cuts at; text without them (and already clean) is its key.
+_HEADER_MARKS = re.compile(r"[（(\[【*＊:：]")
+
+
+def _at(p: Problem, excel_row: int) -> Problem:
+    return Problem(
+        p.file, p.sheet, excel_row, p.column, p.value, p.code, p.severity, p.message, p.message_en
+    )
+
+
+class _Col:
+    """One column of a table's data rows, looked at once: its distinct cells, its distinct
+    strings split into clean ones (``columns.plain_texts``) and the rest, and the clean
+    ones joined one a line (to search them all with one regex)."""
+
+    __slots__ = ("clean", "distinct", "joined", "rest", "strings", "values")
+
+    def __init__(self, values) -> None:
+        self.values = values
+        self.distinct = set(values)
+        self.strings = [v for v in self.distinct if v.__class__ is str]
+        ok = columns.plain_texts(self.strings)
+        self.clean = [s for s, good in zip(self.strings, ok, strict=True) if good]
+        self.rest = [s for s, good in zip(self.strings, ok, strict=True) if not good]
+        self.joined = "\n".join(self.clean)
+
+
+def _column_values(
+    validator: Validator, file: str, sheet: str, table, key: str, col: _Col, colname: str
+) -> tuple[list, dict[int, tuple[Problem, ...]]]:
+    """``_cell`` of every cell of one column: (values, {row offset: problems with row 0}).
+
+    Each distinct cell is parsed once (cells of different types are told apart: 1, 1.0 and
+    True are three cells). In a large column of a text, ID number or number field, the
+    shortcuts of ``analytics.columns`` give the values of clean cells; the per-cell code
+    parses the rest.
+    """
+    f = table.by_key[key]
+    values, distinct = col.values, col.distinct
+    typed = len(set(map(type, distinct)) - {str, type(None)}) > 1
+    out_of: dict = {}
+    if typed:
+        keys = list(zip(map(type, values), values, strict=True))
+        distinct = set(keys)
+    else:
+        keys = values
+        if len(distinct) > _MEMO_ONLY:
+            fast = None
+            if f.kind == schema.TEXT:
+                out_of = {v: v for v in col.clean}
+            elif f.kind == schema.ID_NUMBER:
+                fast = col.strings, columns.id_numbers(col.strings)
+            elif f.kind == schema.NUMBER:
+                cells = list(distinct)
+                fast = cells, columns.numbers(cells, key in POSITIVE_NUMBER)
+            if fast is not None:
+                slow = columns.SLOW
+                out_of = {v: o for v, o in zip(*fast, strict=True) if o is not slow}
+    found_of: dict = {}
+    for k in distinct - out_of.keys():
+        raw = k[1] if typed else k
+        out_of[k], found = validator._cell_result(file, sheet, table, key, raw, colname)
+        if found:
+            found_of[k] = found
+    outs = list(map(out_of.__getitem__, keys))
+    probs: dict[int, tuple[Problem, ...]] = {}
+    if found_of:
+        where = compress(range(len(keys)), map(found_of.__contains__, keys))
+        probs = {j: found_of[keys[j]] for j in where}
+    return outs, probs
+
+
+def _compact(s: str) -> str:
+    return clean_text(s).replace(" ", "")
+
+
+def _is_total(s: str) -> bool:
+    return bool(schema.TOTAL_PATTERN.search(_compact(s)))
+
+
+# Every total word (schema.TOTAL_PATTERN) and the example mark hold one of these, and a clean
+# string is its own header key unless it holds one of the marks header_key removes: a clean
+# string without any of them cannot make its row skipped or a repeated header unless it is
+# one of its field's spellings (analytics/bulk.py tests that much in DuckDB).
+SKIP_TRIGGERS = "计示([【*:"
+
+
+def cell_may_skip(value: object, key: str | None, lookup: dict[str, str]) -> bool:
+    """Whether a cell may make its row skipped (a total word, the example mark) or a
+    repeated header (it holds a spelling of its own field ``key``; None for a column that
+    is not mapped): what the fast paths check cell by cell before loading a row directly."""
+    if value.__class__ is not str:
+        return False
+    return (
+        _is_total(value)  # type: ignore[arg-type]
+        or EXAMPLE_MARK in _compact(value)  # type: ignore[arg-type]
+        or (key is not None and lookup.get(schema.header_key(value)) == key)
+    )
+
+
+class _ByColumn:
+    """The cells of one located table parsed a column at a time, for ``Validator.parse``.
+
+    ``take`` loads a row directly when it is plainly data and raises no row rule: not the
+    first data row (a numbering row may be there); a household id that is not a footer
+    word; no cell that may be a total word, no mapped cell that may repeat its header;
+    no error in any cell; every required value present; a township (or one to fill in);
+    no contradiction between state and outcome; an id not seen before. ``fill`` hands the
+    parsed cells of any other row to the per-row code.
+    """
+
+    def __init__(self, validator: Validator, located: LocatedTable, colname, file_township):
+        grid, table = located.grid, located.table
+        self.validator, self.table, self.sheet = validator, table, grid.sheet
+        self.start = start = located.data_start
+        data = grid.rows[start:]
+        n = len(data)
+        cols = [_Col(values) for values in (zip(*data, strict=True) if n else [()] * grid.width)]
+        self.keys = list(located.columns.values())
+        self.outs: list[list] = []
+        self.probs: list[dict[int, tuple[Problem, ...]]] = []
+        for c, key in located.columns.items():
+            outs, probs = _column_values(
+                validator, grid.file, grid.sheet, table, key, cols[c], colname[c]
+            )
+            self.outs.append(outs)
+            self.probs.append(probs)
+        by_key = dict(zip(self.keys, self.outs, strict=True))
+        self.fill_township = "township" not in by_key
+        self.township = file_township
+        self.check_ids = table.key in ("households", "relocation")
+        self.plain = self._plain_rows(located, cols, by_key, n)
+        # The loaded plain rows, as columns: each row a columns.RowView of this frame.
+        frame = dict(by_key)
+        if self.fill_township:
+            frame["township"] = [file_township] * n
+        frame["source_sheet"] = [grid.sheet] * n
+        numbers = grid.row_numbers
+        frame["source_row"] = (
+            list(numbers[start:]) if numbers is not None else list(range(start + 1, start + 1 + n))
+        )
+        self.frame = frame
+        self.ids = by_key.get("household_id")
+        self.labels = (f"{self.sheet} 第 ", f"sheet {self.sheet} row ")
+        warnings: dict[int, list[Problem]] = {}
+        for probs in self.probs:
+            for j, found in probs.items():
+                warnings.setdefault(j, []).extend(found)
+        self.warnings = warnings
+
+    def _plain_rows(
+        self, located: LocatedTable, cols: list[_Col], by_key: dict, n: int
+    ) -> list[bool]:
+        table = self.table
+        ids = by_key.get("household_id")
+        if ids is None or n == 0 or (self.fill_township and not self.township):
+            return [False] * n
+        plain = [True] * n
+        plain[0] = False  # the first data row may be a column-numbering row
+        # has_id of _skip_kind: the id's clean text, spaces removed, not a footer word
+        distinct_ids = [h for h in set(ids) if h]
+        footers = set()
+        if _FOOTER_LINES.search("\n".join(distinct_ids)):
+            footers = {h for h in distinct_ids if schema.FOOTER_PATTERN.match(h.replace(" ", ""))}
+        if footers or None in distinct_ids or None in ids:
+            for j, h in enumerate(ids):
+                if not h or h in footers:
+                    plain[j] = False
+        # A total word or the example mark anywhere in the row (see _skip_kind); a mapped
+        # cell holding its own header. Clean strings (columns.plain_texts) are their own
+        # compact text, are searched all at once, one string a line, and are their own
+        # header key unless they hold a bracket, "*" or ":".
+        lookup = schema.header_lookup(table)
+        for c, col in enumerate(cols):
+            if not col.strings:
+                continue
+            clean, rest, joined = col.clean, col.rest, col.joined
+            bad = {s for s in rest if _is_total(s) or EXAMPLE_MARK in _compact(s)}
+            if _TOTAL_LINES.search(joined):
+                bad.update(s for s in clean if _is_total(s))
+            if EXAMPLE_MARK in joined:
+                bad.update(s for s in clean if EXAMPLE_MARK in s)
+            key = located.columns.get(c)
+            if key is not None:
+                bad.update(s for s in rest if lookup.get(schema.header_key(s)) == key)
+                if _HEADER_MARKS.search(joined):
+                    bad.update(s for s in clean if lookup.get(schema.header_key(s)) == key)
+                else:
+                    bad.update({k for k, v in lookup.items() if v == key}.intersection(clean))
+            if bad:
+                for j, v in enumerate(col.values):
+                    if v in bad:
+                        plain[j] = False
+        # errors in cells; required values; the township; contradictions
+        for probs in self.probs:
+            for j, found in probs.items():
+                if any(p.severity == ERROR for p in found):
+                    plain[j] = False
+        for key in REQUIRED[table.key]:
+            outs = by_key.get(key)
+            if outs is not None and None in outs:
+                for j, v in enumerate(outs):
+                    if v is None:
+                        plain[j] = False
+        if not self.fill_township:
+            townships = by_key["township"]
+            if not all(townships):
+                for j, v in enumerate(townships):
+                    if not v:
+                        plain[j] = False
+        if table.key == "households":
+            states = by_key.get("registry_state") or [None] * n
+            for key in ("adjustment", "verification"):
+                outcomes = by_key.get(key)
+                if outcomes is None:
+                    continue
+                pairs = set(zip(states, outcomes, strict=True))
+                if any(s and o and s not in CONTRADICTIONS[o][0] for s, o in pairs):
+                    for j, (state, outcome) in enumerate(zip(states, outcomes, strict=True)):
+                        if state and outcome and state not in CONTRADICTIONS[outcome][0]:
+                            plain[j] = False
+        return plain
+
+    def take(self, i: int, rows: list, problems: list[Problem]) -> int:
+        """Loads the run of plain rows (see the class) from row ``i`` on; returns the first
+        row not loaded (``i`` when row ``i`` is not plain)."""
+        start, plain = self.start, self.plain
+        j0 = j = i - start
+        n = len(plain)
+        while j < n and plain[j]:
+            j += 1
+        if self.check_ids and j > j0:
+            seen, table_key = self.validator._seen_ids, self.table.key
+            keys = list(zip(repeat(table_key), self.ids[j0:j]))
+            if seen.keys().isdisjoint(keys) and len(set(keys)) == len(keys):
+                fresh = keys
+            else:  # a repeated id: load up to it; the per-row code reports it
+                fresh, known = [], set(seen)
+                for key in keys:
+                    if key in known:
+                        break
+                    known.add(key)
+                    fresh.append(key)
+                j = j0 + len(fresh)
+            zh, en = self.labels  # the labels of _row_rules: "户信息 第 5 行", "sheet 户信息 row 5"
+            numbers = self.frame["source_row"][j0:j]
+            zh_labels = map(f"{zh}{{}} 行".format, numbers)
+            labels = zip(zh_labels, map(f"{en}{{}}".format, numbers), strict=True)
+            seen.update(zip(fresh, labels, strict=True))
+        rows.extend(map(columns.RowView, repeat(self.frame, j - j0), range(j0, j)))
+        warnings = self.warnings
+        if warnings:
+            numbers = self.frame["source_row"]
+            run = range(j0, j)
+            for k in sorted(warnings.keys() & run) if len(run) > len(warnings) else run:
+                found = warnings.get(k)
+                if found:
+                    problems.extend(_at(p, numbers[k]) for p in found)
+        return j + start
+
+    def fill(self, row: _Row, i: int) -> None:
+        """Puts the parsed cells of row ``i`` into ``row``, as ``_cell`` would have."""
+        j = i - self.start
+        for key, outs, probs in zip(self.keys, self.outs, self.probs, strict=True):
+            row.values[key] = outs[j]
+            found = probs.get(j)
+            if found:
+                row.problems.extend(_at(p, row.excel_row) for p in found)

@@ -1,0 +1,81 @@
+"""A household register of a few hundred rows with every quirk the importer handles, for the
+tests that hold the fast paths equal to the per-cell code (test_fast_paths.py,
+test_bulk_import.py). Large enough that the column-at-a-time shortcuts apply."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests.builders import REGISTRY_HEADER, SURVEY_DAY, make_id, registry_row
+
+HEADER = ["序号", *REGISTRY_HEADER, "备注"]
+N_PLAIN = 400
+
+
+def _row(n: int, **kw: object) -> list[object]:
+    kw.setdefault("id_number", make_id(n % 1000, birth=f"19{50 + n % 40:02d}0{1 + n % 9}1{n % 9}"))
+    kw.setdefault("name", "王" + "明华国建平文"[n % 6] + "一二三四五六七八九十"[n // 6 % 10])
+    village = kw.pop("village", f"村{n % 7:02d}")
+    group = kw.pop("group", f"{n % 5}组")
+    size = kw.pop("size", 1 + n % 7)
+    state = kw.pop("state", ("未脱贫", "已脱贫", "一般农户", "脱贫户", "贫困户")[n % 5])
+    note = kw.pop("note", None)
+    return [n, *registry_row(f"H{n:05d}", village, group, size, state, **kw), note]
+
+
+def household_rows(text_cells: bool = False) -> list[list[object]]:
+    """Header, then plain rows with odd rows among them (cells as a worksheet holds them;
+    ``text_cells``: every cell as text, as in a CSV)."""
+    rows: list[list[object]] = [list(HEADER)]
+    rows.append([None, *range(1, len(HEADER))])  # a column-numbering row
+    plain = [_row(n, income=1000 + n * 7.25) for n in range(1, N_PLAIN + 1)]
+    odd: dict[int, list[list[object]]] = {
+        5: [_row(1001, id_number=make_id(7)[:17] + "1")],  # wrong check character
+        9: [_row(1002, id_number="533921800101001")],  # legacy 15 digits
+        14: [_row(1003, id_number="53392119850611005x")],  # lower-case x
+        20: [_row(1004, size=0)],  # an error: no persons
+        26: [_row(1005, state="待定")],  # an error: unknown state
+        31: [_row(1006, village=None)],  # an error: no village
+        37: [_row(3, name="重复户")],  # a repeated id (H00003)
+        44: [["合计", *[None] * 8, 99, *[None] * (len(HEADER) - 10)]],
+        50: [[None] * len(HEADER)],  # an empty row
+        61: [_row(1007, size="４人", income="3,200")],
+        66: [_row(1008, income="不详", date="2019年7月8日")],
+        72: [_row(1009, name="张 三", village="孔兴 村")],
+        80: [_row(1010, adjustment="新增", state="未脱贫")],  # contradiction (warning)
+        85: [_row(1011, finding="错退", state="已脱贫")],
+        90: [list(HEADER)],  # the header again
+        95: [_row(1012, id_number="5.33921E+17")],  # an ID written from a number cell
+        101: [_row(1013, approval="不清楚", date="下周")],
+        110: [_row(1014, township=None)],  # no township in the cell
+        120: [_row(1015, note="（示例）")],
+        130: [_row(1016, id_number="53392119801345001" + "3")],  # no such birth date
+        140: [["（示例）户", *_row(1017)[1:]]],  # the template's example row
+        150: [_row(1018, id_number=" 5339 2119 7512 0300 27 ")],
+        160: [_row(1019, finding="正确", adjustment="无")],
+        170: [_row(1002, name="又一户")],  # repeats an odd row's id
+        333: [_row(1020, date=dt.datetime(2019, 7, 1, 10, 30))],
+    }
+    for i, row in enumerate(plain):
+        rows.extend(odd.get(i, []))
+        rows.append(row)
+    rows.append(["审核人：李四", None, None, "填表人：王五", *[None] * (len(HEADER) - 4)])
+    rows.append(["注：本表按户填写", *[None] * (len(HEADER) - 1)])
+    if text_cells:
+        rows = [[_text(v) for v in r] for r in rows]
+    return rows
+
+
+def _text(v: object) -> object:
+    if v is None:
+        return None
+    if isinstance(v, dt.datetime):
+        return v.strftime("%Y-%m-%d %H:%M")
+    if isinstance(v, dt.date):
+        return f"{v.year}/{v.month}/{v.day}"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+__all__ = ["HEADER", "N_PLAIN", "SURVEY_DAY", "household_rows"]

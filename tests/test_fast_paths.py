@@ -1,0 +1,205 @@
+"""The import's fast paths give what the slow ones give: validation a column at a time
+(``Validator.parse``) against every cell on its own, the shortcuts of analytics/columns.py
+against the per-cell parsers, the numpy scan of worksheet XML against the regex scan.
+Nothing here is timed (bench/bench_import.py measures)."""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+import zipfile
+
+import pytest
+import xlsxwriter
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analytics import columns, read, validate
+from tests.builders import HOUSEHOLD_HEADER, household, workbook_bytes, xlsx_bytes
+from tests.odd_rows import household_rows
+
+
+def _parse_both(data: bytes, name: str = "户信息.xlsx", township: str | None = None):
+    grids = read.read_grids(name, data)
+    fast, slow = validate.Validator(township), validate.Validator(township)
+    out = []
+    for grid in grids:
+        located = read.locate(grid)
+        if isinstance(located, read.LocatedTable):
+            out.append((fast.parse(located), slow.parse(located, by_column=False)))
+    return out
+
+
+def _same(a: validate.ParsedTable, b: validate.ParsedTable) -> None:
+    assert [dict(r) for r in a.rows] == b.rows
+    assert a.rejected == b.rejected
+    assert a.problems == b.problems
+    assert (a.skipped, a.headers, a.township_source) == (b.skipped, b.headers, b.township_source)
+
+
+def test_a_register_with_every_quirk_parses_the_same_by_column_and_cell_by_cell():
+    pairs = _parse_both(xlsx_bytes(household_rows()))
+    [(fast, slow)] = pairs
+    _same(fast, slow)
+    assert len(fast.rows) > 350 and fast.rejected and fast.skipped["total"]
+    codes = {p.code for p in fast.problems}
+    assert {"W_ID_CHECK", "E_DUPLICATE_ID", "E_POSITIVE_INT", "W_CONTRADICTION"} <= codes
+
+
+def test_the_same_register_as_csv_text_parses_the_same_both_ways():
+    rows = household_rows(text_cells=True)
+    buf = io.StringIO()
+    for r in rows:
+        buf.write(",".join("" if v is None else str(v) for v in r) + "\r\n")
+    [(fast, slow)] = _parse_both(buf.getvalue().encode(), "户信息.csv")
+    _same(fast, slow)
+
+
+def test_sheets_of_one_file_share_the_household_ids_both_ways():
+    rows = household_rows()
+    data = workbook_bytes({"一": (rows[:200], []), "二": ([rows[0], *rows[150:]], [])})
+    pairs = _parse_both(data)
+    assert len(pairs) == 2
+    for fast, slow in pairs:
+        _same(fast, slow)
+    assert any(p.code == "E_DUPLICATE_ID" and p.sheet == "二" for p in pairs[1][0].problems)
+
+
+def test_a_sheet_without_township_column_takes_the_upload_township_both_ways():
+    rows = [[h for h in HOUSEHOLD_HEADER if h != "乡镇"]]
+    rows += [[v for i, v in enumerate(household(n)) if i != 1] for n in range(1, 400)]
+    for township in ("勐佑镇", None):
+        [(fast, slow)] = _parse_both(xlsx_bytes(rows), township=township)
+        _same(fast, slow)
+
+
+# ------------------------------------------------------------- the shortcuts
+TEXTS = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=0, max_size=12
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(TEXTS, min_size=1, max_size=40))
+def test_a_plain_text_is_its_own_clean_text_and_holds_no_white_space(values):
+    for v, plain in zip(values, columns.plain_texts(values), strict=True):
+        if plain:
+            assert validate.clean_text(v) == v
+            assert v and not any(ch.isspace() for ch in v)
+
+
+def test_the_characters_the_bulk_path_calls_safe_are_their_own_nfkc_and_printable():
+    chars = [chr(c) for c in range(0x21, 0x7F)] + [chr(c) for c in range(0x4E00, 0xA000)]
+    for ch in chars:
+        assert unicodedata.normalize("NFKC", ch) == ch and ch.isprintable(), hex(ord(ch))
+
+
+ID_CHARS = st.text(alphabet="0123456789Xx ", min_size=14, max_size=20)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(ID_CHARS, min_size=1, max_size=30))
+def test_an_id_number_taken_by_the_shortcut_has_no_problem_cell_by_cell(values):
+    v = validate.Validator()
+    table = read.schema.TABLES["households"]
+    for value, out in zip(values, columns.id_numbers(values), strict=True):
+        if out is not columns.SLOW:
+            assert v._cell_result("f", "s", table, "head_id_number", value, "G") == (value, ())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.integers(-(10**12), 10**12),
+            st.from_regex(r"[0-9]{1,15}(\.[0-9]{1,15})?", fullmatch=True),
+            TEXTS,
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.booleans(),
+)
+def test_a_number_taken_by_the_shortcut_is_what_parse_number_gives(values, positive):
+    for value, out in zip(values, columns.numbers(values, positive), strict=True):
+        if out is not columns.SLOW:
+            assert out == validate.parse_number(value)
+            assert not positive or out > 0
+
+
+def test_cells_that_may_skip_a_row_hold_a_trigger_character_or_a_spelling():
+    lookup = read.schema.header_lookup(read.schema.HOUSEHOLDS)
+    for text in ("合计", "小计:", "乡合计", "(示例)", "户编号", "家庭人口数(人)", "*户编号"):
+        assert validate.cell_may_skip(text, "household_id", lookup) or validate.cell_may_skip(
+            text, "household_size", lookup
+        )
+        assert any(ch in text for ch in validate.SKIP_TRIGGERS) or text in lookup
+
+
+# ------------------------------------------------------- the worksheet XML scan
+def _scan(data: bytes, fast: bool):
+    book = zipfile.ZipFile(io.BytesIO(data))
+    out = {}
+    for info in book.infolist():
+        scan = read._XmlScan("x.xlsx", info, read._Budget(read.Limits()))
+        if not fast:
+            scan._fast = lambda buf: 0
+        for chunk in read._inflate("x.xlsx", data, info):
+            scan.feed(chunk)
+        out[info.filename] = (scan.min_row, scan.max_row, scan.min_col, scan.max_col)
+    return out
+
+
+def _xlsxwriter_book(rows: list[list[object]]) -> bytes:
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"constant_memory": True, "in_memory": True})
+    sheet = book.add_worksheet("户信息")
+    fmt = book.add_format({"bold": True})
+    for r, row in enumerate(rows):
+        for c, v in enumerate(row):
+            if v is not None:
+                sheet.write(r, c, v)
+    sheet.write_blank(len(rows) + 5000, 300, None, fmt)  # a styled empty cell far away
+    book.close()
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("writer", ["openpyxl", "xlsxwriter"])
+def test_the_numpy_scan_finds_what_the_regex_scan_finds(writer):
+    rows = household_rows()
+    data = xlsx_bytes(rows) if writer == "openpyxl" else _xlsxwriter_book(rows)
+    assert _scan(data, fast=True) == _scan(data, fast=False)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        '<c r="XFD1048576"><v>1</v></c>',  # far away, not empty
+        '<c r="XFD1048576" s="1"/>',  # far away, empty
+        '<c r="XFD1048576" s="1"></c>',
+        "<c r='XFD1048576'><v>1</v></c>",  # single quotes: left to the regex
+        '<c r="XFD1048576" x="/>"><v>1</v></c>',  # a ">" inside an attribute
+        '<x:c r="XFD1048576"><v>1</v></x:c>',  # a namespace prefix
+        "<c><v>1</v></c>",  # no reference
+        '<c r="XFD1048576" >  </c>',
+        '<c r="A1048576"><v>1</v></c >',
+    ],
+)
+def test_an_odd_cell_among_plain_ones_is_scanned_as_the_regex_scans_it(cell):
+    plain = "".join(
+        f'<row r="{r}">'
+        + "".join(f'<c r="{c}{r}" t="s"><v>0</v></c>' for c in "ABCDEFGH")
+        + "</row>"
+        for r in range(1, 3000)
+    )
+    xml = (
+        '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+        f'spreadsheetml/2006/main"><sheetData>{plain}<row r="3000">{cell}</row>'
+        f"{plain.replace('<row r=', '<row  r=')}</sheetData></worksheet>"
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/worksheets/sheet1.xml", xml)
+    data = buf.getvalue()
+    assert _scan(data, fast=True) == _scan(data, fast=False)
