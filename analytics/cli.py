@@ -26,7 +26,10 @@ def _parser() -> argparse.ArgumentParser:
     def db(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--db", help="DuckDB file (default: $POVERTY_DB or data/poverty.duckdb)")
 
-    sp = sub.add_parser("ingest", help="import files, each as its own batch")
+    sp = sub.add_parser(
+        "ingest",
+        help="import files (.xlsx .xlsm .xls .csv .txt .parquet), each as its own batch",
+    )
     db(sp)
     sp.add_argument("files", nargs="+", metavar="FILE")
     sp.add_argument("--round", required=True, help="the round (批次) the files belong to")
@@ -132,8 +135,15 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
     worst = 0
     for name in args.files:
         path = Path(name)
-        try:
-            data = read.read_path(path)  # at most the size limit is read
+        try:  # a Parquet or large CSV file: bulk import; else at most the size limit is read
+            report = ingest.import_path(
+                store,
+                path,
+                args.round,
+                township=args.township,
+                allow_partial=args.allow_partial,
+                replace=args.replace,
+            )
         except OSError as e:
             _err(f"== {name}: unreadable ({e.strerror})")
             worst = max(worst, ingest.UNREADABLE)
@@ -142,15 +152,6 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
             _err(f"== {name}: unreadable ({str(e).partition(' / ')[2]})")
             worst = max(worst, ingest.UNREADABLE)
             continue
-        report = ingest.import_file(
-            store,
-            path.name,
-            data,
-            args.round,
-            township=args.township,
-            allow_partial=args.allow_partial,
-            replace=args.replace,
-        )
         _print_report(report)
         worst = max(worst, report.code)
     return worst

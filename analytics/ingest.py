@@ -75,6 +75,9 @@ class FileReport:
     parsed: list[validate.ParsedTable] = field(default_factory=list, repr=False)
     batch_id: int | None = None
     replaced: list[int] = field(default_factory=list)
+    # A bulk import (analytics/bulk.py) keeps its rows in DuckDB, not in ``parsed``: its
+    # counts ("loaded", "rejected", "skipped") are here.
+    totals: dict[str, int] | None = None
 
     @property
     def code(self) -> int:
@@ -84,16 +87,22 @@ class FileReport:
     @property
     def loaded(self) -> int:
         """Rows that are (or would be) loaded."""
+        if self.totals is not None:
+            return self.totals["loaded"]
         return sum(len(p.rows) for p in self.parsed)
 
     @property
     def rejected(self) -> int:
         """Rows rejected by an error."""
+        if self.totals is not None:
+            return self.totals["rejected"]
         return sum(len(p.rejected) for p in self.parsed)
 
     @property
     def skipped(self) -> int:
         """Blank, totals, numbering and signature rows skipped."""
+        if self.totals is not None:
+            return self.totals["skipped"]
         return sum(sum(p.skipped.values()) for p in self.parsed)
 
     @property
@@ -272,6 +281,69 @@ def import_file(
         report.message += f"（替换了批次 {', '.join(map(str, report.replaced))}）"
         report.message_en += f" (replaced batch {', '.join(map(str, report.replaced))})"
     return report
+
+
+def import_path(
+    store: Store,
+    path: str | os.PathLike[str],
+    round_name: str,
+    *,
+    township: str | None = None,
+    allow_partial: bool = False,
+    replace: bool = False,
+    is_demo: bool = False,
+) -> FileReport:
+    """Imports a file on disk (the command line): like ``import_file``, same rules, same
+    result. A Parquet file, or a CSV of at least ``POVERTY_BULK_MIN_MB`` that suits it, goes
+    through the bulk path (analytics/bulk.py: read and validated in DuckDB); any other
+    file, or a CSV the bulk path cannot take, is read (at most the size limit) and imported
+    by ``import_file``.
+
+    Raises
+    ------
+    OSError
+        When the file cannot be read.
+    read.ReadError
+        When it is refused unread: over the size limit (``read.LimitError``), or a Parquet
+        file that cannot be read.
+    """
+    from analytics import bulk  # bulk imports this module
+
+    name = os.path.basename(os.fspath(path))
+    why = ""
+    if bulk.wanted(path):
+        try:
+            return bulk.import_path(
+                store,
+                path,
+                round_name,
+                township=township,
+                allow_partial=allow_partial,
+                replace=replace,
+                is_demo=is_demo,
+            )
+        except bulk.NotBulk as e:
+            why = str(e)
+    try:
+        data = read.read_path(path)  # at most the size limit is read
+    except read.LimitError as e:
+        if not why:
+            raise
+        zh, _, en = str(e).partition(" / ")
+        why_zh, _, why_en = why.partition(" / ")
+        raise read.LimitError(
+            f"{zh}（不能批量导入：{why_zh}） / {en} (no bulk import: {why_en or why_zh})"
+        ) from e
+    return import_file(
+        store,
+        name,
+        data,
+        round_name,
+        township=township,
+        allow_partial=allow_partial,
+        replace=replace,
+        is_demo=is_demo,
+    )
 
 
 def _pause_for_tests(report: FileReport) -> None:

@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from analytics import schema
+from analytics import columns, schema
 from analytics.settings import Settings
 
 DB_ENV = "POVERTY_DB"
@@ -282,11 +282,12 @@ class Store:
         cur: duckdb.DuckDBPyConnection,
         round_name: str,
         sha256: str,
-        ids: dict[str, set[str]],
+        ids: dict[str, set[str] | str],
     ) -> list[Conflict]:
         """Batches of ``round_name`` that hold the same file, or any of the household ids.
 
-        ``ids`` maps "households" / "relocation" to the household ids the new file holds.
+        ``ids`` maps "households" / "relocation" to the household ids the new file holds,
+        or to the name of a table of ``cur`` holding them (distinct, column household_id).
         """
         out: dict[int, Conflict] = {}
         for bid, name in cur.execute(
@@ -302,18 +303,21 @@ class Store:
         for table, values in ids.items():
             if not values:
                 continue
-            incoming = pa.table({"household_id": pa.array(sorted(values), pa.string())})
-            cur.register("_incoming_ids", incoming)
+            relation = values if isinstance(values, str) else "_incoming_ids"
+            if not isinstance(values, str):
+                incoming = pa.table({"household_id": pa.array(sorted(values), pa.string())})
+                cur.register("_incoming_ids", incoming)
             try:
                 hits = cur.execute(
                     f"""SELECT t.batch_id, any_value(b.file_name), count(*), min(t.household_id)
-                    FROM {table} t JOIN _incoming_ids i USING (household_id)
+                    FROM {table} t JOIN {relation} i USING (household_id)
                     JOIN batches b USING (batch_id)
                     WHERE t.round = ? GROUP BY t.batch_id""",
                     [round_name],
                 ).fetchall()
             finally:
-                cur.unregister("_incoming_ids")
+                if not isinstance(values, str):
+                    cur.unregister("_incoming_ids")
             for bid, name, n, example in hits:
                 if bid in out:
                     continue
@@ -419,20 +423,17 @@ class Store:
 
     def _bulk_insert(self, cur, table: str, batch_id: int, round_name: str, rows: list[dict]):
         cols = table_columns(table)
-        arrays = []
-        for name, sql_type in cols:
-            if name == "batch_id":
-                values = [batch_id] * len(rows)
-            elif name == "round":
-                values = [round_name] * len(rows)
-            else:
-                values = [r.get(name) for r in rows]
-            arrays.append(pa.array(values, type=_ARROW_TYPES[sql_type]))
-        incoming = pa.Table.from_arrays(arrays, names=[c for c, _ in cols])
+        fields = [(c, _ARROW_TYPES[t]) for c, t in cols if c not in ("batch_id", "round")]
+        values = columns.to_columns(rows, [c for c, _ in fields])  # a missing key: null
+        incoming = pa.table({c: pa.array(values[c], type=t) for c, t in fields})
         cur.register("_rows", incoming)
         try:
             names = ", ".join(f'"{c}"' for c, _ in cols)
-            cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _rows")
+            values = ", ".join(f'"{c}"' for c, _ in fields)
+            cur.execute(
+                f"INSERT INTO {table} ({names}) SELECT ?, ?, {values} FROM _rows",
+                [batch_id, round_name],
+            )
         finally:
             cur.unregister("_rows")
 

@@ -1,0 +1,855 @@
+"""Bulk import of a large, clean, one-table file in DuckDB: a UTF-8 CSV with its header on
+row 1, or a Parquet file.
+
+DuckDB reads the file (``read_csv`` / ``read_parquet``) into a staging table, in the store's
+one write transaction, and the validation rules run there; the results are those of the
+normal path (``ingest.import_file``) on the same file, row for row: the same loaded rows,
+statuses, rejected rows with their reasons and Excel/CSV row numbers, the same row report.
+The same code decides: every distinct value of a column is parsed once by
+``validate.Validator`` (in Python), except the clean values of large text, ID-number and
+number columns, whose values DuckDB knows without it (clean text is its own value; an ID
+number of 17 digits and a check character that is right and a birth date that exists is its
+own value; a plain decimal is its number). A row is loaded in SQL when it is plainly data:
+not the first data row, an id that is not a footer word, no cell that may be a total word,
+the example mark or its own header, no error in any cell, every required value there, a
+township, no contradiction between state and outcome, and an id that no earlier row holds.
+Every other row (blank, totals, footers, errors, duplicates, ...) is handed with its cells
+to ``Validator.parse``, with the ids of the rows before it.
+
+When (``wanted``): always for ``.parquet``; for ``.csv`` / ``.txt`` of at least
+``POVERTY_BULK_MIN_MB`` (default 32 MB). A CSV is taken only when it is comma-separated,
+UTF-8 (with or without BOM), has its header on row 1 and one record a line (no blank line,
+no line break inside a cell): else ``NotBulk`` says why and the normal path reads it (within
+its own size limit). A bulk file may be up to ``POVERTY_MAX_BULK_MB`` (default 8192 MB);
+DuckDB works within ``POVERTY_BULK_MEMORY_MB`` (default 2048 MB; it spills to disk beyond).
+
+A Parquet file holds typed columns: each cell is read as a cell of that type in a workbook
+(whole numbers and numbers, dates, text); its rows are numbered as if under a header row.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import re
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from openpyxl.utils import get_column_letter
+
+from analytics import read, schema, store, validate
+from analytics.ingest import FileReport, SheetSummary
+
+MB = 1024 * 1024
+MIN_ENV, MAX_ENV, MEMORY_ENV = (
+    "POVERTY_BULK_MIN_MB",
+    "POVERTY_MAX_BULK_MB",
+    "POVERTY_BULK_MEMORY_MB",
+)
+DEFAULT_MIN_MB, DEFAULT_MAX_MB, DEFAULT_MEMORY_MB = 32, 8192, 2048
+HEAD_BYTES = 1024 * 1024  # the start of a CSV read in Python: dialect, header, table kind
+# A column with more distinct values than this share of its first rows (those read in
+# Python) takes the SQL shortcuts (tests set -1: every column that has one takes it).
+LARGE_SHARE = 0.05
+HEAD_ROWS = 5000  # rows of a Parquet file read in Python
+CSV_SHEET, PARQUET_SHEET = "CSV", "Parquet"
+
+# Clean text: printable ASCII but the space, and CJK unified ideographs (NFKC leaves both
+# alone; tests/test_fast_paths.py checks it), without the characters of SKIP_TRIGGERS.
+_SAFE = r"[!-~\x{4E00}-\x{9FFF}]+"
+_DECIMAL = r"[0-9]{1,15}(\.[0-9]{1,15})?"
+_ID = r"[0-9]{17}[0-9X]"
+_SQL_TYPES = store._SQL_TYPES
+
+
+class NotBulk(Exception):
+    """The file is not for the bulk path; ``str(err)`` says why (Chinese / English)."""
+
+
+class _Refused(Exception):
+    def __init__(self, report: FileReport) -> None:
+        super().__init__(report.message_en)
+        self.report = report
+
+
+def _env_mb(name: str, default: int) -> int:
+    try:
+        value = float((os.environ.get(name) or "").strip() or default)
+    except ValueError:
+        value = default
+    return int(value * MB) if value > 0 else int(default * MB)
+
+
+def wanted(path: str | os.PathLike[str]) -> bool:
+    """Whether a file is for the bulk path by its kind and size (it may still turn out not
+    to be: ``NotBulk``)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return True
+    if suffix not in read.CSV_SUFFIXES:
+        return False
+    try:
+        return path.stat().st_size >= _env_mb(MIN_ENV, DEFAULT_MIN_MB)
+    except OSError:
+        return False
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _re2(pattern: re.Pattern) -> str:
+    """A Python pattern of schema.py in DuckDB's (RE2) syntax: \\uXXXX -> \\x{XXXX}."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", pattern.pattern)
+
+
+# ------------------------------------------------------------------ the file
+@dataclass
+class _Plan:
+    path: Path
+    name: str
+    kind: str  # "csv" or "parquet"
+    located: read.LocatedTable
+    width: int
+    sources: list[str]  # staging expression of each column (c0, c1, ...)
+    types: list[str]  # DuckDB type of each staged column
+    # The sniffed CSV dialect reads "" inside a quoted value as a quote (DuckDB always does).
+    doublequote: bool = True
+
+
+def _plan(path: Path, name: str) -> _Plan:
+    size = path.stat().st_size
+    limit = _env_mb(MAX_ENV, DEFAULT_MAX_MB)
+    if size > limit:
+        raise read.LimitError(
+            f"{name}：文件大小 {read._mb(size)} 超过批量导入上限 {read._mb(limit)}"
+            f"（环境变量 {MAX_ENV}）。"
+            f" / {name}: the file is {read._mb(size)}, over the bulk import limit of "
+            f"{read._mb(limit)} ({MAX_ENV})."
+        )
+    if path.suffix.lower() == ".parquet":
+        return _plan_parquet(path, name)
+    return _plan_csv(path, name)
+
+
+def _plan_csv(path: Path, name: str) -> _Plan:
+    with open(path, "rb") as f:
+        head = f.read(HEAD_BYTES + 1)
+    if len(head) > HEAD_BYTES:
+        head = head[: head.rfind(b"\n", 0, HEAD_BYTES) + 1]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise NotBulk("UTF-16 编码 / UTF-16 encoded")
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise NotBulk("不是 UTF-8 编码 / not UTF-8") from e
+    sample = text[:8192]
+    try:  # as read._read_csv decides it
+        dialect = csv.Sniffer().sniff(sample, ",\t;")
+    except csv.Error:
+        dialect = csv.excel_tab if sample.count("\t") > sample.count(",") else csv.excel
+    if (
+        dialect.delimiter != ","
+        or dialect.quotechar != '"'
+        or dialect.skipinitialspace
+        or dialect.escapechar is not None
+    ):
+        raise NotBulk("不是以逗号分隔的 CSV / not a comma-separated CSV")
+    limits = read.Limits(rows=10**9, cells=10**12, file_bytes=10**15)
+    grid = read._read_csv(name, head, read._Budget(limits))
+    located = read.locate(grid)
+    width = len(next(csv.reader(io.StringIO(text, newline=""), dialect), []))
+    if not isinstance(located, read.LocatedTable) or located.header_rows != (0,):
+        raise NotBulk("表头不在第 1 行 / the header is not on row 1")
+    if grid.width > width:
+        raise NotBulk("有的行比表头长 / rows longer than the header")
+    plan = _Plan(
+        path, name, "csv", located, width, [f"c{k}" for k in range(width)], ["VARCHAR"] * width
+    )
+    plan.doublequote = bool(dialect.doublequote)
+    return plan
+
+
+_PARQUET_TYPES = (
+    (pa.types.is_string, "VARCHAR"),
+    (pa.types.is_large_string, "VARCHAR"),
+    (pa.types.is_boolean, "BOOLEAN"),
+    (pa.types.is_integer, "BIGINT"),
+    (pa.types.is_floating, "DOUBLE"),
+    (pa.types.is_decimal, "DOUBLE"),
+    (pa.types.is_date, "DATE"),
+    (pa.types.is_timestamp, "TIMESTAMP"),
+    (pa.types.is_null, "VARCHAR"),
+)
+
+
+def _plan_parquet(path: Path, name: str) -> _Plan:
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as e:
+        raise read.ReadError(
+            f"{name}：无法读取 Parquet 文件（{e}）。 / {name}: cannot read the Parquet file ({e})."
+        ) from e
+    fields = list(pf.schema_arrow)
+    types = []
+    for f in fields:
+        sql = next((t for test, t in _PARQUET_TYPES if test(f.type)), None)
+        if sql is None:
+            raise read.ReadError(
+                f"{name}：列“{f.name}”的类型 {f.type} 无法导入。"
+                f" / {name}: column '{f.name}' has type {f.type}, which cannot be imported."
+            )
+        types.append(sql)
+    first = pf.read_row_group(0).slice(0, HEAD_ROWS) if pf.num_row_groups else None
+    rows: list[list[object]] = [[f.name for f in fields]]
+    if first is not None:
+        rows += [list(r.values()) for r in first.to_pylist()]
+    for r in rows:
+        r[:] = [None if v == "" else v for v in r]
+    grid = read.Grid(file=name, sheet=PARQUET_SHEET, rows=rows, width=len(fields))
+    located = read.locate(grid)
+    if not isinstance(located, read.LocatedTable) or located.header_rows != (0,):
+        raise read.ReadError(
+            f"{name}：列名中找不到可识别的表头。"
+            f" / {name}: no recognisable header in the column names."
+        )
+    sources = [
+        "NULL::VARCHAR"
+        if pa.types.is_null(f.type)
+        else f'CAST("{f.name.replace(chr(34), chr(34) * 2)}" AS {t})'
+        for f, t in zip(fields, types, strict=True)
+    ]
+    return _Plan(path, name, "parquet", located, len(fields), sources, types)
+
+
+class _Digest(threading.Thread):
+    """sha256 and line count of a file, read in a thread while DuckDB reads it; and whether
+    a quote is doubled inside a value (``""`` but as a whole empty value)."""
+
+    DOUBLED = re.compile(rb'(?<![,\n])""|""(?![,\r\n])')
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.path, self.sha256, self.lines, self.error = path, "", 0, None
+        self.doubled = False
+
+    def run(self) -> None:
+        try:
+            h, lines, last, tail = hashlib.sha256(), 0, b"\n", b"\n"
+            with open(self.path, "rb") as f:
+                while chunk := f.read(8 * MB):
+                    h.update(chunk)
+                    lines += chunk.count(b"\n")
+                    if not self.doubled and (b'""' in chunk or tail[-1:] + chunk[:1] == b'""'):
+                        self.doubled = bool(self.DOUBLED.search(tail + chunk))
+                    last, tail = chunk[-1:], chunk[-2:]
+            self.sha256, self.lines = h.hexdigest(), lines + (last != b"\n")
+        except OSError as e:
+            self.error = e
+
+
+# ---------------------------------------------------------------- the import
+def import_path(
+    st: store.Store,
+    path: str | os.PathLike[str],
+    round_name: str,
+    *,
+    file_name: str | None = None,
+    township: str | None = None,
+    allow_partial: bool = False,
+    replace: bool = False,
+    is_demo: bool = False,
+) -> FileReport:
+    """Imports one file as one batch of ``round_name``, in one transaction, in DuckDB.
+
+    Same parameters, rules and result as ``ingest.import_file``.
+
+    Raises
+    ------
+    NotBulk
+        When the file is not for this path (the caller then uses the normal one).
+    read.ReadError
+        When the file cannot be read at all (a damaged Parquet file, over the bulk limit).
+    """
+    path = Path(path)
+    name = file_name or path.name
+    plan = _plan(path, name)
+    digest = _Digest(path)
+    digest.start()
+    round_name = (round_name or "").strip()
+    report = FileReport(file=name, sha256="")
+    memory = st.cursor().execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    st.cursor().execute(f"SET memory_limit = '{_env_mb(MEMORY_ENV, DEFAULT_MEMORY_MB) // MB}MB'")
+    try:
+        with st.write() as cur:
+            _Run(st, cur, plan, digest, report, township).go(
+                round_name, allow_partial, replace, is_demo
+            )
+            for (t,) in cur.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE temporary "
+                "AND table_name LIKE '\\_bulk\\_%' ESCAPE '\\'"
+            ).fetchall():
+                cur.execute(f"DROP TABLE {t}")
+    except _Refused as refused:
+        return refused.report
+    finally:
+        digest.join()
+        st.cursor().execute(f"SET memory_limit = {_sql_str(memory)}")
+    return report
+
+
+def _refuse(report: FileReport, zh: str, en: str) -> _Refused:
+    report.status = "refused"
+    report.message, report.message_en = zh, en
+    return _Refused(report)
+
+
+class _Run:
+    """One bulk import inside its transaction (``cur``)."""
+
+    def __init__(self, st, cur, plan: _Plan, digest: _Digest, report: FileReport, township):
+        self.st, self.cur, self.plan, self.digest, self.report = st, cur, plan, digest, report
+        self.validator = validate.Validator(township)
+        located = plan.located
+        self.table = located.table
+        self.sheet = CSV_SHEET if plan.kind == "csv" else PARQUET_SHEET
+        self.colname = {
+            c: f"{get_column_letter(c + 1)} {located.headers[c]}" for c in located.columns
+        }
+        self.lookup = schema.header_lookup(self.table)
+
+    def q(self, sql: str, params: list | None = None) -> list[tuple]:
+        return self.cur.execute(sql, params or []).fetchall()
+
+    # ------------------------------------------------------------- staging
+    def stage(self) -> int:
+        """_bulk_raw: the file's cells (c0, c1, ...) and, for each large column (judged on
+        the rows read in Python), whether its shortcut applies (f0, ...), worked out once."""
+        plan, located = self.plan, self.plan.located
+        head = located.grid.rows[1:]
+        columns = list(zip(*head, strict=True)) if head else [()] * plan.width
+        self.fast: dict[int, str | None] = {}
+        for k in range(plan.width):
+            large = len(set(columns[k])) > LARGE_SHARE * len(head) if k < len(columns) else False
+            self.fast[k] = self._fast(k, located.columns.get(k)) if large else None
+        flags = "".join(f", ({f}) AS f{k}" for k, f in self.fast.items() if f)
+        if plan.kind == "csv":
+            cols = ", ".join(f"'c{k}': 'VARCHAR'" for k in range(plan.width))
+            source = (
+                f"read_csv({_sql_str(str(plan.path))}, header = false, skip = 1, delim = ',', "
+                f"quote = '\"', escape = '\"', columns = {{{cols}}}, auto_detect = false, "
+                "null_padding = true, strict_mode = true)"
+            )
+            select = "*"
+        else:
+            source = f"read_parquet({_sql_str(str(plan.path))})"
+            select = ", ".join(f"{s} AS c{k}" for k, s in enumerate(plan.sources))
+        try:
+            self.cur.execute(
+                f"CREATE TEMP TABLE _bulk_raw AS SELECT *{flags} "
+                f"FROM (SELECT {select} FROM {source})"
+            )
+        except Exception as e:  # duckdb's errors: bad bytes, a ragged or quoted-newline row
+            if plan.kind == "csv":
+                raise NotBulk(
+                    f"DuckDB 无法按 CSV 读取 / DuckDB cannot read it: {str(e)[:300]}"
+                ) from e
+            raise read.ReadError(
+                f"{plan.name}：无法读取 Parquet 文件。 / {plan.name}: cannot read the Parquet "
+                f"file ({str(e)[:300]})."
+            ) from e
+        n, low, high = self.q("SELECT count(*), min(rowid), max(rowid) FROM _bulk_raw")[0]
+        # Row ids of a table not yet committed start high, but in order and without gaps.
+        if n and high - low + 1 != n:
+            raise read.ReadError(f"{plan.name}: DuckDB row ids out of order")
+        self.base = low or 0
+        if plan.kind == "csv":
+            self.digest.join()
+            if self.digest.error is not None:
+                raise self.digest.error
+            if self.digest.lines != n + 1:
+                raise NotBulk("有空行或单元格内换行 / blank lines or line breaks inside cells")
+            if self.digest.doubled and not plan.doublequote:
+                raise NotBulk("值中有成对的引号 / doubled quotes inside values")
+        return n
+
+    # ------------------------------------------------------- column values
+    def columns(self) -> None:
+        """Per column: the SQL shortcut (large columns), and the values parsed in Python."""
+        plan, located = self.plan, self.plan.located
+        # The distinct values the shortcuts leave, of every column: one grouping-sets query.
+        kept = ", ".join(
+            f"CASE WHEN NOT f{k} THEN c{k} END AS g{k}" if self.fast[k] else f"c{k} AS g{k}"
+            for k in range(plan.width)
+        )
+        sets = ", ".join(f"(g{k})" for k in range(plan.width))
+        lists: list[list] = [[] for _ in range(plan.width)]
+        for row in self.q(
+            f"SELECT GROUPING_ID({', '.join(f'g{k}' for k in range(plan.width))}) AS _set, * "
+            f"FROM (SELECT {kept} FROM _bulk_raw) GROUP BY GROUPING SETS ({sets})"
+        ):
+            k = plan.width - (~row[0] & ((1 << plan.width) - 1)).bit_length()
+            value = row[1 + k]
+            if value is not None:
+                lists[k].append(value)
+        id_col = located.column_of("household_id")
+        self.templates: dict[int, dict] = {}  # column -> value -> problems (row 0)
+        self.maps: dict[int, str] = {}
+        null_ok = True
+        for k in range(plan.width):
+            key = located.columns.get(k)
+            values = lists[k] or []
+            out, skip, err, warn, has_id = [], [], [], [], []
+            found_of = {}
+            for v in values:
+                skip.append(validate.cell_may_skip(v, key, self.lookup))
+                if key is None:
+                    continue
+                o, found = self.validator._cell_result(
+                    plan.name, self.sheet, self.table, key, v, self.colname[k]
+                )
+                out.append(o)
+                err.append(any(p.severity == validate.ERROR for p in found))
+                warn.append(bool(found))
+                if found:
+                    found_of[v] = found
+                if k == id_col:
+                    text = validate.clean_text(v).replace(" ", "")
+                    has_id.append(bool(text) and not schema.FOOTER_PATTERN.match(text))
+            if key is not None:
+                self.templates[k] = found_of
+                null_ok &= self.validator._cell_result(
+                    plan.name, self.sheet, self.table, key, None, self.colname[k]
+                ) == (None, ())
+            arrow_type = (
+                store._ARROW_TYPES[plan.types[k]]
+                if plan.types[k] != "TIMESTAMP"
+                else pa.timestamp("us")
+            )
+            cols = {"v": pa.array(values, arrow_type), "skip": pa.array(skip, pa.bool_())}
+            if key is not None:
+                out_type = _SQL_TYPES[self.table.by_key[key].kind]
+                cols |= {
+                    "out": pa.array(out, store._ARROW_TYPES[out_type]),
+                    "err": pa.array(err, pa.bool_()),
+                    "warn": pa.array(warn, pa.bool_()),
+                }
+                if k == id_col:
+                    cols["has_id"] = pa.array(has_id, pa.bool_())
+            # A column whose values all stand for themselves, unflagged, needs no lookup.
+            same = not any(skip) and (
+                key is None
+                or (
+                    plan.types[k] == "VARCHAR"
+                    and _SQL_TYPES[self.table.by_key[key].kind] == "VARCHAR"
+                    and out == values
+                    and not any(warn)
+                    and (k != id_col or all(has_id))
+                )
+            )
+            if not same:
+                self._register(f"_bulk_m{k}", cols)
+                self.maps[k] = f"_bulk_m{k}"
+        self.null_ok = null_ok
+
+    def _fast(self, k: int, key: str | None) -> str | None:
+        """SQL: the clean values of column ``k`` whose results need no Python, or None."""
+        c, typ = f"c{k}", self.plan.types[k]
+        trig = "[" + re.escape(validate.SKIP_TRIGGERS) + "]"
+        spellings = ""
+        if key is not None:
+            words = [s for s, f in self.lookup.items() if f == key]
+            spellings = f" AND {c} NOT IN ({', '.join(map(_sql_str, words))})" if words else ""
+        safe = (
+            f"regexp_full_match({c}, {_sql_str(_SAFE)}) "
+            f"AND NOT regexp_matches({c}, {_sql_str(trig)}){spellings}"
+        )
+        if key is None:
+            return safe if typ == "VARCHAR" else "TRUE"  # a number or date is never a total
+        kind = self.table.by_key[key].kind
+        if typ == "VARCHAR" and kind == schema.TEXT:
+            if key == "household_id":
+                return (
+                    f"{safe} AND NOT regexp_matches({c}, {_sql_str(_re2(schema.FOOTER_PATTERN))})"
+                )
+            return safe
+        if typ == "VARCHAR" and kind == schema.ID_NUMBER:
+            digits = " + ".join(
+                f"(ord(substr({c}, {i + 1}, 1)) - 48) * {w}"
+                for i, w in enumerate(validate.ID_WEIGHTS)
+            )
+            return (
+                f"regexp_full_match({c}, '{_ID}'){spellings} "
+                f"AND substr('{validate.ID_CHECK}', (({digits}) % 11) + 1, 1) = substr({c}, 18, 1) "
+                f"AND substr({c}, 7, 4) >= '1800' AND substr({c}, 7, 4) <= '2199' "
+                f"AND try_strptime(substr({c}, 7, 8), '%Y%m%d') IS NOT NULL"
+            )
+        if kind == schema.NUMBER and typ in ("VARCHAR", "BIGINT", "DOUBLE"):
+            test = f"regexp_full_match({c}, '{_DECIMAL}')" if typ == "VARCHAR" else "TRUE"
+            if key in validate.POSITIVE_NUMBER:
+                test += f" AND CAST({c} AS DOUBLE) > 0"
+            return test
+        return None
+
+    # ------------------------------------------------------- classification
+    def classify(self) -> None:
+        """_bulk_rows: every row's values, the raw cells of its warnings, whether plain.
+
+        "Plain" mirrors validate._ByColumn._plain_rows (and so _skip_kind and _row_rules):
+        a rule added there must be added here.
+        """
+        plan, located, table = self.plan, self.plan.located, self.table
+        width = plan.width
+        level1 = [f"r.rowid - {self.base} + 2 AS row"]
+        level2 = ["row"]
+        cell_bad, self.warn_cols = [], []
+        for k in range(width):
+            fast = self.fast[k]
+            key = located.columns.get(k)
+            level1.append(f"r.c{k} AS c{k}")
+            level1.append(f"r.f{k}" if fast else f"FALSE AS f{k}")
+            if k not in self.maps:  # every value stands for itself
+                if key is not None:
+                    level2.append(f'c{k} AS "{key}"')
+                    if not self.null_ok:
+                        cell_bad.append(f"c{k} IS NULL")
+                continue
+            level1.append(f"m{k}.skip AS s{k}")
+            cell_bad.append(f"(c{k} IS NOT NULL AND NOT f{k} AND coalesce(s{k}, TRUE))")
+            if key is None:
+                continue
+            level1 += [f"m{k}.out AS o{k}", f"m{k}.err AS e{k}", f"m{k}.warn AS w{k}"]
+            if fast:
+                cast = _SQL_TYPES[table.by_key[key].kind]
+                level2.append(
+                    f"CASE WHEN c{k} IS NULL THEN NULL WHEN f{k} THEN CAST(c{k} AS {cast}) "
+                    f'ELSE o{k} END AS "{key}"'
+                )
+            else:
+                level2.append(f'o{k} AS "{key}"')
+            cell_bad.append(f"(c{k} IS NOT NULL AND NOT f{k} AND coalesce(e{k}, TRUE))")
+            if not self.null_ok:
+                cell_bad.append(f"c{k} IS NULL")
+            if self.templates.get(k):
+                self.warn_cols.append(k)
+                level2.append(
+                    f"CASE WHEN c{k} IS NOT NULL AND NOT f{k} AND coalesce(w{k}, FALSE) "
+                    f"THEN c{k} END AS v{k}"
+                )
+        by_key = {key: k for k, key in located.columns.items()}
+        id_k = by_key.get("household_id")
+        rules = ["_cells", "row = 2"]  # the first data row may be a numbering row
+        if id_k is None or (
+            "township" not in by_key and not self.validator.township and not located.title_township
+        ):
+            rules.append("TRUE")  # as validate._ByColumn: no id column; no township at all
+        else:
+            if id_k in self.maps:
+                level1.append(f"m{id_k}.has_id AS h{id_k}")
+                has_id = f"(f{id_k} OR coalesce(h{id_k}, FALSE))"
+            else:
+                has_id = "TRUE"
+            level2.append(f"c{id_k} IS NOT NULL AND {has_id} AS _has_id")
+            rules.append("NOT _has_id")
+        level2.append(f"({' OR '.join(cell_bad) or 'FALSE'}) AS _cells")
+        for key in validate.REQUIRED[table.key]:
+            if key in by_key:
+                rules.append(f'"{key}" IS NULL')
+        if "township" in by_key:
+            rules.append('"township" IS NULL')
+        if table.key == "households" and "registry_state" in by_key:
+            for key in ("adjustment", "verification"):
+                if key not in by_key:
+                    continue
+                for outcome, (allowed, *_) in validate.CONTRADICTIONS.items():
+                    ok = ", ".join(_sql_str(s) for s in sorted(allowed))
+                    rules.append(
+                        f'("{key}" = {_sql_str(outcome)} AND "registry_state" IS NOT NULL '
+                        f'AND "registry_state" NOT IN ({ok}))'
+                    )
+        joins = " ".join(
+            f"LEFT JOIN {self.maps[k]} m{k} ON r.c{k} = m{k}.v"
+            for k in range(width)
+            if k in self.maps
+        )
+        self.cur.execute(
+            f"""CREATE TEMP TABLE _bulk_rows AS
+            SELECT * EXCLUDE (_cells{", _has_id" if "NOT _has_id" in rules else ""}),
+                   NOT coalesce({" OR ".join(rules)}, FALSE) AS plain, FALSE AS dup
+            FROM (SELECT {", ".join(level2)}
+                  FROM (SELECT {", ".join(level1)} FROM _bulk_raw r {joins}))"""
+        )
+
+    def fetch_rows(self, where: str) -> list[tuple]:
+        """(row, raw cells) of the rows of _bulk_rows matching ``where``, in row order."""
+        cells = ", ".join(f"r.c{k}" for k in range(self.plan.width))
+        return self.q(
+            f"""SELECT r.rowid - {self.base} + 2 AS row, {cells} FROM _bulk_raw r
+            WHERE r.rowid - {self.base} + 2 IN (SELECT row FROM _bulk_rows WHERE {where})
+            ORDER BY 1"""
+        )
+
+    # ----------------------------------------------------------------- run
+    def go(self, round_name: str, allow_partial: bool, replace_: bool, is_demo: bool) -> None:
+        located, table, report, cur = self.plan.located, self.table, self.report, self.cur
+        self.stage()
+        self.columns()
+        self.classify()
+        header = located.grid.rows[0]
+        # The rows that are not plain, in order: which of them are data, with which ids.
+        odd = self.fetch_rows("NOT plain")
+        data = validate.Validator(self.validator.township).data_ids(self._located(odd, header))
+        validator = self.validator
+        if table.key in ("households", "relocation"):
+            # The first data row of every id; a plain row repeating an earlier id is not plain.
+            self._register(
+                "_bulk_pyids",
+                {
+                    "row": pa.array([r for r, _ in data], pa.int64()),
+                    "hid": pa.array([h or None for _, h in data], pa.string()),
+                },
+            )
+            cur.execute(
+                """CREATE TEMP TABLE _bulk_first AS SELECT hid, min(row) AS first FROM (
+                    SELECT row, "household_id" AS hid FROM _bulk_rows WHERE plain
+                    UNION ALL SELECT row, hid FROM _bulk_pyids)
+                WHERE hid IS NOT NULL GROUP BY hid HAVING count(*) > 1"""
+            )
+            cur.execute(
+                """UPDATE _bulk_rows SET plain = FALSE, dup = TRUE FROM _bulk_first f
+                WHERE plain AND "household_id" = f.hid AND row > f.first"""
+            )
+            dups = self.fetch_rows("dup")
+            odd = sorted(odd + dups)
+            hids = {h for _, h in data if h}
+            hids |= {h for (h,) in self.q('SELECT "household_id" FROM _bulk_rows WHERE dup')}
+            self._register("_bulk_hids", {"hid": pa.array(sorted(hids), pa.string())})
+            inside = {r[0] for r in odd}
+            for hid, first_row in self.q(
+                "SELECT f.hid, f.first FROM _bulk_first f JOIN _bulk_hids USING (hid)"
+            ):
+                if first_row not in inside:  # as _row_rules and _ByColumn.take label them
+                    validator._seen_ids[(table.key, hid)] = (
+                        f"{self.sheet} 第 {first_row} 行",
+                        f"sheet {self.sheet} row {first_row}",
+                    )
+        # The plain rows' warnings, from the raw cells that carry one.
+        warnings: list[validate.Problem] = []
+        for k in self.warn_cols:
+            found = self.templates[k]
+            for row, v in self.q(
+                f"SELECT row, v{k} FROM _bulk_rows WHERE plain AND v{k} IS NOT NULL ORDER BY row"
+            ):
+                warnings.extend(validate._at(p, row) for p in found[v])
+        # Every other row through Validator.parse, with the ids of the plain rows before it.
+        parsed = validator.parse(self._located(odd, header))
+        n_plain = self.q("SELECT count(*) FROM _bulk_rows WHERE plain")[0][0]
+        self._report(parsed, warnings, n_plain)
+        if not round_name:
+            raise _refuse(report, "未填写批次名称", "no round given")
+        if report.rejected and not allow_partial:
+            raise _refuse(
+                report,
+                f"{report.rejected} 行有错误，未导入任何数据。"
+                "可修改后重新上传，或选择“仅导入有效行”。",
+                f"{report.rejected} rows have errors; nothing was loaded. Fix them, or choose to "
+                "load the valid rows only.",
+            )
+        if report.loaded == 0 and not report.rejected:
+            raise _refuse(report, "文件中没有数据行", "the file holds no data rows")
+        self.digest.join()
+        if self.digest.error is not None:
+            raise self.digest.error
+        report.sha256 = self.digest.sha256
+        self._write(parsed, round_name, replace_, is_demo)
+
+    def _register(self, name: str, columns: dict) -> None:
+        """A temp table ``name`` from Arrow columns."""
+        self.cur.register(f"{name}_arrow", pa.table(columns))
+        try:
+            self.cur.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+        finally:
+            self.cur.unregister(f"{name}_arrow")
+
+    def _located(self, rows: list[tuple], header: list[object]) -> read.LocatedTable:
+        width = self.plan.width
+        cells = [list(header) + [None] * (width - len(header))]
+        cells += [list(r[1 : width + 1]) for r in rows]
+        grid = read.Grid(
+            file=self.plan.name,
+            sheet=self.sheet,
+            rows=cells,
+            width=width,
+            row_numbers=[1, *(r[0] for r in rows)],
+        )
+        return replace(self.plan.located, grid=grid, data_start=1)
+
+    # -------------------------------------------------------------- report
+    def _report(self, parsed: validate.ParsedTable, warnings: list, n_plain: int) -> None:
+        report, located = self.report, self.plan.located
+        problems = sorted(
+            [*parsed.problems, *warnings], key=lambda p: -1 if p.row is None else p.row
+        )
+        report.problems = problems
+        report.totals = {
+            "loaded": n_plain + len(parsed.rows),
+            "rejected": len(parsed.rejected),
+            "skipped": sum(parsed.skipped.values()),
+        }
+        self.parsed = parsed
+        report.sheets = [
+            SheetSummary(
+                sheet=self.sheet,
+                table=self.table.key,
+                header_rows="1",
+                township_source=parsed.township_source,
+                loaded=report.loaded,
+                rejected=report.rejected,
+                skipped=parsed.skipped,
+                columns=parsed.headers,
+                unused_columns=located.unused_headers,
+            )
+        ]
+
+    # --------------------------------------------------------------- write
+    def _write(self, parsed, round_name: str, replace_: bool, is_demo: bool) -> None:
+        st, cur, report, table = self.st, self.cur, self.report, self.table
+        key = table.key
+        ids: dict[str, set[str] | str] = {}
+        if key in ("households", "relocation"):
+            py = pa.table(
+                {"household_id": pa.array([r["household_id"] for r in parsed.rows], pa.string())}
+            )
+            cur.register("_bulk_pyrows_arrow", py)
+            cur.execute("""CREATE TEMP TABLE _bulk_pyrows AS SELECT * FROM _bulk_pyrows_arrow""")
+            cur.unregister("_bulk_pyrows_arrow")
+            # Loaded ids are distinct (a repeated id is rejected). A round holding no row of
+            # the table cannot conflict: no need to join 10 million ids to find that out.
+            if self.q(
+                f"SELECT count(*) FROM (SELECT 1 FROM {key} WHERE round = ? LIMIT 1)", [round_name]
+            )[0][0]:
+                ids[key] = (
+                    '(SELECT "household_id" AS household_id FROM _bulk_rows WHERE plain '
+                    "UNION ALL SELECT household_id FROM _bulk_pyrows)"
+                )
+        conflicts = st.conflicts(cur, round_name, report.sha256, ids)
+        if conflicts and not replace_:
+            raise _refuse(
+                report,
+                "；".join(c.reason for c in conflicts) + "。如需替换该批次，请选择“替换已有批次”。",
+                "; ".join(c.reason_en for c in conflicts) + ". Ask to replace that batch to swap.",
+            )
+        for c in conflicts:
+            st.remove_batch(cur, c.batch_id)
+        report.replaced = [c.batch_id for c in conflicts]
+        batch_id = self.q("SELECT nextval('batch_seq')")[0][0]
+        by_key = set(self.plan.located.columns.values())
+        fill = (
+            None
+            if "township" in by_key
+            else self.validator.township or self.plan.located.title_township
+        )
+        plain_towns = (
+            {t for (t,) in self.q('SELECT DISTINCT "township" FROM _bulk_rows WHERE plain')}
+            if "township" in by_key
+            else ({fill} if self.report.totals["loaded"] - len(parsed.rows) else set())
+        )
+        townships = sorted(plain_towns | {r["township"] for r in parsed.rows})
+        warnings_n = sum(p.severity == validate.WARNING for p in report.problems)
+        cur.execute(
+            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                batch_id,
+                round_name,
+                report.file,
+                report.sha256,
+                dt.datetime.now(),
+                store.os_user(),
+                "、".join(townships),
+                key if report.loaded else "",
+                report.loaded,
+                report.rejected,
+                report.skipped,
+                warnings_n,
+                is_demo,
+            ],
+        )
+        cols = store.table_columns(key)
+        names = ", ".join(f'"{c}"' for c, _ in cols)
+        values = []
+        for c, _ in cols[2:]:
+            if c == "source_sheet":
+                values.append(_sql_str(self.sheet))
+            elif c == "source_row":
+                values.append("row")
+            elif c in by_key:
+                values.append(f'"{c}"')
+            elif c == "township" and fill:
+                values.append(_sql_str(fill))
+            else:
+                values.append("NULL")
+        cur.execute(
+            f"INSERT INTO {key} ({names}) SELECT ?, ?, {', '.join(values)} "
+            "FROM _bulk_rows WHERE plain",
+            [batch_id, round_name],
+        )
+        if parsed.rows:
+            st._bulk_insert(cur, key, batch_id, round_name, parsed.rows)
+        if parsed.rejected:
+            q = pa.Table.from_pylist(
+                [
+                    {
+                        "batch_id": batch_id,
+                        "round": round_name,
+                        "table_name": key,
+                        "source_sheet": r["source_sheet"],
+                        "source_row": r["source_row"],
+                        "reasons": r["reasons"],
+                        "raw": json.dumps(r["raw"], ensure_ascii=False),
+                    }
+                    for r in parsed.rejected
+                ]
+            )
+            cur.register("_bulk_q", q)
+            cur.execute("INSERT INTO quarantine SELECT * FROM _bulk_q")
+            cur.unregister("_bulk_q")
+        if report.problems:
+            fields = (
+                "file",
+                "sheet",
+                "row",
+                "column",
+                "value",
+                "code",
+                "severity",
+                "message",
+                "message_en",
+            )
+            frame = {f: [getattr(p, f) for p in report.problems] for f in fields}
+            frame["row"] = pa.array(frame["row"], pa.int64())
+            arrow = pa.table(
+                {"batch_id": pa.array([batch_id] * len(report.problems), pa.int64()), **frame}
+            )
+            cur.register("_bulk_p", arrow)
+            cur.execute("INSERT INTO row_problems SELECT * FROM _bulk_p")
+            cur.unregister("_bulk_p")
+        st._bump(cur)
+        report.batch_id = batch_id
+        report.status = "partial" if report.rejected else "loaded"
+        report.message = f"已导入批次 {batch_id}：{report.loaded} 行" + (
+            f"，{report.rejected} 行有错误已隔离" if report.rejected else ""
+        )
+        report.message_en = f"loaded as batch {batch_id}: {report.loaded} rows" + (
+            f", {report.rejected} rejected rows quarantined" if report.rejected else ""
+        )
+        if report.replaced:
+            report.message += f"（替换了批次 {', '.join(map(str, report.replaced))}）"
+            report.message_en += f" (replaced batch {', '.join(map(str, report.replaced))})"
