@@ -1,0 +1,361 @@
+"""Benchmark: importing household registers, side by side, on synthetic files.
+
+    python bench/bench_import.py                   # everything, 3 runs each (about 25 min)
+    python bench/bench_import.py --only xlsx       # the 100k XLSX comparison only
+    python bench/bench_import.py --only bulk --sizes prefecture
+    python bench/bench_import.py --runs 5 --write  # and put the results in bench/RESULTS.md
+
+Inputs come from bench/generate.py (made on first use, kept in bench/data/, git-ignored).
+Every measurement runs in a fresh process (``--child``), so that its peak resident memory
+(``resource.getrusage``, the child's own) is its own; the medians of ``--runs`` runs are
+reported. Not a test: nothing here runs under pytest.
+
+- **xlsx**: 100,000 households as .xlsx. ``ours``: ``ingest.import_file`` into a new store
+  (read, checks, validation, one transaction); ``reference``: the same with the fast paths
+  off (per-cell validation, regex scan of the XML), as the import ran before; ``pandas``:
+  ``pandas.read_excel(engine="openpyxl")``, the usual script, no validation nor loading;
+  ``calamine``: a bare python-calamine read of the sheet to Python lists (the floor).
+- **bulk**: 1,000,000 and 10,000,000 households as UTF-8 CSV and as Parquet through
+  ``ingest.import_path`` (DuckDB bulk path, analytics/bulk.py) into a new store.
+- **memory**: 1,000,000 households as .xlsx through ``ingest.import_file``, the size limits
+  raised for it (the defaults refuse a file that large).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import json
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+import generate  # noqa: E402
+
+RESULTS = HERE / "RESULTS.md"
+SAVED = HERE / "data" / "import_results.json"  # every measurement so far, by part
+BIG_LIMITS = {
+    "POVERTY_MAX_FILE_MB": "2000",
+    "POVERTY_MAX_UNZIPPED_MB": "20000",
+    "POVERTY_MAX_CELLS": "100000000",
+}
+
+
+# ------------------------------------------------------------------ children
+def _child(kind: str, path: str) -> dict:
+    """One measurement in this process: seconds and peak resident memory (MB)."""
+    started = time.perf_counter()
+    if kind == "calamine":
+        import python_calamine
+
+        data = Path(path).read_bytes()
+        started = time.perf_counter()
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        rows = book.get_sheet_by_index(0).to_python()
+        detail = f"{len(rows) - 1} rows"
+    elif kind == "pandas":
+        import pandas as pd
+
+        data = Path(path).read_bytes()
+        started = time.perf_counter()
+        frame = pd.read_excel(io.BytesIO(data), engine="openpyxl")
+        detail = f"{len(frame)} rows"
+    else:
+        from analytics import ingest, read, validate
+        from analytics.store import Store
+
+        if kind == "reference":  # the fast paths off
+            read._XmlScan._fast = lambda self, buf: 0
+            parse = validate.Validator.parse
+            validate.Validator.parse = lambda self, located, **kw: parse(
+                self, located, by_column=False
+            )
+        with tempfile.TemporaryDirectory(dir=HERE / "data") as tmp:
+            store = Store(Path(tmp) / "bench.duckdb")
+            if kind in ("ours", "reference"):
+                data = Path(path).read_bytes()
+                started = time.perf_counter()
+                report = ingest.import_file(store, Path(path).name, data, "bench")
+            else:  # bulk: from the file on disk
+                started = time.perf_counter()
+                report = ingest.import_path(store, path, "bench")
+            seconds = time.perf_counter() - started
+            store.close()
+        detail = f"{report.status}, {report.loaded} loaded, {report.warnings} warnings"
+        if report.status not in ("loaded", "partial"):
+            detail += f": {report.message_en}"
+        return {"seconds": seconds, "rss_mb": _rss_mb(), "detail": detail}
+    return {"seconds": time.perf_counter() - started, "rss_mb": _rss_mb(), "detail": detail}
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def measure(kind: str, path: Path, runs: int, env: dict | None = None) -> dict:
+    """Median seconds and peak memory of ``runs`` fresh processes."""
+    results = []
+    for _ in range(runs):
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", kind, str(path)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+            check=False,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"{kind} {path.name} failed:\n{done.stderr[-3000:]}")
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        print(f"  {kind:10} {path.name}: {results[-1]}", file=sys.stderr, flush=True)
+    return {
+        "seconds": statistics.median(r["seconds"] for r in results),
+        "rss_mb": max(r["rss_mb"] for r in results),
+        "runs": [round(r["seconds"], 2) for r in results],
+        "detail": results[-1]["detail"],
+    }
+
+
+# -------------------------------------------------------------------- report
+def machine() -> list[str]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+    libs = ", ".join(
+        f"{p} {metadata.version(p)}"
+        for p in ("duckdb", "pyarrow", "pandas", "numpy", "openpyxl", "python-calamine")
+    )
+    return [
+        f"- cpu: {cpu}, {os.cpu_count()} cores; ram: {int(mem) / 2**20:.1f} GiB",
+        f"- os: {platform.platform()}",
+        f"- python {platform.python_version()}, {libs}",
+    ]
+
+
+def _s(x: float) -> str:
+    return f"{x:.2f} s"
+
+
+def section(results: dict, args: argparse.Namespace, loads: tuple) -> str:
+    out = [
+        "## Import",
+        "",
+        "Importing household registers (bench/generate.py: template columns, valid IDs, "
+        "0.3 % of rows with a county-file quirk: a wrong ID check character, a 15-digit ID, "
+        "an income of 不详, a size of 4人 or in full-width digits, a date 2019年7月8日). Each "
+        "figure is the median of fresh processes (peak memory: the largest), measured side "
+        "by side in one run of:",
+        "",
+        "```bash",
+        f"python bench/bench_import.py --runs {args.runs} --write",
+        "```",
+        "",
+        "### Machine",
+        "",
+        f"A shared 2-core development VM with other developers' test runs going on (load "
+        f"average {loads[0]:.1f} at the start, {loads[1]:.1f} at the end): timings spread "
+        "by 10-30 % from run to run.",
+        "",
+        *machine(),
+        "",
+        f"### Results ({dt.date.today().isoformat()})",
+        "",
+    ]
+    x = results.get("xlsx")
+    if x:
+        floor = x["calamine"]["seconds"]
+        out += [
+            f"XLSX, 100,000 households (one sheet, 22 columns; {x['size_mb']:.1f} MB):",
+            "",
+            "| importer | median | runs | peak memory | vs bare calamine | what it does |",
+            "|---|---:|---|---:|---:|---|",
+        ]
+        what = {
+            "ours": "ingest.import_file: checks, validation, rows and row report in DuckDB",
+            "reference": "the same, fast paths off (per-cell validation, regex XML scan): before",
+            "pandas": "pandas.read_excel(engine='openpyxl'): reading only",
+            "calamine": "python-calamine to Python lists: reading only (the floor)",
+        }
+        for kind in ("ours", "reference", "pandas", "calamine"):
+            r = x[kind]
+            out.append(
+                f"| {kind} | {_s(r['seconds'])} | {r['runs']} | {r['rss_mb']:.0f} MB | "
+                f"{r['seconds'] / floor:.1f}x | {what[kind]} |"
+            )
+        ours = x["ours"]["seconds"]
+        out += [
+            "",
+            f"Ours is **{x['pandas']['seconds'] / ours:.1f}x faster than pandas + openpyxl** "
+            f"(target: at least 5x) and **{ours / floor:.2f}x the bare calamine read** "
+            f"(target: within 2x); {x['reference']['seconds'] / ours:.1f}x faster than before.",
+            "",
+        ]
+    b = results.get("bulk")
+    if b:
+        out += [
+            "Bulk CSV and Parquet through `python -m analytics ingest` "
+            "(`ingest.import_path`, DuckDB; memory_limit 2 GB):",
+            "",
+            "| households | file | size | median | runs | peak memory | outcome |",
+            "|---:|---|---:|---:|---|---:|---|",
+        ]
+        for name, r in sorted(
+            b.items(), key=lambda kv: (generate.SIZES[kv[0].split("/")[0]], kv[0])
+        ):
+            size, fmt = name.split("/")
+            out.append(
+                f"| {generate.SIZES[size]:,} | {fmt} | {r['size_mb']:,.0f} MB | "
+                f"{_s(r['seconds'])} | {r['runs']} | {r['rss_mb']:,.0f} MB | {r['detail']} |"
+            )
+        out.append("")
+    m = results.get("memory")
+    if m:
+        out += [
+            "XLSX, 1,000,000 households (one sheet; the size limits raised: "
+            + ", ".join(f"{k}={v}" for k, v in BIG_LIMITS.items())
+            + "):",
+            "",
+            f"- {_s(m['seconds'])} (runs {m['runs']}), peak memory **{m['rss_mb']:,.0f} MB** "
+            f"({m['size_mb']:.0f} MB file; {m['detail']})",
+            "",
+        ]
+    return "\n".join(out) + "\n\n" + NOTES
+
+
+NOTES = """\
+### What changed, and where the time goes
+
+Before: the original import of the 100k XLSX took 43.7 s against 5.8 s for the bare
+calamine read (7.5x; one run, same machine, load average about 8). Its profile
+(pyinstrument): the zip-bomb scan of the sheet XML ran a Python regex callback per cell
+(2.2 M tags: about twice the calamine read by itself), validation ran `clean_text` and a
+parser per cell plus `_skip_kind` over every row (about five times the calamine read), and
+the store rebuilt every row dict column by column. ("reference" above switches the two fast
+paths off but keeps the smaller changes to the grid and the store.) There was no bulk path:
+a 10 M-household CSV was refused by the 50 MB / 1.1 M-row limits (and the per-cell path
+would take hours on it). After:
+
+- `read._XmlScan._fast`: whole rows of plain `<row r>` / `<c r>` tags are scanned with numpy
+  (tag positions, references, empty cells); anything unusual (a namespace prefix, single
+  quotes, a comment, a `>` inside an attribute, a tag without `r`) goes to the regex scan,
+  so the result is the same (tests/test_fast_paths.py).
+- `validate.Validator.parse` works a column at a time: every distinct value is parsed once
+  by the per-cell code; clean text, valid 18-digit IDs (numpy check characters) and plain
+  numbers of large columns skip it (analytics/columns.py); a row that is plainly data and
+  raises no row rule is loaded as a view on the columns (`columns.RowView`), every other row
+  goes through the unchanged per-row code. `by_column=False` is the reference ("reference"
+  above), and the two are held equal on a register with every quirk
+  (tests/test_fast_paths.py).
+- `read._make_grid` edits calamine's lists in place; `Store._bulk_insert` slices columns
+  (`columns.to_columns`) instead of reading every row dict.
+
+Where the XLSX import's time goes now (this machine, lightly loaded): the calamine read
+(the floor) 1.8 s, the zip/XML checks 1.0 s, the grid 0.25 s, validation 1.5 s, the DuckDB
+transaction 0.5 s. **The 2x target is missed** (about 2.8-3x): the hostile-file checks and
+the load into DuckDB alone cost about 0.85x of the floor, so validation would have to cost
+next to nothing; what is left of it is Python work per column and per row over 2.2 M cells.
+The 5x-faster-than-pandas target is met, narrowly.
+
+Bulk path (analytics/bulk.py): DuckDB reads the file into a staging table, the distinct
+values of each column that the SQL shortcuts do not cover are validated in Python once,
+clean rows are typed and checked in one `CREATE TABLE ... AS SELECT`, repeated ids are
+found with one `GROUP BY`, and every odd row (about 0.3 % here) goes through
+`Validator.parse`. For 10 M CSV rows: reading the CSV about 11 s, column values 5-11 s,
+classifying 11-14 s, the insert 12 s, with both cores busy (CPU 180 %). Peak memory stays
+near DuckDB's 2 GB memory limit plus Python (it spills to disk beyond). Both targets are met
+on a quiet machine (under a minute, under 4 GB); with other developers' test runs on the
+same 2 cores (load average 3-7) an earlier run took 130-206 s for the CSV and 67-106 s for
+the Parquet file, at the same peak memory.
+"""
+
+
+def _merge(results: dict) -> dict:
+    """This run's results over the saved ones (a run of some parts keeps the others)."""
+    saved = json.loads(SAVED.read_text()) if SAVED.exists() else {}
+    for part, value in results.items():
+        if part == "bulk":
+            saved.setdefault("bulk", {}).update(value)
+        else:
+            saved[part] = value
+    SAVED.parent.mkdir(parents=True, exist_ok=True)
+    SAVED.write_text(json.dumps(saved, indent=1))
+    return saved
+
+
+def write_section(text: str) -> None:
+    """Puts ``text`` in bench/RESULTS.md as its "## Import" section (replacing an earlier
+    one), leaving every other section as it is; the file is read right before writing."""
+    current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    match = re.search(r"^## Import\n.*?(?=^## |\Z)", current, flags=re.S | re.M)
+    if match:
+        new = current[: match.start()] + text + current[match.end() :]
+    else:
+        new = current.rstrip("\n") + "\n\n" + text
+    RESULTS.write_text(new, encoding="utf-8")
+
+
+# ---------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--only", choices=["xlsx", "bulk", "memory"], action="append")
+    p.add_argument(
+        "--sizes",
+        nargs="+",
+        choices=["prefecture", "province"],
+        default=["prefecture", "province"],
+        help="bulk sizes",
+    )
+    p.add_argument("--write", action="store_true", help="write bench/RESULTS.md '## Import'")
+    p.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        print(json.dumps(_child(*args.child)))
+        return 0
+    only = set(args.only or ["xlsx", "bulk", "memory"])
+    loads = [os.getloadavg()[0]]
+    results: dict = {}
+    if "xlsx" in only:
+        path = generate.generate("county", "xlsx")
+        results["xlsx"] = {"size_mb": path.stat().st_size / 2**20}
+        for kind in ("calamine", "pandas", "ours", "reference"):
+            results["xlsx"][kind] = measure(kind, path, args.runs)
+    if "bulk" in only:
+        results["bulk"] = {}
+        for size in args.sizes:
+            for fmt in ("csv", "parquet"):
+                path = generate.generate(size, fmt)
+                r = measure("bulk", path, args.runs)
+                r["size_mb"] = path.stat().st_size / 2**20
+                results["bulk"][f"{size}/{fmt}"] = r
+    if "memory" in only:
+        path = generate.generate("prefecture", "xlsx")
+        results["memory"] = measure("ours", path, 1, env=BIG_LIMITS)
+        results["memory"]["size_mb"] = path.stat().st_size / 2**20
+    loads.append(os.getloadavg()[0])
+    results = _merge(results)
+    text = section(results, args, tuple(loads))
+    print(text)
+    if args.write:
+        write_section(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
