@@ -639,3 +639,62 @@ def test_metrics_count_only_the_rounds_own_rows(tmp_path):
     first = rows_by_unit(queries.metrics_frame(s, ROUND, "township"), "township")[T]
     assert (first["households_total"], first["persons_total"]) == (15, 49)
     s.close()
+
+
+# ------------------------------------------------- compiled once per shape (DuckDB)
+def test_one_compiled_shape_gives_each_villages_own_hand_counted_figures(store):
+    # Three questions of one shape (one village filtered): the SQL compiled for the first
+    # is run with the next village's name; each must get its own figures, never the
+    # first's.
+    for village, expected in VILLAGE_COUNTS.items():
+        units = figures(store, "village", villages=[village])
+        assert list(units) == [village]
+        assert_counts(units[village], expected)
+    for (village, group), expected in GROUP_COUNTS.items():
+        units = figures(store, "group", villages=[village], groups=[group])
+        assert list(units) == [(village, group)]
+        assert_counts(units[(village, group)], expected)
+
+
+def test_names_with_quotes_and_sql_are_bound_as_values(tmp_path):
+    s = Store(tmp_path / "quotes.duckdb")
+    odd = "O'Neil村');DROP_TABLE_households;--"  # place names lose their spaces
+    rows = [survey_row("Q01", odd, "一组", 4), survey_row("Q02", "甲村", "一组", 2)]
+    _load(s, survey_workbook(rows), ROUND)
+    units = rows_by_unit(queries.metrics_frame(s, ROUND, "village", villages=[odd]), "village")
+    assert list(units) == [odd]
+    assert (units[odd]["households_total"], units[odd]["persons_total"]) == (1, 4)
+    # The table is still there, with both households.
+    township = rows_by_unit(queries.metrics_frame(s, ROUND, "township"), "township")[T]
+    assert (township["households_total"], township["persons_total"]) == (2, 6)
+    s.close()
+
+
+def test_prepared_and_freshly_compiled_metrics_are_equal_on_a_generated_county(tmp_path):
+    from analytics import synthetic
+
+    s = Store(tmp_path / "county.duckdb")
+    shape = synthetic.Shape(households=3_000, townships=3, villages=4, groups=3)
+    synthetic.write(s, shape, ("2018年", "2019年", "2020年"), village_table_rounds=["2018年"])
+    order = s.round_names()
+    con = queries.backend(s)
+    towns, villages, groups = (sorted(set(names)) for names in synthetic.places(shape))
+    questions = [
+        metrics.Filters(order[-1]),
+        metrics.Filters(order[0]),
+        metrics.Filters(order[1], (towns[0],)),
+        metrics.Filters(order[1], (towns[2],)),  # the same shape, another township
+        metrics.Filters(order[-1], (towns[0], towns[1]), (villages[1], villages[5])),
+        metrics.Filters(order[-1], (), (villages[2],), (groups[0], groups[1])),
+        metrics.Filters("no such round"),
+    ]
+    for filters in questions:
+        for level in metrics.LEVELS:
+            for standard in (25.0, 18.5):
+                kw = {"round_order": order, "area_standard": standard}
+                fresh = metrics.compute(con, filters, level, prepared=False, **kw)
+                prepared = metrics.compute(con, filters, level, **kw)
+                pd.testing.assert_frame_equal(prepared, fresh)
+                again = metrics.compute(con, filters, level, **kw)  # from the cache
+                pd.testing.assert_frame_equal(again, fresh)
+    s.close()
