@@ -22,14 +22,17 @@ def _log_export(name: str, fmt: str) -> None:
 def table_with_download(frame: pd.DataFrame, name: str, key: str, **table_args) -> None:
     """The table as shown, and its CSV (UTF-8 with BOM) and Excel downloads.
 
-    The table sits in a container keyed ``box_<key>`` so that tests find it by name.
+    The files are written when a download is clicked (Streamlit's deferred ``data``), not
+    on every rerun: an Excel file of a large table took most of a cached rerun
+    (bench/RESULTS.md, "Page reruns"). The table sits in a container keyed ``box_<key>``
+    so that tests find it by name.
     """
     with st.container(key=f"box_{key}"):
         st.dataframe(frame, hide_index=True, width="stretch", **table_args)
     c1, c2, _ = st.columns([1, 1, 4])
     c1.download_button(
         t("download_csv"),
-        export.to_csv_bytes(frame),
+        lambda: export.to_csv_bytes(frame),
         f"{name}.csv",
         "text/csv",
         key=f"csv_{key}",
@@ -38,7 +41,7 @@ def table_with_download(frame: pd.DataFrame, name: str, key: str, **table_args) 
     )
     c2.download_button(
         t("download_xlsx"),
-        export.to_xlsx_bytes(frame, name[:31]),
+        lambda: export.to_xlsx_bytes(frame, name[:31]),
         f"{name}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"xlsx_{key}",
