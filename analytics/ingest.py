@@ -7,15 +7,20 @@ in one transaction, or refuses it and leaves the database as it was.
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import os
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from analytics import read, validate
+from analytics import columns, read, validate
 from analytics.store import Store
 
 # Exit codes of the command line, by outcome (the worst file decides).
@@ -119,6 +124,48 @@ class FileReport:
         return frame
 
 
+_gc_lock = threading.Lock()
+_gc_users = 0  # imports running with the collector paused
+_gc_was_enabled = True
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pauses Python's cyclic garbage collector for the block (reading, validating and
+    storing a file), and enables it again after.
+
+    An import allocates millions of objects (cells, row lists, columns) and makes no
+    reference cycles; with the collector on, every full collection it triggers walks all
+    of them again (about 0.7 s of a 100,000-household import, for nothing). Reference
+    counting still frees everything as usual. Nested and concurrent blocks are counted: the
+    collector is enabled again when the last one ends, and only if it was enabled before
+    the first began.
+    """
+    global _gc_users, _gc_was_enabled
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_users += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0 and _gc_was_enabled:
+                gc.enable()
+
+
+def _without_gc(func):
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        with gc_paused():
+            return func(*args, **kwargs)
+
+    return run
+
+
+@_without_gc
 def inspect_file(file_name: str, data: bytes, township: str | None = None) -> FileReport:
     """Reads and validates a file without writing anything.
 
@@ -195,6 +242,7 @@ def inspect_file(file_name: str, data: bytes, township: str | None = None) -> Fi
     return report
 
 
+@_without_gc
 def import_file(
     store: Store,
     file_name: str,
@@ -246,7 +294,10 @@ def import_file(
     for p in report.parsed:
         tables.setdefault(p.table, []).extend(p.rows)
         rejected.setdefault(p.table, []).extend(p.rejected)
-    ids = {t: {r["household_id"] for r in tables.get(t, [])} for t in ("households", "relocation")}
+    ids = {
+        t: set(columns.to_columns(tables.get(t, []), ["household_id"])["household_id"])
+        for t in ("households", "relocation")
+    }
     with store.write() as cur:
         conflicts = store.conflicts(cur, round_name, report.sha256, ids)
         if conflicts and not replace:

@@ -365,8 +365,12 @@ def _make_grid(
         raise _damaged(file_name, f"工作表“{sheet}”的合并单元格相互重叠 / overlapping merges")
     rows: list[list[object]] = raw  # the reader's own lists: emptied cells become None
     for r in rows:
-        if "" in r:  # one C-speed scan per row; a rebuild only for rows with empty text
-            r[:] = [None if v == "" else v for v in r]
+        empty = r.count("")  # C-speed scans: the count, then each empty text's place
+        if empty:
+            at = -1
+            for _ in range(empty):
+                at = r.index("", at + 1)
+                r[at] = None
     while len(rows) < height:
         rows.append([])
     for r in rows:
@@ -495,10 +499,81 @@ def _check_zip(file_name: str, data: bytes, limits: Limits) -> None:
             )
     budget = _Budget(limits)
     for info in infos:
-        scan = _XmlScan(file_name, info, budget)
-        for chunk in _inflate(file_name, data, info):
-            scan.feed(chunk)
+        scan = None
+        if info.file_size >= _THREADED_SCAN_BYTES:
+            scan = _scan_threaded(file_name, data, info, budget)
+        if scan is None:  # small, unusual or refused: the plain scan decides
+            scan = _XmlScan(file_name, info, budget)
+            for chunk in _inflate(file_name, data, info):
+                scan.feed(chunk)
         scan.close()
+
+
+_THREADED_SCAN_BYTES = 4 * MB  # a zip entry at least this large is scanned in threads
+_SCAN_AHEAD = 3  # stretches being scanned in threads at a time
+
+
+def _scan_threaded(
+    file_name: str, data: bytes, info: zipfile.ZipInfo, budget: _Budget
+) -> _XmlScan | None:
+    """``_XmlScan.feed`` over every chunk of an entry, with the numpy scan of each chunk's
+    whole rows (``_plain_rows``, which releases the GIL) running in two worker threads
+    while this one inflates the next chunks (zlib releases it too).
+
+    The chunks are cut and tagged exactly as ``feed`` cuts and tags them when every
+    numpy scan succeeds; so the result is the same. Returns None, after scanning nothing
+    more, as soon as one numpy scan gives up (an unusual stretch) or anything raises (a
+    refusal, damage): the caller then scans the entry again with ``feed``, which gives the
+    same result, or refuses it with the same error, as it always did.
+    """
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    scan = _XmlScan(file_name, info, budget)
+    pending: deque = deque()  # (future of _plain_rows or None, the regex's tags after it)
+
+    def settle() -> bool:
+        future, tags = pending.popleft()
+        if future is not None:
+            found = future.result()
+            if found is None:
+                return False
+            scan._merge(found)
+        for tag in tags:
+            scan._tag(*tag)
+        return True
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        try:
+            for chunk in _inflate(file_name, data, info):
+                buf = scan.carry + chunk
+                cut = buf.rfind(b"<row ")
+                future = pool.submit(_plain_rows, buf, cut) if cut > 0 else None
+                done = max(cut, 0)
+                tags = []
+                for m in _XmlScan.TAG.finditer(buf, done):
+                    tags.append((m.group(1), m.group(2), bool(m.group(3))))
+                    done = m.end()
+                pending.append((future, tags))
+                rest = buf.rfind(b"<", done)
+                scan.carry = buf[rest:] if rest >= 0 else b""
+                if len(scan.carry) > MAX_TAG_BYTES:
+                    if _XmlScan.START.match(scan.carry):
+                        return None  # refused: feed says why
+                    scan.carry = b""
+                while len(pending) >= _SCAN_AHEAD:
+                    if not settle():
+                        return None
+            while pending:
+                if not settle():
+                    return None
+        except Exception:
+            return None
+        finally:
+            for future, _ in pending:
+                if future is not None:
+                    future.cancel()
+    return scan
 
 
 def _bomb(file_name: str, zh: str, en: str | None = None) -> LimitError:
@@ -698,72 +773,31 @@ class _XmlScan:
 
     def _fast(self, buf: bytes) -> int:
         """Scans the whole rows at the start of ``buf`` (up to its last ``<row ``) with
-        numpy, as ``_tag`` would tag by tag; returns where the regex scan should go on.
-
-        Returns 0 (all left to the regex) unless every tag there is a plain
-        ``<row r="N" ...>`` or ``<c r="A1" ...>`` with double-quoted attributes: no other
-        tag named c, row or sst, no namespace prefix, no single quote, no comment, CDATA or
-        DOCTYPE, no white space before a tag's ">" or right after it, no cell tag longer
-        than 40 bytes after its reference.
-        """
+        numpy (``_plain_rows``), as ``_tag`` would tag by tag; returns where the regex scan
+        should go on (0: all left to the regex)."""
         cut = buf.rfind(b"<row ")
         if cut <= 0:
             return 0
-        part = buf[:cut]
-        if b"'" in part or (b":" in part and self.PREFIXED.search(part)):
+        found = _plain_rows(buf, cut)
+        if found is None:
             return 0
-        a = np.zeros(8 + len(part) + 64, dtype=np.uint8)  # 8 bytes before: see _refs
-        a[8 : 8 + len(part)] = np.frombuffer(part, dtype=np.uint8)
-        w = np.ndarray((len(a) - 7,), "<u8", a, 0, (1,))  # the 8 bytes at every offset
-        lt = np.flatnonzero(a == 60)
-        word = w[lt]
-        h = _rows_of(word)  # h[k]: the k-th byte of every tag (contiguous: fast numpy)
-        is_cell = (h[1] == 99) & (h[2] == 32)
-        is_row = (h[1] == 114) & (h[2] == 111) & (h[3] == 119)
-        odd = (h[1] == 33) | ((h[1] == 99) & _odd_end(h[2])) | (is_row & _odd_end(h[4]))
-        odd |= (h[1] == 115) & (h[2] == 115) & (h[3] == 116)  # "<sst"
-        cells = lt[is_cell & ((word & 0xFFFFFFFFFFFF) == _CELL_TAG)]
-        row_tags = is_row & (h[4] == 32)
-        rows = lt[row_tags & (word == _ROW_TAG)]
-        if odd.any() or len(cells) != is_cell.sum() or len(rows) != row_tags.sum():
-            return 0
-        letters, cell_rows, quote = _refs(w, cells + 6, 3)
-        no_letters, row_nums, _ = _refs(w, rows + 8, 0)
-        if letters is None or no_letters is None:
-            return 0
-        # A tag ends at the first ">" after its reference outside quotes (an even count of
-        # quotes between); the byte before tells a self-closing tag, the next four "</c>".
-        gts = np.flatnonzero(a == 62)
-        at = np.searchsorted(gts, quote)
-        if len(cells) and at[-1] >= len(gts):
-            return 0
-        gt = gts[at]
-        qs = np.flatnonzero(a == 34)
-        inside = np.searchsorted(qs, gt) - np.searchsorted(qs, quote, side="right")
-        t = _rows_of(w[gt - 1])
-        before, after = t[0], t[2:6]
-        if (inside % 2).any() or _space(before).any() or _space(after[0]).any():
-            return 0
-        end_tag = (after[0] == 60) & (after[1] == 47) & (after[2] == 99)
-        closed = end_tag & (after[3] == 62)
-        if (end_tag & ~closed).any():
-            return 0
-        full = ~((before == 47) | closed)
-        if full.any():
-            r = cell_rows[full] - 1
-            c = letters[full] - 1
-            lo_r, hi_r, lo_c, hi_c = int(r.min()), int(r.max()), int(c.min()), int(c.max())
+        self._merge(found)
+        return cut
+
+    def _merge(self, found: tuple) -> None:
+        """Takes in what ``_plain_rows`` found in a stretch of whole rows."""
+        box, last_row, last_col = found
+        if box is not None:
+            lo_r, hi_r, lo_c, hi_c = box
             self.min_row = lo_r if self.min_row is None else min(self.min_row, lo_r)
             self.min_col = lo_c if self.min_col is None else min(self.min_col, lo_c)
             self.max_row = max(self.max_row, hi_r)
             self.max_col = max(self.max_col, hi_c)
-        last_row = int(rows[-1]) if len(rows) else -1
-        if len(rows):
-            self.row = int(row_nums[-1]) - 1
+        if last_row is not None:
+            self.row = last_row
             self.col = -1
-        if len(cells) and int(cells[-1]) > last_row:
-            self.col = int(letters[-1]) - 1
-        return cut
+        if last_col is not None:
+            self.col = last_col
 
     def close(self) -> None:
         if self.min_row is None or self.min_col is None:
@@ -806,6 +840,76 @@ class _XmlScan:
         self.min_col = col if self.min_col is None else min(self.min_col, col)
         self.max_row = max(self.max_row, row)
         self.max_col = max(self.max_col, col)
+
+
+def _plain_rows(buf: bytes, cut: int) -> tuple | None:
+    """What ``_XmlScan._tag`` would find in ``buf[:cut]``, a stretch of whole rows, found
+    with numpy: (the rows x columns box of its non-empty cells (0-based; None when it has
+    none), the row of its last ``<row>`` tag (None without one), the column of its last
+    cell when that comes after the last ``<row>`` tag (else None)). A pure function (numpy
+    releases the GIL: stretches can be scanned in threads).
+
+    Returns None (all left to the regex) unless every tag there is a plain
+    ``<row r="N" ...>`` or ``<c r="A1" ...>`` with double-quoted attributes: no other
+    tag named c, row or sst, no namespace prefix, no single quote, no comment, CDATA or
+    DOCTYPE, no white space before a tag's ">" or right after it, no cell tag longer
+    than 40 bytes after its reference.
+    """
+    if buf.find(b"'", 0, cut) >= 0 or (
+        buf.find(b":", 0, cut) >= 0 and _XmlScan.PREFIXED.search(buf, 0, cut)
+    ):
+        return None
+    a = np.zeros(8 + cut + 64, dtype=np.uint8)  # 8 bytes before: see _refs
+    a[8 : 8 + cut] = np.frombuffer(buf, dtype=np.uint8, count=cut)
+    w = np.ndarray((len(a) - 7,), "<u8", a, 0, (1,))  # the 8 bytes at every offset
+    lt = np.flatnonzero(a == 60)
+    # Only tags starting "<c", "<r", "<s" or "<!" can be a cell, a row, "<sst" or odd:
+    # the others ("</c>", "<v>", "<is>", "<t>" ...) are dropped before the 8-byte reads.
+    b1 = a[lt + 1]
+    lt = lt[(b1 == 99) | (b1 == 114) | (b1 == 115) | (b1 == 33)]
+    word = w[lt]
+    h = _rows_of(word)  # h[k]: the k-th byte of every tag (contiguous: fast numpy)
+    is_cell = (h[1] == 99) & (h[2] == 32)
+    is_row = (h[1] == 114) & (h[2] == 111) & (h[3] == 119)
+    odd = (h[1] == 33) | ((h[1] == 99) & _odd_end(h[2])) | (is_row & _odd_end(h[4]))
+    odd |= (h[1] == 115) & (h[2] == 115) & (h[3] == 116)  # "<sst"
+    cells = lt[is_cell & ((word & 0xFFFFFFFFFFFF) == _CELL_TAG)]
+    row_tags = is_row & (h[4] == 32)
+    rows = lt[row_tags & (word == _ROW_TAG)]
+    if odd.any() or len(cells) != is_cell.sum() or len(rows) != row_tags.sum():
+        return None
+    letters, cell_rows, quote = _refs(w, cells + 6, 3)
+    no_letters, row_nums, _ = _refs(w, rows + 8, 0)
+    if letters is None or no_letters is None:
+        return None
+    # A tag ends at the first ">" after its reference outside quotes (an even count of
+    # quotes between); the byte before tells a self-closing tag, the next four "</c>".
+    gts = np.flatnonzero(a == 62)
+    at = np.searchsorted(gts, quote)
+    if len(cells) and at[-1] >= len(gts):
+        return None
+    gt = gts[at]
+    qs = np.flatnonzero(a == 34)
+    inside = np.searchsorted(qs, gt) - np.searchsorted(qs, quote, side="right")
+    t = _rows_of(w[gt - 1])
+    before, after = t[0], t[2:6]
+    if (inside % 2).any() or _space(before).any() or _space(after[0]).any():
+        return None
+    end_tag = (after[0] == 60) & (after[1] == 47) & (after[2] == 99)
+    closed = end_tag & (after[3] == 62)
+    if (end_tag & ~closed).any():
+        return None
+    full = ~((before == 47) | closed)
+    box = None
+    if full.any():
+        r = cell_rows[full] - 1
+        c = letters[full] - 1
+        box = int(r.min()), int(r.max()), int(c.min()), int(c.max())
+    last_row = int(rows[-1]) if len(rows) else -1
+    last_col = None
+    if len(cells) and int(cells[-1]) > last_row:
+        last_col = int(letters[-1]) - 1
+    return box, (int(row_nums[-1]) - 1 if len(rows) else None), last_col
 
 
 _CELL_TAG = int.from_bytes(b'<c r="', "little")

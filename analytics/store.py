@@ -305,7 +305,8 @@ class Store:
                 continue
             relation = values if isinstance(values, str) else "_incoming_ids"
             if not isinstance(values, str):
-                incoming = pa.table({"household_id": pa.array(sorted(values), pa.string())})
+                # in no order: the query's counts and minimum do not depend on it
+                incoming = pa.table({"household_id": pa.array(list(values), pa.string())})
                 cur.register("_incoming_ids", incoming)
             try:
                 hits = cur.execute(
@@ -358,7 +359,13 @@ class Store:
         int : the new batch id.
         """
         batch_id = cur.execute("SELECT nextval('batch_seq')").fetchone()[0]
-        townships = sorted({r["township"] for rows in tables.values() for r in rows})
+        townships = sorted(
+            {
+                t
+                for rows in tables.values()
+                for t in set(columns.to_columns(rows, ["township"])["township"])
+            }
+        )
         loaded = sum(len(r) for r in tables.values())
         n_rejected = sum(len(r) for r in rejected.values())
         warnings = int((problems["severity"] == "warning").sum()) if len(problems) else 0

@@ -397,7 +397,8 @@ class Validator:
 
     def __init__(self, township: str | None = None) -> None:
         self.township = township.strip() if township and township.strip() else None
-        self._seen_ids: dict[tuple[str, str], tuple[str, str]] = {}
+        # (table, household id) -> where first seen: labels, or (sheet, Excel row) (_labels)
+        self._seen_ids: dict[tuple[str, str], tuple[str, object]] = {}
 
     def parse(self, located: LocatedTable, *, by_column: bool = True) -> ParsedTable:
         """Validates every data row of ``located``; see ``ParsedTable``.
@@ -645,6 +646,7 @@ class Validator:
             first = self._seen_ids.get(key)
             c = located.column_of("household_id")
             if first:
+                first = _labels(first)
                 row.problems.append(
                     problem(
                         file,
@@ -746,6 +748,15 @@ _FOOTER_LINES = re.compile(schema.FOOTER_PATTERN.pattern, re.MULTILINE)
 _HEADER_MARKS = re.compile(r"[（(\[【*＊:：]")
 
 
+def _labels(first: tuple) -> tuple[str, str]:
+    """The labels ("户信息 第 5 行", "sheet 户信息 row 5") of where a household id was first
+    seen: ``Validator._seen_ids`` holds them, or (sheet, Excel row) to make them from."""
+    sheet, row = first
+    if not isinstance(row, str):
+        return f"{sheet} 第 {row} 行", f"sheet {sheet} row {row}"
+    return first
+
+
 def _at(p: Problem, excel_row: int) -> Problem:
     return Problem(
         p.file, p.sheet, excel_row, p.column, p.value, p.code, p.severity, p.message, p.message_en
@@ -757,15 +768,24 @@ class _Col:
     strings split into clean ones (``columns.plain_texts``) and the rest, and the clean
     ones joined one a line (to search them all with one regex)."""
 
-    __slots__ = ("clean", "distinct", "joined", "rest", "strings", "values")
+    __slots__ = ("clean", "distinct", "joined", "rest", "strings", "types", "values")
 
     def __init__(self, values) -> None:
         self.values = values
         self.distinct = set(values)
-        self.strings = [v for v in self.distinct if v.__class__ is str]
+        self.types = set(map(type, self.distinct))
+        if self.types == {str}:
+            self.strings = list(self.distinct)
+        elif str in self.types:
+            self.strings = [v for v in self.distinct if v.__class__ is str]
+        else:
+            self.strings = []
         ok = columns.plain_texts(self.strings)
-        self.clean = [s for s, good in zip(self.strings, ok, strict=True) if good]
-        self.rest = [s for s, good in zip(self.strings, ok, strict=True) if not good]
+        if all(ok):
+            self.clean, self.rest = self.strings, []
+        else:
+            self.clean = [s for s, good in zip(self.strings, ok, strict=True) if good]
+            self.rest = [s for s, good in zip(self.strings, ok, strict=True) if not good]
         self.joined = "\n".join(self.clean)
 
 
@@ -777,33 +797,68 @@ def _column_values(
     Each distinct cell is parsed once (cells of different types are told apart: 1, 1.0 and
     True are three cells). In a large column of a text, ID number or number field, the
     shortcuts of ``analytics.columns`` give the values of clean cells; the per-cell code
-    parses the rest.
+    parses the rest. A cell whose value is the cell itself (clean text, a valid ID number,
+    a float) and that has no problem is copied with the column, not looked up.
     """
     f = table.by_key[key]
     values, distinct = col.values, col.distinct
-    typed = len(set(map(type, distinct)) - {str, type(None)}) > 1
-    out_of: dict = {}
+    typed = len(col.types - {str, type(None)}) > 1
     if typed:
-        keys = list(zip(map(type, values), values, strict=True))
-        distinct = set(keys)
-    else:
-        keys = values
-        if len(distinct) > _MEMO_ONLY:
-            fast = None
-            if f.kind == schema.TEXT:
-                out_of = {v: v for v in col.clean}
-            elif f.kind == schema.ID_NUMBER:
-                fast = col.strings, columns.id_numbers(col.strings)
-            elif f.kind == schema.NUMBER:
-                cells = list(distinct)
-                fast = cells, columns.numbers(cells, key in POSITIVE_NUMBER)
-            if fast is not None:
-                slow = columns.SLOW
-                out_of = {v: o for v, o in zip(*fast, strict=True) if o is not slow}
+        return _typed_column_values(validator, file, sheet, table, key, values, colname)
+    todo: object = distinct  # the cells the per-cell code parses
+    mapped: dict = {}  # cell -> its value, where that is not the cell itself
+    if len(distinct) > _MEMO_ONLY:
+        slow = columns.SLOW
+        every_string = len(col.strings) == len(distinct)
+        if f.kind == schema.TEXT:
+            todo = col.rest if every_string else distinct.difference(col.clean)
+        elif f.kind == schema.ID_NUMBER:
+            found = columns.id_numbers(col.strings)
+            todo = [v for v, o in zip(col.strings, found, strict=True) if o is slow]
+            if not every_string:
+                todo += [v for v in distinct if v.__class__ is not str]
+        elif f.kind == schema.NUMBER:
+            cells = list(distinct)
+            todo = []
+            for v, o in zip(cells, columns.numbers(cells, key in POSITIVE_NUMBER), strict=True):
+                if o is slow:
+                    todo.append(v)
+                elif o is not v:
+                    mapped[v] = o
     found_of: dict = {}
-    for k in distinct - out_of.keys():
-        raw = k[1] if typed else k
-        out_of[k], found = validator._cell_result(file, sheet, table, key, raw, colname)
+    for k in todo:
+        out, found = validator._cell_result(file, sheet, table, key, k, colname)
+        if out is not k and not (out.__class__ is str and k.__class__ is str and out == k):
+            mapped[k] = out
+        if found:
+            found_of[k] = found
+    if not mapped:
+        outs = list(values)
+    elif len(distinct) <= _MEMO_ONLY or len(mapped) * 8 > len(distinct):
+        out_of = {k: k for k in distinct}
+        out_of.update(mapped)
+        outs = list(map(out_of.__getitem__, values))
+    else:  # a few cells to change in a large column
+        outs = list(values)
+        for j in compress(range(len(values)), map(mapped.__contains__, values)):
+            outs[j] = mapped[values[j]]
+    probs: dict[int, tuple[Problem, ...]] = {}
+    if found_of:
+        where = compress(range(len(values)), map(found_of.__contains__, values))
+        probs = {j: found_of[values[j]] for j in where}
+    return outs, probs
+
+
+def _typed_column_values(
+    validator: Validator, file: str, sheet: str, table, key: str, values, colname: str
+) -> tuple[list, dict[int, tuple[Problem, ...]]]:
+    """``_column_values`` of a column holding cells of more than one type besides text
+    (1, 1.0 and True are three cells): every distinct (type, cell) parsed once."""
+    keys = list(zip(map(type, values), values, strict=True))
+    out_of: dict = {}
+    found_of: dict = {}
+    for k in set(keys):
+        out_of[k], found = validator._cell_result(file, sheet, table, key, k[1], colname)
         if found:
             found_of[k] = found
     outs = list(map(out_of.__getitem__, keys))
@@ -885,7 +940,6 @@ class _ByColumn:
         )
         self.frame = frame
         self.ids = by_key.get("household_id")
-        self.labels = (f"{self.sheet} 第 ", f"sheet {self.sheet} row ")
         warnings: dict[int, list[Problem]] = {}
         for probs in self.probs:
             for j, found in probs.items():
@@ -976,7 +1030,7 @@ class _ByColumn:
         if self.check_ids and j > j0:
             seen, table_key = self.validator._seen_ids, self.table.key
             keys = list(zip(repeat(table_key), self.ids[j0:j]))
-            if seen.keys().isdisjoint(keys) and len(set(keys)) == len(keys):
+            if len(set(keys)) == len(keys) and (not seen or seen.keys().isdisjoint(keys)):
                 fresh = keys
             else:  # a repeated id: load up to it; the per-row code reports it
                 fresh, known = [], set(seen)
@@ -986,11 +1040,9 @@ class _ByColumn:
                     known.add(key)
                     fresh.append(key)
                 j = j0 + len(fresh)
-            zh, en = self.labels  # the labels of _row_rules: "户信息 第 5 行", "sheet 户信息 row 5"
+            # (sheet, Excel row): _labels makes the labels of _row_rules from it when asked
             numbers = self.frame["source_row"][j0:j]
-            zh_labels = map(f"{zh}{{}} 行".format, numbers)
-            labels = zip(zh_labels, map(f"{en}{{}}".format, numbers), strict=True)
-            seen.update(zip(fresh, labels, strict=True))
+            seen.update(zip(fresh, zip(repeat(self.sheet), numbers), strict=True))
         rows.extend(map(columns.RowView, repeat(self.frame, j - j0), range(j0, j)))
         warnings = self.warnings
         if warnings:

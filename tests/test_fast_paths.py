@@ -73,6 +73,22 @@ def test_a_sheet_without_township_column_takes_the_upload_township_both_ways():
         _same(fast, slow)
 
 
+def test_ids_that_differ_only_in_spaces_are_repeated_ids_both_ways():
+    rows = household_rows()
+    header = rows[0]
+    hid = header.index("户编号")
+    ids = [r[hid] for r in rows[2:]]
+    # every id differs as written; two are the id of the row before once cleaned
+    plain = [r for i, r in enumerate(rows[2:]) if r[hid] and ids.index(r[hid]) == i]
+    for at, spelling in ((300, "{} "), (4, "\u3000{}")):
+        again = list(plain[at - 1])
+        again[hid] = spelling.format(again[hid])
+        plain.insert(at, again)
+    [(fast, slow)] = _parse_both(xlsx_bytes([header, *plain]))
+    _same(fast, slow)
+    assert sum(p.code == "E_DUPLICATE_ID" for p in fast.problems) == 2
+
+
 # ------------------------------------------------------------- the shortcuts
 TEXTS = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=0, max_size=12
@@ -172,34 +188,71 @@ def test_the_numpy_scan_finds_what_the_regex_scan_finds(writer):
     assert _scan(data, fast=True) == _scan(data, fast=False)
 
 
-@pytest.mark.parametrize(
-    "cell",
-    [
-        '<c r="XFD1048576"><v>1</v></c>',  # far away, not empty
-        '<c r="XFD1048576" s="1"/>',  # far away, empty
-        '<c r="XFD1048576" s="1"></c>',
-        "<c r='XFD1048576'><v>1</v></c>",  # single quotes: left to the regex
-        '<c r="XFD1048576" x="/>"><v>1</v></c>',  # a ">" inside an attribute
-        '<x:c r="XFD1048576"><v>1</v></x:c>',  # a namespace prefix
-        "<c><v>1</v></c>",  # no reference
-        '<c r="XFD1048576" >  </c>',
-        '<c r="A1048576"><v>1</v></c >',
-    ],
-)
-def test_an_odd_cell_among_plain_ones_is_scanned_as_the_regex_scans_it(cell):
+ODD_CELLS = [
+    '<c r="XFD1048576"><v>1</v></c>',  # far away, not empty
+    '<c r="XFD1048576" s="1"/>',  # far away, empty
+    '<c r="XFD1048576" s="1"></c>',
+    "<c r='XFD1048576'><v>1</v></c>",  # single quotes: left to the regex
+    '<c r="XFD1048576" x="/>"><v>1</v></c>',  # a ">" inside an attribute
+    '<x:c r="XFD1048576"><v>1</v></x:c>',  # a namespace prefix
+    "<c><v>1</v></c>",  # no reference
+    '<c r="XFD1048576" >  </c>',
+    '<c r="A1048576"><v>1</v></c >',
+]
+
+
+def _odd_sheet(cell: str, rows: int = 3000, spaced: bool = True) -> bytes:
+    """An .xlsx whose sheet holds plain rows, ``cell`` in a row of its own, and more
+    plain rows (with two spaces in their row tags when ``spaced``)."""
     plain = "".join(
         f'<row r="{r}">'
         + "".join(f'<c r="{c}{r}" t="s"><v>0</v></c>' for c in "ABCDEFGH")
         + "</row>"
-        for r in range(1, 3000)
+        for r in range(1, rows)
     )
     xml = (
         '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-        f'spreadsheetml/2006/main"><sheetData>{plain}<row r="3000">{cell}</row>'
-        f"{plain.replace('<row r=', '<row  r=')}</sheetData></worksheet>"
+        f'spreadsheetml/2006/main"><sheetData>{plain}<row r="{rows}">{cell}</row>'
+        f"{plain.replace('<row r=', '<row  r=') if spaced else plain}</sheetData></worksheet>"
     )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("xl/worksheets/sheet1.xml", xml)
-    data = buf.getvalue()
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("cell", ODD_CELLS)
+def test_an_odd_cell_among_plain_ones_is_scanned_as_the_regex_scans_it(cell):
+    data = _odd_sheet(cell)
     assert _scan(data, fast=True) == _scan(data, fast=False)
+
+
+def _check_outcome(data: bytes) -> str:
+    try:
+        read._check_zip("x.xlsx", data, read.Limits())
+    except read.ReadError as e:
+        return str(e)
+    return "accepted"
+
+
+@pytest.mark.parametrize("cell", [*ODD_CELLS, '<c r="B3000" t="s"><v>0</v></c>'])
+def test_the_threaded_scan_finds_what_the_plain_scan_finds(cell, monkeypatch):
+    # small chunks: many stretches of rows in the worker threads at once
+    monkeypatch.setattr(read, "_INFLATE_OUT", 8 * 1024)
+    all_plain = cell.startswith('<c r="B3000"')
+    data = _odd_sheet(cell, rows=6000, spaced=not all_plain)
+    [info] = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    plain = read._XmlScan("x.xlsx", info, read._Budget(read.Limits()))
+    for chunk in read._inflate("x.xlsx", data, info):
+        plain.feed(chunk)
+    threaded = read._scan_threaded("x.xlsx", data, info, read._Budget(read.Limits()))
+    if all_plain:  # no stretch given up
+        assert threaded is not None
+    if threaded is not None:
+        state = ("min_row", "max_row", "min_col", "max_col", "row", "col", "carry")
+        assert [getattr(threaded, k) for k in state] == [getattr(plain, k) for k in state]
+    # the whole check refuses (or accepts) the file alike, threaded or not
+    monkeypatch.setattr(read, "_THREADED_SCAN_BYTES", 0)
+    threaded_outcome = _check_outcome(data)
+    monkeypatch.setattr(read, "_THREADED_SCAN_BYTES", 2**62)
+    assert threaded_outcome == _check_outcome(data)

@@ -218,6 +218,28 @@ def test_one_far_away_cell_in_a_tiny_workbook_is_refused_not_allocated(no_calami
         assert_unreadable(inspect("远.xlsx", data), "1,048,576 rows", "POVERTY_MAX")
 
 
+def test_a_far_away_cell_among_megabytes_of_plain_rows_is_refused(no_calamine):
+    """A sheet large enough to be scanned in threads (read._scan_threaded) is refused
+    all the same, whether its far-away cell is plain or spelt in a way only the regex
+    scan reads, and whether it comes first, in the middle or last."""
+    plain = [
+        f'<row r="{r}">'
+        + "".join(f'<c r="{c}{r}" t="s"><v>0</v></c>' for c in "ABCDEFGHIJ")
+        + "</row>"
+        for r in range(2, 20_000)
+    ]
+    for far in (
+        '<c r="XFD1048576" t="s"><v>0</v></c>',
+        '<c s="1" x=">" r="XFD1048576" t="s"><v>0</v></c>',
+    ):
+        row = f'<row r="1048576">{far}</row>'
+        for at in (0, len(plain) // 2, len(plain)):
+            data = raw_xlsx(sheet_xml(A1 + "".join(plain[:at]) + row + "".join(plain[at:])))
+            book = zipfile.ZipFile(io.BytesIO(data))
+            assert book.getinfo("xl/worksheets/sheet1.xml").file_size > read._THREADED_SCAN_BYTES
+            assert_unreadable(inspect("远.xlsx", data), "1,048,576 rows", "POVERTY_MAX")
+
+
 def test_empty_styled_cells_far_away_are_not_counted():
     """calamine keeps no value for <c r=".." s=".."/>, so neither does the scan."""
     sheet = sheet_xml(A1 + '<row r="1048576"><c r="XFD1048576" s="1"/></row>')
