@@ -78,10 +78,11 @@ fig.add_scatter(
 )
 fig.update_layout(xaxis_title=t("standard_area"), yaxis_title=t("house_area"))
 charts.style(fig, t("area_title", s=f"{standard:g}"))
+over, within, pending = t("over"), t("within"), t("pending")  # once, not once a row
 table = rows.assign(
-    over_standard=rows["over_standard"].map(lambda o: t("over") if o else t("within")),
+    over_standard=rows["over_standard"].map(lambda o: over if o else within),
     remedy=[
-        r if isinstance(r, str) and r else (t("pending") if o else "")
+        r if isinstance(r, str) and r else (pending if o else "")
         for r, o in zip(rows["remedy"], rows["over_standard"], strict=True)
     ],
 )
