@@ -24,10 +24,8 @@ Rules (DOMAIN.md, "Metrics contract"):
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
 import ibis
 import ibis.expr.types as ir
@@ -384,7 +382,7 @@ def compute(
     picks the village table when the round has none.
 
     On DuckDB (and with ``prepared``) the SQL is compiled once per query shape and run with
-    the names bound as parameters (see ``_Prepared``); any other backend, or
+    the names bound as parameters (``analytics.prepared``); any other backend, or
     ``prepared=False``, builds and compiles the expression on every call. Both give the same
     frame (tests/test_metrics.py).
 
@@ -394,8 +392,36 @@ def compute(
         For an unknown level.
     """
     village_rounds = village_table_rounds(con, filters.round, round_order or [filters.round])
-    if prepared and con.name == "duckdb":
-        frame = _Prepared.of(filters, level, village_rounds, area_standard).run(con)
+    from analytics import prepared as kept  # it imports this module
+
+    if prepared and kept.usable(con):
+        marks = kept.Marks()
+        marked = marks.filters(filters)
+        by_source: dict[str, list[str]] = {}
+        for township, source in village_rounds.items():
+            by_source.setdefault(source, []).append(township)
+        marked_rounds: dict[str, str] = {}
+        for source, towns in sorted(by_source.items()):
+            marked_source = marks(source)
+            for township in sorted(towns):
+                marked_rounds[marks(township)] = marked_source
+        key = (
+            "metrics",
+            level,
+            kept.filter_shape(filters),
+            tuple(len(towns) for _, towns in sorted(by_source.items())),
+            float(area_standard),
+        )
+        table = kept.run(
+            con,
+            key,
+            marks,
+            lambda: metrics_expr(
+                con, marked, level, village_rounds=marked_rounds, area_standard=area_standard
+            ),
+            as_arrow=True,
+        )
+        frame = table.to_pandas()
     else:
         expr = metrics_expr(
             con, filters, level, village_rounds=village_rounds, area_standard=area_standard
@@ -409,104 +435,6 @@ def compute(
         if frame[c].dtype != "float64":
             frame[c] = frame[c].astype("float64")
     return frame
-
-
-class _Prepared:
-    """``metrics_expr`` compiled once per query shape, run with its names as parameters.
-
-    Building and compiling the expression costs about 0.15 s of Python whatever the data
-    size (bench/RESULTS.md, "Metrics"); the SQL only depends on the shape of the question:
-    the level, how many townships, villages and groups are filtered, how the serving
-    village tables group the townships, and the area standard. Every name (round,
-    township, village, group) is put in the expression as a marker string, the compiled
-    SQL tree has each marker replaced by a DuckDB parameter (``$p0``, ``$p1``, ...), and the
-    SQL text is kept per shape. A call with the same shape binds the names and runs it.
-    The table schemas are fixed by analytics/store.py, so a shape's SQL is the same on
-    every store. DuckDB only.
-    """
-
-    MARK = "\u2063ibis-param:"  # an invisible separator: never in a cleaned name
-    _cache: ClassVar[dict[tuple, tuple[str, frozenset[str], ir.Table]]] = {}
-    _lock = threading.Lock()  # sessions run in threads
-    _LIMIT = 256
-
-    def __init__(self, key: tuple, shaped: tuple, values: dict[str, str]) -> None:
-        self.key, self.shaped, self.values = key, shaped, values
-
-    @classmethod
-    def of(
-        cls, filters: Filters, level: str, village_rounds: dict[str, str], area_standard: float
-    ) -> _Prepared:
-        """The shape of one question, and the names to bind into it."""
-        values: dict[str, str] = {}
-
-        def mark(value: str) -> str:
-            name = f"p{len(values)}"
-            values[name] = value
-            return cls.MARK + name
-
-        shaped_filters = Filters(
-            mark(filters.round),
-            tuple(mark(v) for v in filters.townships),
-            tuple(mark(v) for v in filters.villages),
-            tuple(mark(v) for v in filters.groups),
-        )
-        by_source: dict[str, list[str]] = {}
-        for township, source in village_rounds.items():
-            by_source.setdefault(source, []).append(township)
-        shaped_rounds: dict[str, str] = {}
-        for source, towns in sorted(by_source.items()):
-            marked = mark(source)
-            for township in sorted(towns):
-                shaped_rounds[mark(township)] = marked
-        key = (
-            level,
-            len(filters.townships),
-            len(filters.villages),
-            len(filters.groups),
-            tuple(len(towns) for _, towns in sorted(by_source.items())),
-            float(area_standard),
-        )
-        return cls(key, (shaped_filters, level, shaped_rounds, area_standard), values)
-
-    def _compiled(self, con: ibis.BaseBackend) -> tuple[str, frozenset[str], ir.Table]:
-        with self._lock:
-            hit = self._cache.get(self.key)
-        if hit is not None:
-            return hit
-        import sqlglot.expressions as sge
-
-        filters, level, rounds, standard = self.shaped
-        expr = metrics_expr(con, filters, level, village_rounds=rounds, area_standard=standard)
-        seen: set[str] = set()
-
-        def to_parameter(node: sge.Expression) -> sge.Expression:
-            if isinstance(node, sge.Literal) and node.is_string and node.this.startswith(self.MARK):
-                name = node.this[len(self.MARK) :]
-                seen.add(name)
-                return sge.Placeholder(this=name)
-            return node
-
-        tree = con.compiler.to_sqlglot(expr).transform(to_parameter)
-        sql = tree.sql(dialect=con.dialect)
-        if self.MARK in sql:  # a marker that Ibis rewrote: never run or cache such SQL
-            raise RuntimeError("metrics SQL: a parameter marker was not replaced")
-        # Some names may not be in the SQL (the group level reads no village table).
-        compiled = (sql, frozenset(seen), expr)
-        with self._lock:
-            if len(self._cache) >= self._LIMIT:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[self.key] = compiled
-        return compiled
-
-    def run(self, con: ibis.BaseBackend) -> pd.DataFrame:
-        """The frame of ``metrics_expr`` for this question, on the DuckDB backend ``con``."""
-        from ibis.backends.duckdb.converter import DuckDBPyArrowData
-
-        sql, used, expr = self._compiled(con)
-        params = {k: v for k, v in self.values.items() if k in used}
-        table = con.con.sql(sql, params=params).to_arrow_table()
-        return expr.__pyarrow_result__(table, data_mapper=DuckDBPyArrowData).to_pandas()
 
 
 def compare(now: pd.DataFrame, before: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:

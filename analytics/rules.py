@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import reduce
 from operator import or_
 from typing import Any
@@ -28,7 +28,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from analytics import breakdowns, metrics, schema
+from analytics import breakdowns, metrics, prepared, schema
 from analytics.metrics import REGISTERED, Filters, apply_filters
 from analytics.settings import Settings
 from analytics.validate import CONTRADICTIONS, mask_id
@@ -845,15 +845,35 @@ def _empty() -> pd.DataFrame:
     return frame.astype({"value": "float64", "limit": "float64"})
 
 
+def _hits(rule: Rule, ctx: Context) -> pd.DataFrame | None:
+    """What ``rule.predicate`` finds, executed. A household rule (an Ibis expression of the
+    context alone) runs on DuckDB as SQL compiled once per shape (``analytics.prepared``):
+    its names marked, keyed by the rule, the filters' shape, the limits and the year."""
+    if rule.level == HOUSEHOLD and prepared.usable(ctx.con):
+        marks = prepared.Marks()
+        marked = replace(ctx, filters=marks.filters(ctx.filters))
+        key = (
+            "rule",
+            rule.code,
+            prepared.filter_shape(ctx.filters),
+            ctx.settings.to_json(),
+            ctx.year,
+        )
+        return prepared.run(ctx.con, key, marks, lambda: rule.predicate(marked))
+    found = rule.predicate(ctx)
+    if found is None:
+        return None
+    return found.execute() if isinstance(found, ir.Table) else found
+
+
 def _run(rules: Sequence[Rule], ctx: Context, level: str) -> pd.DataFrame:
     records: list[dict[str, Any]] = []
     for rule in rules:
         if rule.level != level:
             continue
-        found = rule.predicate(ctx)
-        if found is None:
+        frame = _hits(rule, ctx)
+        if frame is None:
             continue
-        frame = found.execute() if isinstance(found, ir.Table) else found
         for r in frame.to_dict("records"):
             zh, en = rule.message(r, ctx)
             records.append(
