@@ -209,7 +209,11 @@ def bench_page(path: Path, page: str, runs: int) -> dict[str, list[float]]:
 PARTS = (  # key, column, what it holds
     ("queries", "queries", "queries on a cache miss (`ui.common._query`: Ibis, DuckDB)"),
     ("store", "store", "uncached store reads (`Store.rounds`, `data_version`, `settings`)"),
-    ("downloads", "downloads", "CSV and XLSX bytes built on every run (`analytics.export`)"),
+    (
+        "downloads",
+        "downloads",
+        "CSV and XLSX bytes (`analytics.export`; built on click since commit 56e402f, so 0 here)",
+    ),
     ("plotly", "figures", "Plotly figure building (`ui/charts.py`)"),
     ("st_plotly", "st.plotly_chart", "`st.plotly_chart` (figure to JSON)"),
     ("st_dataframe", "st.dataframe", "`st.dataframe` (frame to Arrow)"),
@@ -432,11 +436,11 @@ def report(info: dict, rows: list[dict], profiles: dict, command: str) -> list[s
         "",
         "- **cold first load**: store closed, `st.cache_data` / `st.cache_resource` cleared, "
         "a new session opens the page (opening the DuckDB file, every query, figures, "
-        "tables, downloads; the SQL `analytics.metrics` keeps compiled per query shape is "
+        "tables, downloads; the SQL `analytics.prepared` keeps compiled per query shape is "
         "cleared too; the OS file cache stays warm, Python's imports are done);",
         "- **cold rerun, first township**: a township not chosen before, the first since "
-        "the start (the page's queries miss the cache, and `metrics` compiles the SQL of "
-        "the per-village shape);",
+        "the start (the page's queries miss the cache, and `analytics.prepared` compiles "
+        "the SQL of the per-village shapes);",
         "- **cold rerun, another township**: then another township not chosen before (the "
         "queries miss the cache, the compiled SQL is reused: a running server's usual "
         "case);",
