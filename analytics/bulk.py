@@ -40,6 +40,8 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from openpyxl.utils import get_column_letter
@@ -79,12 +81,15 @@ class _Refused(Exception):
         self.report = report
 
 
-def _env_mb(name: str, default: int) -> int:
+def _env_mb(name: str, default: int, *, zero_ok: bool = False) -> int:
+    """Bytes from a setting in MB (fractions allowed); the default when unset, unreadable,
+    negative, or 0 where 0 makes no sense."""
     try:
         value = float((os.environ.get(name) or "").strip() or default)
     except ValueError:
         value = default
-    return int(value * MB) if value > 0 else int(default * MB)
+    ok = value >= 0 if zero_ok else value > 0
+    return int(value * MB) if ok else int(default * MB)
 
 
 def wanted(path: str | os.PathLike[str]) -> bool:
@@ -97,7 +102,7 @@ def wanted(path: str | os.PathLike[str]) -> bool:
     if suffix not in read.CSV_SUFFIXES:
         return False
     try:
-        return path.stat().st_size >= _env_mb(MIN_ENV, DEFAULT_MIN_MB)
+        return path.stat().st_size >= _env_mb(MIN_ENV, DEFAULT_MIN_MB, zero_ok=True)
     except OSError:
         return False
 
@@ -144,7 +149,7 @@ def _plan_csv(path: Path, name: str) -> _Plan:
     with open(path, "rb") as f:
         head = f.read(HEAD_BYTES + 1)
     if len(head) > HEAD_BYTES:
-        head = head[: head.rfind(b"\n", 0, HEAD_BYTES) + 1]
+        head = head[: _last_line_end(head[:HEAD_BYTES]) + 1]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise NotBulk("UTF-16 编码 / UTF-16 encoded")
     try:
@@ -178,6 +183,18 @@ def _plan_csv(path: Path, name: str) -> _Plan:
     return plan
 
 
+def _last_line_end(data: bytes) -> int:
+    """The position of the last line break of ``data`` outside a quoted value (an even
+    number of double quotes before it; a doubled quote counts twice), or -1."""
+    a = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(a == 10)
+    if not len(ends):
+        return -1
+    quotes_before = np.cumsum(a == 34)[ends]
+    outside = ends[quotes_before % 2 == 0]
+    return int(outside[-1]) if len(outside) else -1
+
+
 _PARQUET_TYPES = (
     (pa.types.is_string, "VARCHAR"),
     (pa.types.is_large_string, "VARCHAR"),
@@ -199,19 +216,24 @@ def _plan_parquet(path: Path, name: str) -> _Plan:
             f"{name}：无法读取 Parquet 文件（{e}）。 / {name}: cannot read the Parquet file ({e})."
         ) from e
     fields = list(pf.schema_arrow)
-    types = []
-    for f in fields:
-        sql = next((t for test, t in _PARQUET_TYPES if test(f.type)), None)
-        if sql is None:
-            raise read.ReadError(
-                f"{name}：列“{f.name}”的类型 {f.type} 无法导入。"
-                f" / {name}: column '{f.name}' has type {f.type}, which cannot be imported."
-            )
-        types.append(sql)
-    first = pf.read_row_group(0).slice(0, HEAD_ROWS) if pf.num_row_groups else None
-    rows: list[list[object]] = [[f.name for f in fields]]
-    if first is not None:
-        rows += [list(r.values()) for r in first.to_pylist()]
+    # A pandas category column is a dictionary of strings: read as its strings.
+    value_types = [f.type.value_type if pa.types.is_dictionary(f.type) else f.type for f in fields]
+    types = [next((t for test, t in _PARQUET_TYPES if test(v)), None) for v in value_types]
+    try:
+        first = pf.read_row_group(0).slice(0, HEAD_ROWS) if pf.num_row_groups else None
+        # The header, then the first rows (unreadable types as empty cells: they only
+        # matter if their column is one of ours, which is refused below).
+        rows: list[list[object]] = [[f.name for f in fields]]
+        if first is not None:
+            kept = [
+                first.column(k) if types[k] else pa.nulls(first.num_rows)
+                for k in range(len(fields))
+            ]
+            rows += [list(r) for r in zip(*(c.to_pylist() for c in kept), strict=True)]
+    except (pa.ArrowException, OSError, OverflowError, ValueError) as e:
+        raise read.ReadError(
+            f"{name}：无法读取 Parquet 文件（{e}）。 / {name}: cannot read the Parquet file ({e})."
+        ) from e
     for r in rows:
         r[:] = [None if v == "" else v for v in r]
     grid = read.Grid(file=name, sheet=PARQUET_SHEET, rows=rows, width=len(fields))
@@ -221,12 +243,24 @@ def _plan_parquet(path: Path, name: str) -> _Plan:
             f"{name}：列名中找不到可识别的表头。"
             f" / {name}: no recognisable header in the column names."
         )
-    sources = [
-        "NULL::VARCHAR"
-        if pa.types.is_null(f.type)
-        else f'CAST("{f.name.replace(chr(34), chr(34) * 2)}" AS {t})'
-        for f, t in zip(fields, types, strict=True)
-    ]
+    sources = []
+    for k, (f, v, t) in enumerate(zip(fields, value_types, types, strict=True)):
+        quoted = '"' + f.name.replace('"', '""') + '"'
+        if t is None:
+            if k in located.columns:
+                raise read.ReadError(
+                    f"{name}：列“{f.name}”的类型 {f.type} 无法导入。"
+                    f" / {name}: column '{f.name}' has type {f.type}, which cannot be imported."
+                )
+            types[k] = "VARCHAR"  # a column we do not read: left empty
+            sources.append("NULL::VARCHAR")
+        elif pa.types.is_null(v):
+            sources.append("NULL::VARCHAR")
+        elif pa.types.is_timestamp(v) and v.tz:
+            # A zoned time is the date and time where it was written, as a sheet shows it.
+            sources.append(f"timezone({_sql_str(v.tz)}, {quoted})")
+        else:
+            sources.append(f"CAST({quoted} AS {t})")
     return _Plan(path, name, "parquet", located, len(fields), sources, types)
 
 
@@ -300,6 +334,19 @@ def import_path(
                 cur.execute(f"DROP TABLE {t}")
     except _Refused as refused:
         return refused.report
+    except duckdb.OutOfMemoryException as e:
+        mb = _env_mb(MEMORY_ENV, DEFAULT_MEMORY_MB) // MB
+        raise read.ReadError(
+            f"{name}：批量导入所需内存超过 {mb} MB，未导入任何数据；请调高环境变量 {MEMORY_ENV}。"
+            f" / {name}: the bulk import needs more than {mb} MB of memory; nothing was "
+            f"imported. Raise {MEMORY_ENV}."
+        ) from e
+    except (OverflowError, pa.ArrowException) as e:  # a date after 9999, a huge number
+        raise read.ReadError(
+            f"{name}：有值超出可处理的范围（如 9999 年以后的日期），未导入任何数据。"
+            f" / {name}: a value is out of range (a date after the year 9999?); nothing was "
+            f"imported ({str(e)[:200]})."
+        ) from e
     finally:
         digest.join()
         st.cursor().execute(f"SET memory_limit = {_sql_str(memory)}")
@@ -358,6 +405,8 @@ class _Run:
                 f"FROM (SELECT {select} FROM {source})"
             )
         except Exception as e:  # duckdb's errors: bad bytes, a ragged or quoted-newline row
+            if isinstance(e, duckdb.OutOfMemoryException):
+                raise  # not the file's fault: import_path says what to change
             if plan.kind == "csv":
                 raise NotBulk(
                     f"DuckDB 无法按 CSV 读取 / DuckDB cannot read it: {str(e)[:300]}"
@@ -493,9 +542,14 @@ class _Run:
                 f"AND try_strptime(substr({c}, 7, 8), '%Y%m%d') IS NOT NULL"
             )
         if kind == schema.NUMBER and typ in ("VARCHAR", "BIGINT", "DOUBLE"):
-            test = f"regexp_full_match({c}, '{_DECIMAL}')" if typ == "VARCHAR" else "TRUE"
+            test = {
+                "VARCHAR": f"regexp_full_match({c}, '{_DECIMAL}')",
+                "BIGINT": "TRUE",
+                "DOUBLE": f"isfinite({c})",  # NaN and inf go to the Python validator
+            }[typ]
             if key in validate.POSITIVE_NUMBER:
-                test += f" AND CAST({c} AS DOUBLE) > 0"
+                # TRY_CAST: the test is not always evaluated after the pattern ("120㎡")
+                test += f" AND coalesce(TRY_CAST({c} AS DOUBLE) > 0, FALSE)"
             return test
         return None
 

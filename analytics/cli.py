@@ -145,7 +145,7 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
                 replace=args.replace,
             )
         except OSError as e:
-            _err(f"== {name}: unreadable ({e.strerror})")
+            _err(f"== {name}: unreadable ({e.strerror or e})")
             worst = max(worst, ingest.UNREADABLE)
             continue
         except read.ReadError as e:

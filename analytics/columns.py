@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 
 SLOW = object()  # "this cell needs the per-cell parser"
+_INF = float("inf")
 _BLOCK = 512
 _PLAIN_DECIMAL = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,15})?")
 _ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
@@ -72,6 +73,9 @@ def numbers(values: Sequence[object], positive: bool) -> list[object]:
         if t is float or t is int or (t is str and _PLAIN_DECIMAL.fullmatch(v)):
             x = float(v)  # type: ignore[arg-type]
         else:
+            append(SLOW)
+            continue
+        if x != x or x in (_INF, -_INF):  # NaN / inf: the per-cell parser reports it
             append(SLOW)
             continue
         append(x if not positive or x > 0 else SLOW)

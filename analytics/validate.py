@@ -10,6 +10,7 @@ registry-import issue ("Validation: a row report, nothing lost").
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -233,7 +234,8 @@ def parse_number(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value)
+        x = float(value)
+        return x if math.isfinite(x) else None  # NaN / inf (a Parquet float): not a count
     s = clean_text(value).replace(",", "").replace(" ", "")
     s = _UNIT_SUFFIX.sub("", s)
     if not s or not _PLAIN_NUMBER.fullmatch(s):

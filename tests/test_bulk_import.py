@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analytics import bulk, ingest
+from analytics import bulk, ingest, read
 from analytics.store import DATA_TABLES, Store
 from tests.builders import (
     HOUSEHOLD_HEADER,
@@ -255,3 +255,98 @@ def test_the_command_line_ingests_a_parquet_file(tmp_path):
     assert "loaded as batch 1: 20 rows" in done.stderr
     store = Store(db)
     assert store.counts()["households"] == 20
+
+
+# ------------------------------------------------- found by trying to break the bulk path
+def _parquet(tmp_path, columns: dict, name: str = "p.parquet") -> Path:
+    base = {
+        "户编号": ["A1", "A2"],
+        "行政村": ["甲村", "乙村"],
+        "家庭人口数": pa.array([4, 2], pa.int64()),
+        "建档立卡状态": ["未脱贫", "已脱贫"],
+    }
+    path = tmp_path / name
+    pq.write_table(pa.table(base | columns), path)
+    return path
+
+
+def _households(store: Store, columns: str) -> list[tuple]:
+    sql = f"SELECT household_id, {columns} FROM households ORDER BY 1"
+    return store.cursor().execute(sql).fetchall()
+
+
+def test_a_zoned_parquet_timestamp_keeps_its_local_date(tmp_path):
+    # 2019-07-03 00:00 in Beijing is 2019-07-02 16:00 UTC: the sheet's date is the 3rd.
+    when = pa.array([1562083200_000_000] * 2, pa.timestamp("us", tz="Asia/Shanghai"))
+    store = Store(tmp_path / "tz.duckdb")
+    path = _parquet(tmp_path, {"调查日期": when})
+    report = bulk.import_path(store, path, ROUND, township="诗礼乡")
+    assert report.status == "loaded", report.message_en
+    import datetime as dt
+
+    assert _households(store, "survey_date") == [("A1", dt.date(2019, 7, 3))] * 1 + [
+        ("A2", dt.date(2019, 7, 3))
+    ]
+
+
+def test_a_nan_or_infinite_parquet_income_is_not_a_number(tmp_path):
+    store = Store(tmp_path / "nan.duckdb")
+    path = _parquet(tmp_path, {"人均纯收入": pa.array([float("nan"), float("inf")])})
+    report = bulk.import_path(store, path, ROUND, township="诗礼乡")
+    assert report.status == "loaded"
+    assert _households(store, "income_per_capita") == [("A1", None), ("A2", None)]
+    assert [p.row for p in report.problems if p.code == "W_NUMBER"] == [2, 3]
+
+
+def test_a_category_column_and_unread_odd_columns_do_not_refuse_a_parquet_file(tmp_path):
+    store = Store(tmp_path / "cat.duckdb")
+    state = pa.array(["未脱贫", "已脱贫"]).dictionary_encode()
+    odd = pa.array([[1, 2], [3]], pa.list_(pa.int64()))
+    path = _parquet(tmp_path, {"建档立卡状态": state, "备注列表": odd})
+    report = bulk.import_path(store, path, ROUND, township="诗礼乡")
+    assert report.status == "loaded", report.message_en
+    assert _households(store, "registry_state") == [("A1", "remaining_poor"), ("A2", "exited")]
+
+
+def test_a_parquet_date_after_9999_is_refused_with_a_reason_not_a_crash(tmp_path):
+    store = Store(tmp_path / "far.duckdb")
+    far = pa.array([18000, 3_000_000], pa.date32())  # the second is in the year 10183
+    path = _parquet(tmp_path, {"调查日期": far})
+    with pytest.raises(read.ReadError) as e:
+        bulk.import_path(store, path, ROUND, township="诗礼乡")
+    assert "p.parquet" in str(e.value)
+    assert store.cursor().execute("SELECT count(*) FROM batches").fetchone() == (0,)
+
+
+def test_a_quoted_line_break_where_the_sniffed_head_ends_is_read_whole(tmp_path, monkeypatch):
+    # The head the bulk path sniffs ended inside a quoted value holding a line break, and
+    # the file was refused as damaged; a quoted line break is for the normal path.
+    rows = [HOUSEHOLD_HEADER, *(household(n) for n in range(1, 40))]
+    data = csv_bytes([*rows, household(40, name="张\n三"), household(41)])
+    cut = data.index("张\n三".encode()) + 5  # the last line break of the head is quoted
+    monkeypatch.setattr(bulk, "HEAD_BYTES", cut)
+    monkeypatch.setenv(bulk.MIN_ENV, "0.001")  # 1 kB: this file is for the bulk path
+    path = tmp_path / "户信息.csv"
+    path.write_bytes(data)
+    assert bulk.wanted(path)
+    store = Store(tmp_path / "nl.duckdb")
+    report = ingest.import_path(store, path, ROUND)
+    assert (report.status, report.loaded) == ("loaded", 41), report.message_en
+
+
+def test_a_relocation_area_with_a_unit_goes_the_bulk_way_like_the_normal_one(tmp_path):
+    header = ("户编号", "户主姓名", "行政村", "安置点", "安置方式", "搬迁人口", "住房面积")
+    rows = [
+        header,
+        *((f"R{n}", f"户主{n}", "甲村", "安置点一", "集中安置", 3, 75) for n in range(9)),
+    ]
+    rows.append(("R9", "户主9", "甲村", "安置点一", "集中安置", 3, "120㎡"))
+    normal = assert_same(tmp_path, csv_bytes(rows), township="诗礼乡")
+    assert normal[1] == 10
+
+
+def test_memory_settings_of_zero_mean_what_they_say(monkeypatch):
+    monkeypatch.setenv(bulk.MIN_ENV, "0")
+    assert bulk._env_mb(bulk.MIN_ENV, 32, zero_ok=True) == 0
+    monkeypatch.setenv(bulk.MEMORY_ENV, "0")
+    assert bulk._env_mb(bulk.MEMORY_ENV, 2048) == 2048 * bulk.MB
