@@ -30,10 +30,8 @@ A Parquet file holds typed columns: each cell is read as a cell of that type in 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import io
-import json
 import os
 import re
 import threading
@@ -46,7 +44,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from openpyxl.utils import get_column_letter
 
-from analytics import read, schema, store, validate
+from analytics import ingest, read, schema, store, validate
 from analytics.ingest import FileReport, SheetSummary
 
 MB = 1024 * 1024
@@ -794,52 +792,22 @@ class _Run:
                     '(SELECT "household_id" AS household_id FROM _bulk_rows WHERE plain '
                     "UNION ALL SELECT household_id FROM _bulk_pyrows)"
                 )
-        conflicts = st.conflicts(cur, round_name, report.sha256, ids)
-        if conflicts and not replace_:
-            raise _refuse(
-                report,
-                "；".join(c.reason for c in conflicts) + "。如需替换该批次，请选择“替换已有批次”。",
-                "; ".join(c.reason_en for c in conflicts) + ". Ask to replace that batch to swap.",
-            )
-        for c in conflicts:
-            st.remove_batch(cur, c.batch_id)
-        report.replaced = [c.batch_id for c in conflicts]
-        batch_id = self.q("SELECT nextval('batch_seq')")[0][0]
+        if not ingest.settle_conflicts(st, cur, report, round_name, ids, replace_):
+            raise _Refused(report)
         by_key = set(self.plan.located.columns.values())
         fill = (
             None
             if "township" in by_key
             else self.validator.township or self.plan.located.title_township
         )
+        n_plain = report.totals["loaded"] - len(parsed.rows)
         plain_towns = (
             {t for (t,) in self.q('SELECT DISTINCT "township" FROM _bulk_rows WHERE plain')}
             if "township" in by_key
-            else ({fill} if self.report.totals["loaded"] - len(parsed.rows) else set())
+            else ({fill} if n_plain else set())
         )
-        townships = sorted(plain_towns | {r["township"] for r in parsed.rows})
-        warnings_n = sum(p.severity == validate.WARNING for p in report.problems)
-        cur.execute(
-            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                batch_id,
-                round_name,
-                report.file,
-                report.sha256,
-                dt.datetime.now(),
-                store.os_user(),
-                "、".join(townships),
-                key if report.loaded else "",
-                report.loaded,
-                report.rejected,
-                report.skipped,
-                warnings_n,
-                is_demo,
-            ],
-        )
-        cols = store.table_columns(key)
-        names = ", ".join(f'"{c}"' for c, _ in cols)
         values = []
-        for c, _ in cols[2:]:
+        for c, _ in store.table_columns(key)[2:]:
             if c == "source_sheet":
                 values.append(_sql_str(self.sheet))
             elif c == "source_row":
@@ -850,60 +818,19 @@ class _Run:
                 values.append(_sql_str(fill))
             else:
                 values.append("NULL")
-        cur.execute(
-            f"INSERT INTO {key} ({names}) SELECT ?, ?, {', '.join(values)} "
-            "FROM _bulk_rows WHERE plain",
-            [batch_id, round_name],
+        staged = store.Store.Staged(
+            key, f"{', '.join(values)} FROM _bulk_rows WHERE plain", n_plain, frozenset(plain_towns)
         )
-        if parsed.rows:
-            st._bulk_insert(cur, key, batch_id, round_name, parsed.rows)
-        if parsed.rejected:
-            q = pa.Table.from_pylist(
-                [
-                    {
-                        "batch_id": batch_id,
-                        "round": round_name,
-                        "table_name": key,
-                        "source_sheet": r["source_sheet"],
-                        "source_row": r["source_row"],
-                        "reasons": r["reasons"],
-                        "raw": json.dumps(r["raw"], ensure_ascii=False),
-                    }
-                    for r in parsed.rejected
-                ]
-            )
-            cur.register("_bulk_q", q)
-            cur.execute("INSERT INTO quarantine SELECT * FROM _bulk_q")
-            cur.unregister("_bulk_q")
-        if report.problems:
-            fields = (
-                "file",
-                "sheet",
-                "row",
-                "column",
-                "value",
-                "code",
-                "severity",
-                "message",
-                "message_en",
-            )
-            frame = {f: [getattr(p, f) for p in report.problems] for f in fields}
-            frame["row"] = pa.array(frame["row"], pa.int64())
-            arrow = pa.table(
-                {"batch_id": pa.array([batch_id] * len(report.problems), pa.int64()), **frame}
-            )
-            cur.register("_bulk_p", arrow)
-            cur.execute("INSERT INTO row_problems SELECT * FROM _bulk_p")
-            cur.unregister("_bulk_p")
-        st._bump(cur)
-        report.batch_id = batch_id
-        report.status = "partial" if report.rejected else "loaded"
-        report.message = f"已导入批次 {batch_id}：{report.loaded} 行" + (
-            f"，{report.rejected} 行有错误已隔离" if report.rejected else ""
+        report.batch_id = st.insert_batch(
+            cur,
+            round_name=round_name,
+            file_name=report.file,
+            sha256=report.sha256,
+            tables={key: parsed.rows},
+            rejected={key: parsed.rejected},
+            problems=report.problem_frame(),
+            skipped=report.skipped,
+            is_demo=is_demo,
+            staged=staged,
         )
-        report.message_en = f"loaded as batch {batch_id}: {report.loaded} rows" + (
-            f", {report.rejected} rejected rows quarantined" if report.rejected else ""
-        )
-        if report.replaced:
-            report.message += f"（替换了批次 {', '.join(map(str, report.replaced))}）"
-            report.message_en += f" (replaced batch {', '.join(map(str, report.replaced))})"
+        ingest.loaded(report)

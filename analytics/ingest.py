@@ -299,16 +299,8 @@ def import_file(
         for t in ("households", "relocation")
     }
     with store.write() as cur:
-        conflicts = store.conflicts(cur, round_name, report.sha256, ids)
-        if conflicts and not replace:
-            return _refuse(
-                report,
-                "；".join(c.reason for c in conflicts) + "。如需替换该批次，请选择“替换已有批次”。",
-                "; ".join(c.reason_en for c in conflicts) + ". Ask to replace that batch to swap.",
-            )
-        for c in conflicts:
-            store.remove_batch(cur, c.batch_id)
-        report.replaced = [c.batch_id for c in conflicts]
+        if not settle_conflicts(store, cur, report, round_name, ids, replace):
+            return report
         report.batch_id = store.insert_batch(
             cur,
             round_name=round_name,
@@ -321,6 +313,37 @@ def import_file(
             is_demo=is_demo,
         )
         _pause_for_tests(report)
+    return loaded(report)
+
+
+def settle_conflicts(
+    store: Store,
+    cur,
+    report: FileReport,
+    round_name: str,
+    ids: dict[str, set[str] | str],
+    replace: bool,
+) -> bool:
+    """Inside the import's transaction: the batches of ``round_name`` holding the same file
+    or any of its household ids (``Store.conflicts``) are removed when ``replace``, and
+    listed in ``report.replaced``; else the report is refused naming them. Returns whether
+    the import may go on."""
+    conflicts = store.conflicts(cur, round_name, report.sha256, ids)
+    if conflicts and not replace:
+        _refuse(
+            report,
+            "；".join(c.reason for c in conflicts) + "。如需替换该批次，请选择“替换已有批次”。",
+            "; ".join(c.reason_en for c in conflicts) + ". Ask to replace that batch to swap.",
+        )
+        return False
+    for c in conflicts:
+        store.remove_batch(cur, c.batch_id)
+    report.replaced = [c.batch_id for c in conflicts]
+    return True
+
+
+def loaded(report: FileReport) -> FileReport:
+    """Marks ``report`` (with its batch_id set) loaded or partial, with its message."""
     report.status = "partial" if report.rejected else "loaded"
     report.message = f"已导入批次 {report.batch_id}：{report.loaded} 行" + (
         f"，{report.rejected} 行有错误已隔离" if report.rejected else ""

@@ -346,6 +346,20 @@ class Store:
         return list(out.values())
 
     # ---------------------------------------------------------------- writes
+    @dataclass(frozen=True)
+    class Staged:
+        """Rows of one table already in DuckDB (the bulk path, analytics/bulk.py).
+
+        ``select`` is the SELECT list and FROM clause giving every column of
+        ``table_columns(table)`` after batch_id and round, in order; ``rows`` how many rows
+        it gives and ``townships`` their townships.
+        """
+
+        table: str
+        select: str
+        rows: int
+        townships: frozenset[str]
+
     def insert_batch(
         self,
         cur: duckdb.DuckDBPyConnection,
@@ -358,6 +372,7 @@ class Store:
         problems: pd.DataFrame,
         skipped: int,
         is_demo: bool = False,
+        staged: Store.Staged | None = None,
     ) -> int:
         """Writes one batch inside the caller's transaction (``with store.write() as cur``).
 
@@ -366,6 +381,7 @@ class Store:
         tables : table key -> loadable rows (dicts of field key -> typed value).
         rejected : table key -> rejected rows (source_sheet, source_row, raw, reasons).
         problems : the row report (columns of ``validate.Problem``).
+        staged : more loadable rows, already in DuckDB (loaded after ``tables``' own).
 
         Returns
         -------
@@ -378,8 +394,12 @@ class Store:
                 for rows in tables.values()
                 for t in set(columns.to_columns(rows, ["township"])["township"])
             }
+            | (staged.townships if staged else set())
         )
-        loaded = sum(len(r) for r in tables.values())
+        loaded = sum(len(r) for r in tables.values()) + (staged.rows if staged else 0)
+        filled = [k for k, v in tables.items() if v]
+        if staged and staged.rows and staged.table not in filled:
+            filled.append(staged.table)
         n_rejected = sum(len(r) for r in rejected.values())
         warnings = int((problems["severity"] == "warning").sum()) if len(problems) else 0
         cur.execute(
@@ -392,7 +412,7 @@ class Store:
                 dt.datetime.now(),
                 os_user(),
                 "、".join(townships),
-                ",".join(k for k, v in tables.items() if v),
+                ",".join(filled),
                 loaded,
                 n_rejected,
                 skipped,
@@ -400,6 +420,12 @@ class Store:
                 is_demo,
             ],
         )
+        if staged and staged.rows:
+            names = ", ".join(f'"{c}"' for c, _ in table_columns(staged.table))
+            cur.execute(
+                f"INSERT INTO {staged.table} ({names}) SELECT ?, ?, {staged.select}",
+                [batch_id, round_name],
+            )
         for table, rows in tables.items():
             if rows:
                 self._bulk_insert(cur, table, batch_id, round_name, rows)
