@@ -29,7 +29,6 @@ import datetime as dt
 import io
 import json
 import os
-import platform
 import re
 import resource
 import statistics
@@ -37,7 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -46,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 import generate  # noqa: E402
+from machine import describe  # noqa: E402
 
 RESULTS = HERE / "RESULTS.md"
 XLSX_KINDS = ("calamine", "pandas", "ours", "reference")
@@ -133,20 +132,12 @@ def measure(kind: str, path: Path, runs: int, env: dict | None = None) -> dict:
 
 # -------------------------------------------------------------------- report
 def machine() -> list[str]:
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
-    libs = ", ".join(
-        f"{p} {metadata.version(p)}"
-        for p in ("duckdb", "pyarrow", "pandas", "numpy", "openpyxl", "python-calamine")
-    )
+    info = describe(("duckdb", "pyarrow", "pandas", "numpy", "openpyxl", "python-calamine"))
+    libs = ", ".join(f"{p} {info[p]}" for p in list(info)[5:])
     return [
-        f"- cpu: {cpu}, {os.cpu_count()} cores; ram: {int(mem) / 2**20:.1f} GiB",
-        f"- os: {platform.platform()}",
-        f"- python {platform.python_version()}, {libs}",
+        f"- cpu: {info['cpu']}, {info['cores']} cores; ram: {info['ram']}",
+        f"- os: {info['os']}",
+        f"- python {info['python']}, {libs}",
     ]
 
 

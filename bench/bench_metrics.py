@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -34,12 +32,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
-import ibis
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from machine import describe, load_average
 
 from analytics import metrics, prepared, queries, synthetic
 from analytics.store import Store
@@ -324,29 +322,9 @@ def timed(fn: Callable[[], object], runs: int) -> tuple[float, list[float]]:
 
 
 def machine() -> dict[str, str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
-        ram = f"{mem_kb / 1024**2:.1f} GiB"
-    except OSError:
-        ram = "?"
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     return {
-        "cpu": cpu,
-        "cores": str(os.cpu_count()),
-        "ram": ram,
-        "load average (1/5/15 min) at start": load,
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "duckdb": duckdb.__version__,
-        "ibis-framework": ibis.__version__,
-        "pandas": pd.__version__,
-        "numpy": np.__version__,
-        "pyarrow": pa.__version__,
+        **describe(("duckdb", "ibis-framework", "pandas", "numpy", "pyarrow")),
+        "load average (1/5/15 min) at start": load_average(", "),
     }
 
 

@@ -50,7 +50,6 @@ import argparse
 import datetime as dt
 import gc
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -63,11 +62,8 @@ sys.path.insert(0, str(ROOT))
 # Production hides error details (.streamlit/config.toml); a failing run must show them.
 os.environ["STREAMLIT_CLIENT_SHOW_ERROR_DETAILS"] = "full"
 
-import duckdb  # noqa: E402
-import ibis  # noqa: E402
-import pandas as pd  # noqa: E402
-import plotly  # noqa: E402
 import streamlit as st  # noqa: E402
+from machine import describe, load_average  # noqa: E402
 from streamlit.logger import set_log_level  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
@@ -340,35 +336,7 @@ def profile_page(path: Path, page: str) -> dict[str, dict[str, float]]:
 
 # ------------------------------------------------------------------------ report
 def machine() -> dict[str, str]:
-    cpu = platform.processor() or platform.machine()
-    ram = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
-        ram = f"{mem_kb / 1024**2:.1f} GiB"
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": str(os.cpu_count()),
-        "ram": ram,
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "streamlit": st.__version__,
-        "duckdb": duckdb.__version__,
-        "ibis-framework": ibis.__version__,
-        "pandas": pd.__version__,
-        "plotly": plotly.__version__,
-    }
-
-
-def load_average() -> str:
-    if not hasattr(os, "getloadavg"):
-        return "?"
-    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    return describe(("streamlit", "duckdb", "ibis-framework", "pandas", "plotly"))
 
 
 def cell(values: list[float], target: bool) -> str:
