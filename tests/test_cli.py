@@ -270,3 +270,19 @@ def test_demo_reproduces_the_seed_inclusion_error_figures(db):
     assert township["inclusion_error_households"] == 74
     assert township["inclusion_error_persons"] == 324
     assert round(township["inclusion_error_rate"], 4) == 0.0523
+
+
+def test_a_python_without_the_requirements_gets_a_message_not_a_traceback(tmp_path):
+    # A copy of the package with no .venv beside it, run without site-packages (-S).
+    import shutil
+
+    shutil.copytree(ROOT / "analytics", tmp_path / "analytics")
+    p = subprocess.run(
+        [sys.executable, "-S", "-m", "analytics", "rounds"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 2
+    assert "Traceback" not in p.stderr
+    assert "pip install -r requirements.txt" in p.stderr
