@@ -332,8 +332,11 @@ def settle_conflicts(
     if conflicts and not replace:
         _refuse(
             report,
-            "；".join(c.reason for c in conflicts) + "。如需替换该批次，请选择“替换已有批次”。",
-            "; ".join(c.reason_en for c in conflicts) + ". Ask to replace that batch to swap.",
+            "；".join(c.reason for c in conflicts)
+            + "。如需替换，请勾选“替换本批次中已有的同一批数据”（命令行：--replace）。",
+            "; ".join(c.reason_en for c in conflicts)
+            + ". To swap it, tick 'Replace the batch that already holds these rows'"
+            " (command line: --replace).",
         )
         return False
     for c in conflicts:

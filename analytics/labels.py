@@ -106,9 +106,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "meetings": ("贫情分析会议", "Meetings"),
     "relocation": ("易地扶贫搬迁", "Relocation"),
     "villages": ("村基本情况", "Villages"),
-    "column": ("表中乡镇列", "township column"),
-    "title": ("标题", "title"),
-    "none": ("无", "none"),
+    # where a sheet's township came from (validate.ParsedTable.township_source)
+    "source_column": ("表中乡镇列", "township column"),
+    "source_upload": ("上传时指定", "given at upload"),
+    "source_title": ("标题", "title"),
+    "source_none": ("无", "none"),
     # units
     "township": ("乡镇", "Township"),
     "village": ("行政村", "Village"),
@@ -424,6 +426,7 @@ LABELS: dict[str, tuple[str, str]] = {
     # row report columns
     "file": ("文件", "File"),
     "row": ("行号", "Row"),
+    "column": ("列", "Column"),
     "value": ("值", "Value"),
     "code": ("规则", "Rule"),
     "severity": ("级别", "Severity"),

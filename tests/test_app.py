@@ -61,10 +61,19 @@ def _small_workbook() -> bytes:
     ws = book.active
     ws.append(["诗礼乡2017年补充调查表"])
     ws.append(
-        ["行政村", "村民小组", "户编号", "户主姓名", "家庭人口数", "建档立卡状态", "动态管理结果"]
+        [
+            "行政村",
+            "村民小组",
+            "户编号",
+            "户主姓名",
+            "家庭人口数",
+            "建档立卡状态",
+            "动态管理结果",
+            "人均纯收入",
+        ]
     )
-    ws.append(["诗礼村", "新组", "X-0001", "测甲", 2, "一般农户", "新增"])
-    ws.append(["诗礼村", "新组", "X-0002", "测乙", 3, "一般农户", "新增"])
+    ws.append(["诗礼村", "新组", "X-0001", "测甲", 2, "一般农户", "新增", 5200])
+    ws.append(["诗礼村", "新组", "X-0002", "测乙", 3, "一般农户", "新增", "不详"])
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()
@@ -82,6 +91,12 @@ def test_uploading_a_workbook_through_the_data_page_changes_the_figures(app):
     assert not page.exception
     # the inspection shows the recognised sheet before anything is written
     assert any("待导入" in i.value for i in page.info), [i.value for i in page.info]
+    frames = [d.value for d in page.dataframe]
+    # the township came from the title; the income 不详 is reported at H4 (row 4, column H)
+    sheets = next(f for f in frames if "乡镇来源" in f.columns)
+    assert sheets["乡镇来源"].tolist() == ["标题"]
+    problems = next(f for f in frames if "规则" in f.columns)
+    assert problems[["行号", "列"]].values.tolist() == [[4, "H 人均纯收入"]]
     page.button(key="upload_import").click().run()
     assert not page.exception
     assert any("已导入" in s.value for s in page.success), [s.value for s in page.success]

@@ -25,7 +25,7 @@ def _sheet_frame(report: ingest.FileReport) -> pd.DataFrame:
                 t("sheet"): s.sheet,
                 t("table"): t(s.table) if s.table else t("not_recognised"),
                 t("header_rows"): s.header_rows,
-                t("township_source"): t(s.township_source) if s.township_source else "",
+                t("township_source"): t(f"source_{s.township_source}") if s.township_source else "",
                 t("rows_valid"): s.loaded,
                 t("rows_rejected"): s.rejected,
                 t("rows_skipped"): sum(s.skipped.values()),
@@ -59,6 +59,8 @@ def report_frame(report: ingest.FileReport) -> pd.DataFrame:
 def _show_report(report: ingest.FileReport, key: str) -> None:
     status = t(f"status_{report.status}")
     text = report.message_en if lang() == "en" else report.message
+    # A reader's message starts with the file's name, already at the start of the line.
+    text = text.removeprefix(f"{report.file}：").removeprefix(f"{report.file}: ")
     line = f"**{report.file}**：{status}" + (f" — {text}" if text else "")
     if report.status in ("refused", "unreadable"):
         st.error(line)
@@ -75,7 +77,7 @@ def _show_report(report: ingest.FileReport, key: str) -> None:
         st.dataframe(frame, hide_index=True, width="stretch", height=min(400, 40 + 35 * len(frame)))
         st.download_button(
             t("download_report"),
-            export.to_xlsx_bytes(frame, "row report"),
+            export.to_xlsx_bytes(frame, t("row_report")[:31]),
             file_name=f"{report.file}.行报告.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key=f"report_{key}",
