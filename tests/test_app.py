@@ -100,6 +100,8 @@ def test_uploading_a_workbook_through_the_data_page_changes_the_figures(app):
     page.button(key="upload_import").click().run()
     assert not page.exception
     assert any("已导入" in s.value for s in page.success), [s.value for s in page.success]
+    batches = next(d.value for d in page.dataframe if "文件名" in d.value.columns)
+    assert batches.iloc[0][["文件名", "数据表"]].tolist() == ["补充.xlsx", "户信息"]
     app.run()
     # 86 households / 297 persons in the demo round, plus the two new ones (2 + 3 persons).
     assert _metric(app, "新增户") == "88 户 / 302 人"

@@ -54,7 +54,10 @@ def batches_section() -> None:
     if not len(batches):
         st.caption(t("nothing"))
         return
-    st.dataframe(labelled(batches[BATCH_COLUMNS]), hide_index=True, width="stretch")
+    shown = batches[BATCH_COLUMNS].assign(
+        tables=batches["tables"].map(lambda v: "、".join(t(k) for k in (v or "").split(",") if k))
+    )
+    st.dataframe(labelled(shown), hide_index=True, width="stretch")
     if not auth.allowed("delete"):
         return
     demo = batches["is_demo"]
@@ -228,7 +231,8 @@ st.subheader(t("quarantine"))
 if auth.allowed("view_households"):
     q = s.quarantine()
     if len(q):
-        st.dataframe(labelled(q.drop(columns=["raw"])), hide_index=True, width="stretch")
+        q = q.drop(columns=["raw"]).assign(table_name=q["table_name"].map(t))
+        st.dataframe(labelled(q), hide_index=True, width="stretch")
     else:
         st.caption(t("nothing"))
 else:
