@@ -19,6 +19,7 @@ import json
 import re
 from dataclasses import dataclass
 
+import duckdb
 import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -101,7 +102,7 @@ def create_user(store: Store, username: str, password: str, role: str, *, by: st
             "INSERT INTO users VALUES (?, ?, ?, ?, FALSE)",
             [username, digest, role, dt.datetime.now()],
         )
-        _log(cur, by or username, "create_user", {"username": username, "role": role})
+        log(cur, by or username, "create_user", {"username": username, "role": role})
     return User(username, role)
 
 
@@ -149,7 +150,7 @@ def set_role(store: Store, username: str, role: str, *, by: str) -> None:
         _require_user(cur, username)
         cur.execute("UPDATE users SET role = ? WHERE username = ?", [role, username])
         _keep_an_admin(cur)
-        _log(cur, by, "set_role", {"username": username, "role": role})
+        log(cur, by, "set_role", {"username": username, "role": role})
 
 
 def set_disabled(store: Store, username: str, disabled: bool, *, by: str) -> None:
@@ -164,7 +165,7 @@ def set_disabled(store: Store, username: str, disabled: bool, *, by: str) -> Non
         _require_user(cur, username)
         cur.execute("UPDATE users SET disabled = ? WHERE username = ?", [disabled, username])
         _keep_an_admin(cur)
-        _log(cur, by, "disable_user" if disabled else "enable_user", {"username": username})
+        log(cur, by, "disable_user" if disabled else "enable_user", {"username": username})
 
 
 def users(store: Store) -> pd.DataFrame:
@@ -181,7 +182,7 @@ def audit(store: Store, actor: str, action: str, detail: dict | None = None) -> 
     JSON-able dict (the filter of an export, the batch of an upload). Never a password.
     """
     with store.write() as cur:
-        _log(cur, actor, action, detail)
+        log(cur, actor, action, detail)
 
 
 def audit_log(store: Store, limit: int = 10_000) -> pd.DataFrame:
@@ -190,7 +191,8 @@ def audit_log(store: Store, limit: int = 10_000) -> pd.DataFrame:
     return store.cursor().execute(sql, [limit]).df()
 
 
-def _log(cur, actor: str, action: str, detail: dict | None) -> None:
+def log(cur: duckdb.DuckDBPyConnection, actor: str, action: str, detail: dict | None) -> None:
+    """Appends one audit line inside the caller's transaction (see ``audit``)."""
     text = json.dumps(detail or {}, ensure_ascii=False, default=str)
     cur.execute(
         "INSERT INTO audit VALUES (?, ?, ?, ?)",

@@ -128,7 +128,7 @@ class _Plan:
     doublequote: bool = True
 
 
-def _plan(path: Path, name: str) -> _Plan:
+def _plan(path: Path, name: str, spellings: schema.Spellings) -> _Plan:
     size = path.stat().st_size
     limit = _env_mb(MAX_ENV, DEFAULT_MAX_MB)
     if size > limit:
@@ -139,11 +139,11 @@ def _plan(path: Path, name: str) -> _Plan:
             f"{read._mb(limit)} ({MAX_ENV})."
         )
     if path.suffix.lower() == ".parquet":
-        return _plan_parquet(path, name)
-    return _plan_csv(path, name)
+        return _plan_parquet(path, name, spellings)
+    return _plan_csv(path, name, spellings)
 
 
-def _plan_csv(path: Path, name: str) -> _Plan:
+def _plan_csv(path: Path, name: str, spellings: schema.Spellings) -> _Plan:
     with open(path, "rb") as f:
         head = f.read(HEAD_BYTES + 1)
     if len(head) > HEAD_BYTES:
@@ -168,7 +168,7 @@ def _plan_csv(path: Path, name: str) -> _Plan:
         raise NotBulk("不是以逗号分隔的 CSV / not a comma-separated CSV")
     limits = read.Limits(rows=10**9, cells=10**12, file_bytes=10**15)
     grid = read._read_csv(name, head, read._Budget(limits))
-    located = read.locate(grid)
+    located = read.locate(grid, spellings)
     width = len(next(csv.reader(io.StringIO(text, newline=""), dialect), []))
     if not isinstance(located, read.LocatedTable) or located.header_rows != (0,):
         raise NotBulk("表头不在第 1 行 / the header is not on row 1")
@@ -206,7 +206,7 @@ _PARQUET_TYPES = (
 )
 
 
-def _plan_parquet(path: Path, name: str) -> _Plan:
+def _plan_parquet(path: Path, name: str, spellings: schema.Spellings) -> _Plan:
     try:
         pf = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as e:
@@ -235,7 +235,7 @@ def _plan_parquet(path: Path, name: str) -> _Plan:
     for r in rows:
         r[:] = [None if v == "" else v for v in r]
     grid = read.Grid(file=name, sheet=PARQUET_SHEET, rows=rows, width=len(fields))
-    located = read.locate(grid)
+    located = read.locate(grid, spellings)
     if not isinstance(located, read.LocatedTable) or located.header_rows != (0,):
         raise read.ReadError(
             f"{name}：列名中找不到可识别的表头。"
@@ -313,7 +313,7 @@ def import_path(
     """
     path = Path(path)
     name = file_name or path.name
-    plan = _plan(path, name)
+    plan = _plan(path, name, st.spellings())
     digest = _Digest(path)
     digest.start()
     round_name = (round_name or "").strip()
@@ -369,7 +369,7 @@ class _Run:
         self.colname = {
             c: f"{get_column_letter(c + 1)} {located.headers[c]}" for c in located.columns
         }
-        self.lookup = schema.header_lookup(self.table)
+        self.lookup = schema.header_lookup(self.table, located.spellings)
 
     def q(self, sql: str, params: list | None = None) -> list[tuple]:
         return self.cur.execute(sql, params or []).fetchall()
@@ -652,6 +652,15 @@ class _Run:
     # ----------------------------------------------------------------- run
     def go(self, round_name: str, allow_partial: bool, replace_: bool, is_demo: bool) -> None:
         located, table, report, cur = self.plan.located, self.table, self.report, self.cur
+        missing = validate.missing_columns(located)
+        if missing:
+            # Every row would be rejected (validate.Validator.parse): refused unread.
+            report.problems = missing
+            raise _refuse(
+                report,
+                "；".join(p.message for p in missing) + "。未导入任何数据。",
+                "; ".join(p.message_en for p in missing) + ". Nothing was loaded.",
+            )
         self.stage()
         self.columns()
         self.classify()
@@ -768,6 +777,7 @@ class _Run:
                 skipped=parsed.skipped,
                 columns=parsed.headers,
                 unused_columns=located.unused_headers,
+                proposals=located.proposals,
             )
         ]
 
@@ -832,5 +842,6 @@ class _Run:
             skipped=report.skipped,
             is_demo=is_demo,
             staged=staged,
+            headers=report.columns(),
         )
         ingest.loaded(report)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import accounts, demo, export, ingest, labels, metrics, queries, read
+from analytics import accounts, demo, export, ingest, labels, metrics, queries, read, spellings
 from analytics.store import Store, StoreError, default_path
 
 
@@ -40,6 +40,20 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--replace", action="store_true", help="replace the batch already holding these rows"
     )
+    sp.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="HEADER=FIELD",
+        help="read the header HEADER as the field FIELD (a field key such as persons, or a "
+        "known header such as 搬迁人口); kept for this database and audited (repeatable)",
+    )
+
+    sp = sub.add_parser(
+        "spellings", help="list the header spellings confirmed for this database (or remove one)"
+    )
+    db(sp)
+    sp.add_argument("--remove", metavar="HEADER", help="forget this spelling (audited)")
 
     sp = sub.add_parser("metrics", help="print every metric per unit for one round")
     db(sp)
@@ -126,12 +140,25 @@ def _print_report(report: ingest.FileReport) -> None:
         )
         if s.unused_columns:
             _err(f"    columns not used: {', '.join(s.unused_columns)}")
+        for header, key in s.proposals.items():
+            _err(f"    column {header!r} may be {key}: to read it so, add --map {header}={key}")
     for p in report.problems:
         where = f"{p.file} / {p.sheet} / row {p.row if p.row else '-'} / {p.column or '-'}"
         _err(f"  [{p.severity}] {p.code} {where}: {p.message_en} (value: {p.value!r})")
 
 
 def _ingest(store: Store, args: argparse.Namespace) -> int:
+    for mapping in args.map:
+        header, sep, target = mapping.partition("=")
+        if not sep:
+            raise CliError(f"--map {mapping!r}: write it as HEADER=FIELD, e.g. 搬迁人口数=persons")
+        try:
+            _, key = spellings.confirm(
+                store, header.strip(), target.strip(), by=accounts.CLI.username
+            )
+        except spellings.SpellingError as e:
+            raise CliError(f"--map {mapping}: {str(e).partition(' / ')[2]}") from e
+        _err(f"header {header.strip()!r} is read as {key} from now on (kept for this database)")
     worst = 0
     for name in args.files:
         path = Path(name)
@@ -392,6 +419,15 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         if args.command == "adduser":
             return _adduser(store, args)
+        if args.command == "spellings":
+            if args.remove:
+                if spellings.remove(store, args.remove, by=accounts.CLI.username):
+                    _err(f"spelling {args.remove!r} removed")
+                    return 0
+                _err(f"no spelling {args.remove!r} is kept")
+                return 1
+            _table(store.spelling_table())
+            return 0
         if args.command == "rounds":
             _table(store.rounds())
             return 0

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from analytics import columns, read, validate
+from analytics import columns, read, schema, validate
 from analytics.store import Store
 
 # Exit codes of the command line, by outcome (the worst file decides).
@@ -55,8 +55,10 @@ class SheetSummary:
     loaded: int = 0
     rejected: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
-    columns: dict[str, str] = field(default_factory=dict)
+    columns: dict[str, str] = field(default_factory=dict)  # header -> field key
     unused_columns: list[str] = field(default_factory=list)
+    # unused header -> the field it most likely means (an administrator may confirm it)
+    proposals: dict[str, str] = field(default_factory=dict)
     note: str = ""
     note_en: str = ""
 
@@ -115,6 +117,16 @@ class FileReport:
         """Problems of severity warning (the rows are kept)."""
         return sum(p.severity == validate.WARNING for p in self.problems)
 
+    def columns(self) -> dict[str, dict[str, str]]:
+        """Table key -> {field key: header as written}: the columns the file's tables had."""
+        out: dict[str, dict[str, str]] = {}
+        for s in self.sheets:
+            if s.table:
+                found = out.setdefault(s.table, {})
+                for header, key in s.columns.items():
+                    found.setdefault(key, header)
+        return out
+
     def problem_frame(self) -> pd.DataFrame:
         """The row report as a table (one row per problem), in sheet and row order."""
         if not self.problems:
@@ -166,7 +178,12 @@ def _without_gc(func):
 
 
 @_without_gc
-def inspect_file(file_name: str, data: bytes, township: str | None = None) -> FileReport:
+def inspect_file(
+    file_name: str,
+    data: bytes,
+    township: str | None = None,
+    spellings: schema.Spellings = schema.NO_SPELLINGS,
+) -> FileReport:
     """Reads and validates a file without writing anything.
 
     Parameters
@@ -174,6 +191,7 @@ def inspect_file(file_name: str, data: bytes, township: str | None = None) -> Fi
     file_name : the uploaded name (its suffix picks the reader).
     data : the file's bytes.
     township : used for sheets without a township column (else the title's township).
+    spellings : the office's confirmed header spellings (``Store.spellings``).
 
     Returns
     -------
@@ -204,7 +222,7 @@ def inspect_file(file_name: str, data: bytes, township: str | None = None) -> Fi
                 )
             )
             continue
-        located = read.locate(grid)
+        located = read.locate(grid, spellings)
         if isinstance(located, read.SheetNote):
             report.sheets.append(
                 SheetSummary(
@@ -226,6 +244,7 @@ def inspect_file(file_name: str, data: bytes, township: str | None = None) -> Fi
                 skipped=parsed.skipped,
                 columns=parsed.headers,
                 unused_columns=located.unused_headers,
+                proposals=located.proposals,
             )
         )
     if not report.parsed and read.is_excel_name(file_name) and not read.is_workbook(data):
@@ -268,7 +287,7 @@ def import_file(
     the database itself fails (e.g. locked by another process).
     """
     round_name = (round_name or "").strip()
-    report = inspect_file(file_name, data, township)
+    report = inspect_file(file_name, data, township, store.spellings())
     if report.status != "inspected":
         return report
     if not round_name:
@@ -311,6 +330,7 @@ def import_file(
             problems=report.problem_frame(),
             skipped=report.skipped,
             is_demo=is_demo,
+            headers=report.columns(),
         )
         _pause_for_tests(report)
     return loaded(report)

@@ -82,6 +82,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "rows_rejected": ("错误行", "Rejected rows"),
     "rows_skipped": ("跳过行", "Skipped rows"),
     "unused_columns": ("未使用的列", "Columns not used"),
+    "no_column_hint": (
+        "（表中的“{h}”列可能就是“{f}”：管理员可在导入时确认这一对应）",
+        " (the sheet's column '{h}' may be '{f}': an administrator can confirm it at upload)",
+    ),
     "not_recognised": ("未识别", "not recognised"),
     "row_report": ("行报告", "Row report"),
     "no_problems": ("没有发现问题。", "No problems found."),

@@ -23,7 +23,7 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -123,6 +123,9 @@ class Grid:
     # Excel row number of each row when they are not 1, 2, 3, ... (a selection of a large
     # file's rows, analytics/bulk.py); None: row i is Excel row i + 1.
     row_numbers: list[int] | None = None
+    # Rows that hold no value of their own, only values a merged range filled in (a blank
+    # row inside a village cell merged down): blank, whatever merges span them.
+    merged_only: frozenset[int] = frozenset()
 
     def row_number(self, i: int) -> int:
         """The Excel row number of ``rows[i]``."""
@@ -147,6 +150,10 @@ class LocatedTable:
     title_township: str | None = None
     unused_headers: list[str] = field(default_factory=list)
     duplicate_headers: list[str] = field(default_factory=list)
+    # unused header -> the field it most likely means (``schema.propose``)
+    proposals: dict[str, str] = field(default_factory=dict)
+    # the office's confirmed header spellings the table was located with
+    spellings: schema.Spellings = field(default_factory=lambda: schema.NO_SPELLINGS)
 
     def column_of(self, key: str) -> int | None:
         """The column index holding field ``key``, or None when the sheet lacks it."""
@@ -376,12 +383,20 @@ def _make_grid(
     for r in rows:
         if len(r) < width:
             r.extend([None] * (width - len(r)))
+    # A row spanned by a merge whose cells are all empty before the merges are filled holds
+    # no value of its own (a merged range's value sits in its top-left cell only).
+    spanned = {r for (r0, _), (r1, _) in merged for r in range(max(r0, 0), r1 + 1)}
+    merged_only = frozenset(r for r in spanned if r < height and not any(map(_has, rows[r])))
     for (r0, c0), (r1, c1) in merged:
         value = rows[r0][c0] if 0 <= r0 < len(rows) and 0 <= c0 < width else None
         for r in range(max(r0, 0), r1 + 1):
             for c in range(max(c0, 0), c1 + 1):
                 rows[r][c] = value
-    return Grid(file=file_name, sheet=sheet, rows=rows, width=width)
+    return Grid(file=file_name, sheet=sheet, rows=rows, width=width, merged_only=merged_only)
+
+
+def _has(value: object) -> bool:
+    return value is not None
 
 
 def decode_text(file_name: str, data: bytes) -> str:
@@ -996,19 +1011,24 @@ def _candidate(grid: Grid, table: schema.Table, r: int, lookup: dict[str, str]):
     return columns, ((r, r + 1) if two_rows else (r,))
 
 
-def locate(grid: Grid) -> LocatedTable | SheetNote:
+def locate(
+    grid: Grid, spellings: schema.Spellings = schema.NO_SPELLINGS
+) -> LocatedTable | SheetNote:
     """Finds the table in a grid: the header row(s) and the field of each column.
 
     Each table kind of ``schema.TABLES`` is tried on every row among the first
     ``HEADER_SCAN_ROWS``; the kind and row whose header matches most fields (and holds one of
     the kind's signatures, and none of its forbidden fields) wins; ties go to the earliest
-    row, then the higher priority. Returns a ``SheetNote`` when nothing fits.
+    row, then the higher priority. Headers are looked up with ``schema.header_lookup`` and
+    the office's confirmed ``spellings``. Each header left unused gets the field it most
+    likely means, if any (``LocatedTable.proposals``). Returns a ``SheetNote`` when nothing
+    fits.
     """
     if not any(any(v is not None for v in r) for r in grid.rows):
         return SheetNote(grid.file, grid.sheet, "空工作表", "empty sheet")
     best = None
     for table in schema.TABLES.values():
-        lookup = schema.header_lookup(table)
+        lookup = schema.header_lookup(table, spellings)
         for r in range(min(HEADER_SCAN_ROWS, len(grid.rows))):
             cand = _candidate(grid, table, r, lookup)
             if cand is None:
@@ -1030,10 +1050,16 @@ def locate(grid: Grid) -> LocatedTable | SheetNote:
             "户编号+家庭人口数, 参会人数+会议日期, 户编号+住房面积 or 行政村+乡村人口)",
         )
     _, table, columns, header_rows = best
-    return _finish(grid, table, columns, header_rows)
+    return _finish(grid, table, columns, header_rows, spellings)
 
 
-def _finish(grid: Grid, table: schema.Table, columns: dict[int, str], header_rows) -> LocatedTable:
+def _finish(
+    grid: Grid,
+    table: schema.Table,
+    columns: dict[int, str],
+    header_rows: tuple[int, ...],
+    spellings: schema.Spellings,
+) -> LocatedTable:
     kept: dict[int, str] = {}
     duplicates: list[str] = []
     headers: dict[int, str] = {}
@@ -1072,7 +1098,23 @@ def _finish(grid: Grid, table: schema.Table, columns: dict[int, str], header_row
         title_township=title_township,
         unused_headers=list(dict.fromkeys(unused)),
         duplicate_headers=duplicates,
+        proposals=_proposals(table, dict.fromkeys(unused), set(kept.values())),
+        spellings=spellings,
     )
+
+
+def _proposals(table: schema.Table, headers: Iterable[str], taken: set[str]) -> dict[str, str]:
+    """Unused header -> the field it most likely means; each field proposed once, to the
+    header most like it (two headers may look like one missing field)."""
+    best: dict[str, tuple[float, str]] = {}
+    for header in headers:
+        key = schema.propose(table, header, taken)
+        if key is None:
+            continue
+        score = schema.similarity(table.by_key[key], header)
+        if key not in best or score > best[key][0]:
+            best[key] = (score, header)
+    return {header: key for key, (_, header) in best.items()}
 
 
 def _header_text(grid: Grid, header_rows: tuple[int, ...], c: int) -> str:

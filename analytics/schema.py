@@ -6,9 +6,12 @@ Sources: ../shared/DOMAIN.md ("Tables and fields", "Real workbooks look like thi
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 # Value kinds a field can hold; validate.py has one parser per kind.
 TEXT, INT, NUMBER, DATE, YESNO, STATE, ADJUSTMENT, FINDING, ID_NUMBER = (
@@ -275,13 +278,84 @@ def header_key(text: object) -> str:
     return _NOISE.sub("", s)
 
 
-def header_lookup(table: Table) -> dict[str, str]:
-    """Maps every normalised spelling of ``table``'s headers to its field key."""
+# An office's own header spellings, confirmed by an administrator and kept in its database
+# (``Store.spellings``): normalised spelling (``header_key``) -> field key. They apply to
+# every table that has that field.
+Spellings = Mapping[str, str]
+NO_SPELLINGS: Spellings = MappingProxyType({})
+
+
+def header_lookup(table: Table, spellings: Spellings = NO_SPELLINGS) -> dict[str, str]:
+    """Maps every normalised spelling of ``table``'s headers to its field key.
+
+    The one spelling lookup of every import path (locating a table, repeated headers inside
+    it, the bulk path). ``spellings`` adds an office's confirmed spellings (normalised
+    spelling -> field key); one whose field ``table`` lacks is ignored, and a built-in
+    spelling always wins over an office's.
+    """
     out: dict[str, str] = {}
     for f in table.fields:
         for spelling in (f.header, f.key, *f.synonyms):
             out.setdefault(header_key(spelling), f.key)
+    for spelling, key in spellings.items():
+        if key in table.by_key:
+            out.setdefault(spelling, key)
     return out
+
+
+def field_tables(key: str) -> list[Table]:
+    """The tables that have a field ``key`` (``village`` is in all four)."""
+    return [t for t in TABLES.values() if key in t.by_key]
+
+
+def resolve_field(target: str) -> str:
+    """The field key ``target`` names: a field key (``persons``) or any spelling of one
+    (``搬迁人口``, ``安置人口``).
+
+    Raises
+    ------
+    KeyError
+        When ``target`` names no field, or spellings of different fields (``人数`` is both
+        ``household_size`` and ``persons``: give the field key then).
+    """
+    if field_tables(target):
+        return target
+    wanted = header_key(target)
+    found = {k for t in TABLES.values() for s, k in header_lookup(t).items() if s == wanted}
+    if len(found) != 1:
+        raise KeyError(target)
+    return found.pop()
+
+
+PROPOSAL_MIN_SIMILARITY = 0.7  # difflib ratio below which no column is proposed
+
+
+def similarity(f: Field, header: str) -> float:
+    """How much ``header`` looks like a spelling of field ``f``, from 0 to 1: the best
+    ``difflib.SequenceMatcher`` ratio over its spellings (normalised), or, where a spelling
+    is contained in the header (搬迁人口 in 搬迁人口数) or the header in it, their length
+    ratio when that is higher."""
+    text = header_key(header)
+    best = 0.0
+    for spelling in {header_key(s) for s in (f.header, *f.synonyms)}:
+        if not text or not spelling:
+            continue
+        score = difflib.SequenceMatcher(None, text, spelling).ratio()
+        if spelling in text or text in spelling:
+            score = max(score, min(len(text), len(spelling)) / max(len(text), len(spelling)))
+        best = max(best, score)
+    return best
+
+
+def propose(table: Table, header: str, taken: Collection[str] = ()) -> str | None:
+    """The field of ``table`` an unrecognised header most likely means, or None.
+
+    Fields in ``taken`` (those the sheet already has) are not proposed; the field with the
+    highest ``similarity`` wins when it reaches ``PROPOSAL_MIN_SIMILARITY``.
+    """
+    scored = [(similarity(f, header), f.key) for f in table.fields if f.key not in taken]
+    score, key = max(scored, default=(0.0, ""))
+    return key if score >= PROPOSAL_MIN_SIMILARITY else None
 
 
 def value_lookup(codes: dict[str, tuple[str, ...]]) -> dict[str, str]:

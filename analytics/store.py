@@ -27,7 +27,7 @@ from analytics.settings import Settings
 
 DB_ENV = "POVERTY_DB"
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "poverty.duckdb"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: batch_columns, batch_units, header_spellings
 
 _SQL_TYPES = {
     schema.TEXT: "VARCHAR",
@@ -48,6 +48,8 @@ _ARROW_TYPES = {
     "BOOLEAN": pa.bool_(),
 }
 DATA_TABLES = tuple(schema.TABLES)
+# Tables of what a batch brought besides its rows, deleted with it.
+BATCH_TABLES = ("quarantine", "row_problems", "batch_columns", "batch_units", "batches")
 
 
 class StoreError(Exception):
@@ -74,6 +76,12 @@ def table_columns(table_key: str) -> list[tuple[str, str]]:
     ]
 
 
+# The units a table of a batch holds rows of (``where`` narrows it to one batch).
+_UNITS_SQL = (
+    "INSERT INTO batch_units SELECT DISTINCT batch_id, ?, township, village FROM {table} {where}"
+)
+
+
 def _ddl() -> list[str]:
     stmts = [
         "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
@@ -97,6 +105,19 @@ def _ddl() -> list[str]:
             batch_id BIGINT, file VARCHAR, sheet VARCHAR, row BIGINT, "column" VARCHAR,
             value VARCHAR, code VARCHAR, severity VARCHAR, message VARCHAR,
             message_en VARCHAR)""",
+        # The columns each table of a batch had (header as written): a figure whose column
+        # none of a unit's batches had is missing, not 0 (analytics/coverage.py).
+        """CREATE TABLE IF NOT EXISTS batch_columns (
+            batch_id BIGINT NOT NULL, table_name VARCHAR NOT NULL, field VARCHAR NOT NULL,
+            header VARCHAR)""",
+        # The units (township, village) each table of a batch holds rows of.
+        """CREATE TABLE IF NOT EXISTS batch_units (
+            batch_id BIGINT NOT NULL, table_name VARCHAR NOT NULL, township VARCHAR,
+            village VARCHAR)""",
+        # The office's own header spellings, confirmed by an administrator.
+        """CREATE TABLE IF NOT EXISTS header_spellings (
+            spelling VARCHAR PRIMARY KEY, field VARCHAR NOT NULL, header VARCHAR NOT NULL,
+            created_by VARCHAR, created_at TIMESTAMP NOT NULL)""",
     ]
     for t in DATA_TABLES:
         cols = ", ".join(f'"{c}" {ty}' for c, ty in table_columns(t))
@@ -161,14 +182,42 @@ class Store:
         return self.con.cursor()
 
     def migrate(self) -> None:
-        """Creates missing tables and records the schema version (idempotent)."""
+        """Creates missing tables and records the schema version (idempotent).
+
+        A database made before ``batch_columns`` existed gets it filled from its data: a
+        table's field counts as a column of a batch when any of the batch's rows has a
+        value in it (a column that was there but left blank cannot be told apart).
+        """
         with self.write() as cur:
+            existing = {
+                r[0] for r in cur.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+            }
             for stmt in _ddl():
                 cur.execute(stmt)
+            if "batch_columns" not in existing and "batches" in existing:
+                self._backfill(cur)
             cur.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
             )
             cur.execute("INSERT OR IGNORE INTO meta VALUES ('data_version', '0')")
+
+    @staticmethod
+    def _backfill(cur: duckdb.DuckDBPyConnection) -> None:
+        """batch_columns and batch_units of every batch, from the rows it loaded."""
+        for table in DATA_TABLES:
+            fields = [f for f, _ in table_columns(table)[2:-2]]
+            header = {f.key: f.header for f in schema.TABLES[table].fields}
+            counts = ", ".join(f'count("{f}") AS "{f}"' for f in fields)
+            for batch_id, *present in cur.execute(
+                f"SELECT batch_id, {counts} FROM {table} GROUP BY batch_id"
+            ).fetchall():
+                for f, n in zip(fields, present, strict=True):
+                    if n:
+                        cur.execute(
+                            "INSERT INTO batch_columns VALUES (?, ?, ?, ?)",
+                            [batch_id, table, f, header[f]],
+                        )
+            cur.execute(_UNITS_SQL.format(table=table, where=""), [table])
 
     @contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -203,7 +252,7 @@ class Store:
         """Stores the settings; bumps the data version so that cached figures refresh."""
         with self.write() as cur:
             cur.execute("INSERT OR REPLACE INTO settings VALUES ('limits', ?)", [value.to_json()])
-            self._bump(cur)
+            self.bump(cur)
 
     def rounds(self) -> pd.DataFrame:
         """Rounds in order: earliest survey or meeting date, then first import time.
@@ -269,6 +318,24 @@ class Store:
             self.cursor()
             .execute(
                 "SELECT * FROM row_problems WHERE batch_id = ? ORDER BY sheet, row", [batch_id]
+            )
+            .df()
+        )
+
+    def spellings(self) -> dict[str, str]:
+        """The office's confirmed header spellings: normalised spelling -> field key (see
+        ``schema.header_lookup``)."""
+        rows = self.cursor().execute("SELECT spelling, field FROM header_spellings").fetchall()
+        return dict(rows)
+
+    def spelling_table(self) -> pd.DataFrame:
+        """The office's confirmed header spellings, for display: spelling, header as first
+        written, field, created_by, created_at."""
+        return (
+            self.cursor()
+            .execute(
+                "SELECT spelling, header, field, created_by, created_at FROM header_spellings "
+                "ORDER BY created_at"
             )
             .df()
         )
@@ -373,12 +440,15 @@ class Store:
         skipped: int,
         is_demo: bool = False,
         staged: Store.Staged | None = None,
+        headers: dict[str, dict[str, str]] | None = None,
     ) -> int:
         """Writes one batch inside the caller's transaction (``with store.write() as cur``).
 
         Parameters
         ----------
         tables : table key -> loadable rows (dicts of field key -> typed value).
+        headers : table key -> {field key: header as written}: the columns each of the
+            file's tables had (whether or not any row loaded), kept in ``batch_columns``.
         rejected : table key -> rejected rows (source_sheet, source_row, raw, reasons).
         problems : the row report (columns of ``validate.Problem``).
         staged : more loadable rows, already in DuckDB (loaded after ``tables``' own).
@@ -429,6 +499,15 @@ class Store:
         for table, rows in tables.items():
             if rows:
                 self._bulk_insert(cur, table, batch_id, round_name, rows)
+        for table, found in (headers or {}).items():
+            for key, header in found.items():
+                cur.execute(
+                    "INSERT INTO batch_columns VALUES (?, ?, ?, ?)", [batch_id, table, key, header]
+                )
+        for table in DATA_TABLES:
+            cur.execute(
+                _UNITS_SQL.format(table=table, where="WHERE batch_id = ?"), [table, batch_id]
+            )
         quarantined = [
             {
                 "batch_id": batch_id,
@@ -464,7 +543,7 @@ class Store:
             cur.register("_p", pa.Table.from_pandas(frame, preserve_index=False))
             cur.execute("INSERT INTO row_problems SELECT * FROM _p")
             cur.unregister("_p")
-        self._bump(cur)
+        self.bump(cur)
         return batch_id
 
     def _bulk_insert(self, cur, table: str, batch_id: int, round_name: str, rows: list[dict]):
@@ -485,9 +564,9 @@ class Store:
 
     def remove_batch(self, cur: duckdb.DuckDBPyConnection, batch_id: int) -> None:
         """Deletes a batch and exactly its rows, inside the caller's transaction."""
-        for t in (*DATA_TABLES, "quarantine", "row_problems", "batches"):
+        for t in (*DATA_TABLES, *BATCH_TABLES):
             cur.execute(f"DELETE FROM {t} WHERE batch_id = ?", [batch_id])
-        self._bump(cur)
+        self.bump(cur)
 
     def delete_batch(self, batch_id: int) -> bool:
         """Deletes one batch in its own transaction; False when no such batch exists."""
@@ -509,7 +588,8 @@ class Store:
             return len(ids)
 
     @staticmethod
-    def _bump(cur: duckdb.DuckDBPyConnection) -> None:
+    def bump(cur: duckdb.DuckDBPyConnection) -> None:
+        """Bumps the data version inside the caller's transaction: cached figures refresh."""
         cur.execute(
             "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
             "WHERE key = 'data_version'"

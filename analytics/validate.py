@@ -13,13 +13,14 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from itertools import compress, repeat
 
 from openpyxl.utils import get_column_letter
 
 from analytics import columns, schema
+from analytics.labels import label
 from analytics.read import LocatedTable
 
 ERROR, WARNING = "error", "warning"
@@ -388,6 +389,29 @@ def problem(
     )
 
 
+def missing_columns(located: LocatedTable) -> list[Problem]:
+    """One sheet-level E_NO_COLUMN error per required field (``REQUIRED``) the located table
+    has no column for; the message names the unrecognised header most like it, if any
+    (``LocatedTable.proposals``)."""
+    grid, table = located.grid, located.table
+    proposed = {key: header for header, key in located.proposals.items()}
+    out = []
+    for key in REQUIRED[table.key]:
+        if located.column_of(key) is not None:
+            continue
+        header = table.by_key[key].header
+        p = problem(grid.file, grid.sheet, None, "", "", "E_NO_COLUMN", field=header)
+        if key in proposed:
+            p = replace(
+                p,
+                column=proposed[key],
+                message=p.message + label("no_column_hint", "zh", h=proposed[key], f=header),
+                message_en=p.message_en + label("no_column_hint", "en", h=proposed[key], f=header),
+            )
+        out.append(p)
+    return out
+
+
 class Validator:
     """Validates the located tables of one file; remembers household ids across its sheets.
 
@@ -426,19 +450,23 @@ class Validator:
             problem(file, sheet, None, h, h, "W_DUPLICATE_COLUMN")
             for h in located.duplicate_headers
         ]
-        missing_cols = [k for k in REQUIRED[table.key] if located.column_of(k) is None]
-        for k in missing_cols:
-            sheet_problems.append(
-                problem(file, sheet, None, "", "", "E_NO_COLUMN", field=table.by_key[k].header)
-            )
+        missing = missing_columns(located)
+        sheet_problems.extend(missing)
+        # A sheet without a required column loads nothing: each data row is rejected with
+        # the reason (a relocation sheet without 搬迁人口 would otherwise load 0 persons).
+        sheet_errors = [p.message for p in missing]
         skipped = {"blank": 0, "total": 0, "numbering": 0, "footer": 0, "header": 0, "example": 0}
-        lookup = schema.header_lookup(table)
+        lookup = schema.header_lookup(table, located.spellings)
         rows: list[dict] = []
         rejected: list[dict] = []
         problems = list(sheet_problems)
         id_col = located.column_of("household_id")
         in_footer = False
-        fast = _ByColumn(self, located, colname, file_township) if by_column else None
+        fast = (
+            _ByColumn(self, located, colname, file_township)
+            if by_column and not sheet_errors
+            else None
+        )
         resume = 0
         for i in range(located.data_start, len(grid.rows)):
             if i < resume:
@@ -448,7 +476,11 @@ class Validator:
                 if resume > i:
                     continue
             cells = grid.rows[i]
-            kind = _skip_kind(cells, id_col, i == located.data_start, in_footer)
+            kind = (
+                "blank"
+                if i in grid.merged_only
+                else _skip_kind(cells, id_col, i == located.data_start, in_footer)
+            )
             if not kind and _repeats_header(cells, located.columns, lookup):
                 kind = "header"  # two tables pasted one under the other
             if kind:
@@ -462,7 +494,7 @@ class Validator:
                 for c, key in located.columns.items():
                     self._cell(file, sheet, row, table, key, cells[c], colname[c])
             self._row_rules(file, sheet, row, table, colname, located, file_township)
-            errors = [p for p in row.problems if p.severity == ERROR]
+            errors = [p.message for p in row.problems if p.severity == ERROR] + sheet_errors
             problems.extend(row.problems)
             if errors:
                 raw = {
@@ -475,7 +507,7 @@ class Validator:
                         "source_sheet": sheet,
                         "source_row": row.excel_row,
                         "raw": raw,
-                        "reasons": "；".join(p.message for p in errors),
+                        "reasons": "；".join(errors),
                     }
                 )
             else:
@@ -499,13 +531,17 @@ class Validator:
         skip, by the same tests in the same order (for analytics/bulk.py, which must know
         which rows are data before it parses them)."""
         grid, table = located.grid, located.table
-        lookup = schema.header_lookup(table)
+        lookup = schema.header_lookup(table, located.spellings)
         id_col = located.column_of("household_id")
         out: list[tuple[int, object]] = []
         in_footer = False
         for i in range(located.data_start, len(grid.rows)):
             cells = grid.rows[i]
-            kind = _skip_kind(cells, id_col, i == located.data_start, in_footer)
+            kind = (
+                "blank"
+                if i in grid.merged_only
+                else _skip_kind(cells, id_col, i == located.data_start, in_footer)
+            )
             if not kind and _repeats_header(cells, located.columns, lookup):
                 kind = "header"
             if kind:
@@ -957,6 +993,9 @@ class _ByColumn:
             return [False] * n
         plain = [True] * n
         plain[0] = False  # the first data row may be a column-numbering row
+        for i in located.grid.merged_only:  # blank whatever merges span them (_skip_kind)
+            if i >= self.start:
+                plain[i - self.start] = False
         # has_id of _skip_kind: the id's clean text, spaces removed, not a footer word
         distinct_ids = [h for h in set(ids) if h]
         footers = set()

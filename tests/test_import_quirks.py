@@ -117,6 +117,41 @@ def test_merged_village_cells_fill_every_row():
     assert report.problems == []
 
 
+@pytest.mark.parametrize("fmt", ["xlsx", "xls"])
+def test_a_blank_row_inside_a_merged_village_cell_is_blank(fmt):
+    # 孔兴村 merged over Excel rows 2-5; row 4 holds nothing of its own.
+    rows = [
+        list(HOUSEHOLD_HEADER),
+        household(1, village="孔兴村"),
+        household(2, village=None),
+        [None] * len(HOUSEHOLD_HEADER),
+        household(3, village=None),
+    ]
+    build = xlsx_bytes if fmt == "xlsx" else xls_bytes
+    report = inspect(f"合并村空行.{fmt}", build(rows, merges=["C2:C5"]))
+    table = single_table(report)
+    assert [r["household_id"] for r in table.rows] == ["H001", "H002", "H003"]
+    assert table.rejected == []
+    assert table.skipped["blank"] == 1
+    assert report.problems == []
+
+
+def test_a_blank_row_inside_merged_cells_is_blank_on_the_per_row_path_too():
+    from analytics import read, validate
+
+    rows = [
+        list(HOUSEHOLD_HEADER),
+        household(1, village="孔兴村"),
+        [None] * len(HOUSEHOLD_HEADER),
+        household(2, village=None),
+    ]
+    [grid] = read.read_grids("x.xlsx", xlsx_bytes(rows, merges=["C2:C4", "B2:B4"]))
+    located = read.locate(grid)
+    parsed = validate.Validator().parse(located, by_column=False)
+    assert [r["household_id"] for r in parsed.rows] == ["H001", "H002"]
+    assert parsed.rejected == [] and parsed.skipped["blank"] == 1
+
+
 def test_empty_village_cell_that_is_not_merged_rejects_the_row_naming_row_and_column():
     rows = [
         list(HOUSEHOLD_HEADER),
