@@ -1,5 +1,8 @@
-"""Router: page config and navigation. Each page draws the shared frame itself
-(``ui.filters.frame``: language switch, sign-in, sidebar filters), so a page works on its own.
+"""Router: page config, the shared sidebar, navigation.
+
+The entrypoint draws the language switch, sign-in and the sidebar filters on every run
+(``ui.filters``), so their state holds from page to page; each page then reads the view
+(``ui.filters.frame``).
 
 Pages live in ``views/``, not ``pages/``: Streamlit 1.67 still treats a ``pages/`` folder as
 old-style pages, serving ``/data`` straight from ``pages/data.py`` without this router.
@@ -7,6 +10,7 @@ old-style pages, serving ``/data`` straight from ``pages/data.py`` without this 
 
 import streamlit as st
 
+from ui import filters
 from ui.common import t
 
 st.set_page_config(page_title="贫困对象动态管理", page_icon="📊", layout="wide")
@@ -24,6 +28,7 @@ PAGES = (
     ("anomalies", "page_anomalies", "report"),
     ("data", "page_data", "upload_file"),
 )
+filters.language_switch()
 pages = [
     st.Page(
         f"views/{name}.py",
@@ -34,4 +39,6 @@ pages = [
     )
     for i, (name, label, icon) in enumerate(PAGES)
 ]
-st.navigation(pages).run()
+navigation = st.navigation(pages)
+filters.shell()
+navigation.run()

@@ -14,6 +14,7 @@ file is the credential) and is logged as ``cli:<operating-system user>``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -24,6 +25,7 @@ import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from analytics.labels import label
 from analytics.store import Store, os_user
 
 ROLES = ("leader", "inspector", "admin")
@@ -189,6 +191,56 @@ def audit_log(store: Store, limit: int = 10_000) -> pd.DataFrame:
     """The newest ``limit`` audit lines: logged_at, actor, action, detail (JSON text)."""
     sql = "SELECT * FROM audit ORDER BY logged_at DESC LIMIT ?"
     return store.cursor().execute(sql, [limit]).df()
+
+
+def readable_audit(frame: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """The audit log (``audit_log``) for reading: action names in ``lang`` (labels
+    ``action_<action>``), and each detail as "key: value" pairs in words, not JSON.
+
+    Returns
+    -------
+    pd.DataFrame with the columns logged_at, actor, action, detail (all text but the time).
+    """
+    out = frame.copy()
+    out["action"] = [_action(a, lang) for a in out["action"]]
+    out["detail"] = [_detail_text(d, lang) for d in out["detail"]]
+    return out
+
+
+# detail keys whose label key differs
+_DETAIL_KEYS = {"table": "table_name", "villages": "village_filter", "groups": "group"}
+
+
+def _action(action: str, lang: str) -> str:
+    text = label(f"action_{action}", lang)
+    return action if text == f"action_{action}" else text
+
+
+def _detail_text(raw: object, lang: str) -> str:
+    try:
+        data = json.loads(str(raw)) if raw else {}
+    except ValueError:
+        return str(raw)
+    if not isinstance(data, dict):
+        return str(data)
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, str) and value.startswith("{"):
+            with contextlib.suppress(ValueError):
+                value = json.loads(value)
+        name = label(_DETAIL_KEYS.get(key, key), lang)
+        if key == "table" and isinstance(value, str):
+            value = label(value, lang)
+        elif key == "role" and isinstance(value, str):
+            value = label(f"role_{value}", lang)
+        elif isinstance(value, list):
+            value = "、".join(map(str, value)) if value else "—"
+        elif isinstance(value, dict):
+            value = "；".join(f"{label(k, lang)}={v}" for k, v in value.items() if v) or "—"
+        elif value is None or value == "":
+            value = "—"
+        parts.append(f"{name}：{value}")
+    return "；".join(parts)
 
 
 def log(cur: duckdb.DuckDBPyConnection, actor: str, action: str, detail: dict | None) -> None:

@@ -55,7 +55,9 @@ def shortfalls(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
 
     A household lacks an item when its yes/no column says no (an empty cell is not a
     shortfall). Columns: township, village, registered, then one count per item of
-    ``SECURE_FIELDS``, and ``any_shortfall``.
+    ``SECURE_FIELDS``, ``any_shortfall``, and ``<item>_answered``: the households with a
+    yes or no in that column (0 means the item was not recorded: its 0 shortfalls say
+    nothing).
     """
     h = _households(con, f)
     h = h.filter(h.registry_state.isin(REGISTERED))
@@ -67,6 +69,7 @@ def shortfalls(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
         registered=h.count(),
         **{k: v.ifelse(1, 0).sum() for k, v in lacks.items()},
         any_shortfall=any_lack.ifelse(1, 0).sum(),
+        **{f"{k}_answered": h[k].count() for k in SECURE_FIELDS},
     )
     return expr.order_by("township", "village").execute()
 
@@ -186,3 +189,47 @@ def relocation_households(con: ibis.BaseBackend, f: Filters, area_standard: floa
         remedy=r.remedy,
     )
     return expr.order_by("township", "village", "household_id").execute()
+
+
+def income_summary(incomes: pd.DataFrame, level: str, line: float | None) -> pd.DataFrame:
+    """Per unit, the spread of registered households' per-capita income and how many are
+    below the poverty line: figures a leader may see, never one household's income.
+
+    Parameters
+    ----------
+    incomes : ``incomes`` output (one row per registered household).
+    level : the unit column ("township" or "village").
+    line : the poverty line of the round's year (yuan per person per year), or None.
+
+    Returns
+    -------
+    pd.DataFrame, one row per unit: ``level``, registered (户), with_income (户), q1,
+    median, q3, low, high (yuan: quartiles, and the lowest and highest income within 1.5
+    interquartile ranges of them, Tukey's whiskers), below, at_or_above (户; null without a
+    line), missing (户 without an income).
+    """
+    rows = []
+    for unit, part in incomes.groupby(level, sort=True):
+        x = part["income_per_capita"].dropna().astype("float64")
+        row: dict[str, object] = {
+            level: unit,
+            "registered": len(part),
+            "with_income": len(x),
+            "missing": int(part["income_per_capita"].isna().sum()),
+            "below": int((x < line).sum()) if line is not None else None,
+            "at_or_above": int((x >= line).sum()) if line is not None else None,
+        }
+        if len(x):
+            q1, med, q3 = (float(v) for v in x.quantile([0.25, 0.5, 0.75]))
+            spread = 1.5 * (q3 - q1)
+            row |= {
+                "q1": q1,
+                "median": med,
+                "q3": q3,
+                "low": float(x[x >= q1 - spread].min()),
+                "high": float(x[x <= q3 + spread].max()),
+            }
+        rows.append(row)
+    columns = [level, "registered", "with_income", "q1", "median", "q3", "low", "high"]
+    columns += ["below", "at_or_above", "missing"]
+    return pd.DataFrame(rows, columns=columns)

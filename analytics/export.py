@@ -14,6 +14,9 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
+from analytics import coverage, metrics
+from analytics.labels import label
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
@@ -71,3 +74,38 @@ def _cell(value: object) -> object:
     if hasattr(value, "item") and not isinstance(value, str):  # numpy scalar
         return value.item()
     return value
+
+
+def notes(frame: pd.DataFrame, keys: list[str], lang: str = "zh") -> list[str]:
+    """Per row of an ``apply``-ed metrics frame (``coverage``): why the metrics ``keys`` it
+    shows are missing or partial ("" when all are full)."""
+    if not set(coverage.COLUMNS) <= set(frame.columns):
+        return [""] * len(frame)
+    out = []
+    for row in frame.to_dict("records"):
+        found = [coverage.row_why(row, k, lang) for k in keys if k in metrics.METRIC_INPUTS]
+        out.append("；".join(dict.fromkeys(w for w in found if w)))
+    return out
+
+
+def metrics_table(frame: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """A metrics frame as a file holds it: columns labelled, counts as whole numbers,
+    rates as percentages with two decimals (5.23, the header says %), a missing figure as
+    an empty cell, and a notes column saying why a figure is missing or partial."""
+    shown = [c for c in frame.columns if c not in coverage.COLUMNS]
+    out = frame[shown].copy()
+    for c in shown:
+        if c in metrics.RATE_KEYS:
+            out[c] = (out[c].astype("float64") * 100).round(2)
+    if "notes" in out.columns and not out["notes"].fillna("").astype(bool).any():
+        out = out.drop(columns=["notes"])
+    elif "notes" not in out.columns:
+        note = notes(frame, [c for c in shown if c in metrics.METRIC_KEYS], lang)
+        if any(note):
+            out["notes"] = note
+    names = {
+        c: label(c if c != "meetings" else "meetings_count", lang)
+        + (" (%)" if c in metrics.RATE_KEYS else "")
+        for c in out.columns
+    }
+    return out.rename(columns=names)

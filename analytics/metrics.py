@@ -80,6 +80,43 @@ RATE_KEYS: tuple[str, ...] = (
     "approval_rate",
 )
 METRIC_KEYS: tuple[str, ...] = COUNT_KEYS + RATE_KEYS
+
+
+def _inputs() -> dict[str, tuple[str, ...]]:
+    both = ("households", "persons")
+    out: dict[str, tuple[str, ...]] = {}
+    for key in ("households_total", "persons_total", "rural_population", "rural_households"):
+        out[key] = ("households",)
+    for fam in STATE_FAMILIES:
+        out |= {f"{fam}_{b}": ("households",) for b in both}
+    for fam in ADJUSTMENT_FAMILIES:
+        out |= {f"{fam}_{b}": ("households", "adjustment") for b in both}
+    for fam in FINDING_FAMILIES:
+        out |= {f"{fam}_{b}": ("households", "verification") for b in both}
+    for rate in RATES:
+        out[rate] = out[f"{rate}_households"] = ("households", "verification")
+    # remaining poor over rural population is a figure without findings too: see
+    # METRIC_PARTIAL_WITHOUT, it is only marked partial then
+    for rate in ("comprehensive_poverty_rate", "comprehensive_poverty_rate_households"):
+        out[rate] = ("households",)
+    for key in ("approval_answered", "approval_yes", "approval_rate"):
+        out[key] = ("households", "approval")
+    out["meetings"] = out["meeting_attendance"] = ("meetings",)
+    for fam in RELOCATION_FAMILIES:
+        out |= {f"{fam}_{b}": ("relocation",) for b in both}
+    out["relocation_sites"] = ("relocation", "relocation_site")
+    return out
+
+
+# metric key -> the inputs it counts from (analytics/coverage.py): a metric of a unit whose
+# files did not measure one of them is missing, not 0.
+METRIC_INPUTS: dict[str, tuple[str, ...]] = _inputs()
+# metric key -> inputs whose absence leaves the metric a figure, marked partial: the
+# comprehensive rate without findings counts the remaining poor only.
+METRIC_PARTIAL_WITHOUT: dict[str, tuple[str, ...]] = {
+    "comprehensive_poverty_rate": ("verification",),
+    "comprehensive_poverty_rate_households": ("verification",),
+}
 # The stored columns the metrics read, per table.
 _PLACE = ("round", "township", "village", "group")
 HOUSEHOLD_COLUMNS = (
@@ -438,19 +475,29 @@ def compute(
 
 
 def compare(now: pd.DataFrame, before: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
-    """Per unit, every metric of ``now`` minus the same metric of ``before``.
+    """Per unit present in both rounds, every metric of ``now`` minus the same of ``before``.
 
-    Both frames come from ``compute`` at the same level; ``keys`` are its unit columns. A unit
-    present in one round only compares with zero counts; a rate missing in either round gives
-    an empty change. Rate changes are in fractions (0.0025 = 0.25 percentage points).
+    Both frames come from ``compute`` (or ``queries.metrics_frame``) at the same level;
+    ``keys`` are its unit columns. A unit present in one round only is left out (another
+    township's figures are never subtracted): ``unmatched`` names them. A metric missing in
+    either round gives an empty change. Rate changes are fractions (0.0025 = 0.25
+    percentage points).
     """
     keys = list(keys)
-    merged = now.merge(before, on=keys, how="outer", suffixes=("", "_before"))
+    merged = now.merge(before, on=keys, how="inner", suffixes=("", "_before"))
     out = merged[keys].copy()
     for c in COUNT_KEYS:
-        out[c] = merged[c].fillna(0).astype("int64") - merged[f"{c}_before"].fillna(0).astype(
-            "int64"
-        )
+        out[c] = merged[c].astype("Int64") - merged[f"{c}_before"].astype("Int64")
     for c in RATE_KEYS:
-        out[c] = merged[c] - merged[f"{c}_before"]
+        out[c] = merged[c].astype("float64") - merged[f"{c}_before"].astype("float64")
     return out.sort_values(keys).reset_index(drop=True)
+
+
+def unmatched(
+    now: pd.DataFrame, before: pd.DataFrame, keys: Sequence[str]
+) -> tuple[list[tuple], list[tuple]]:
+    """The units (tuples of ``keys``) only ``now`` holds, and those only ``before`` holds."""
+    keys = list(keys)
+    a = set(map(tuple, now[keys].itertuples(index=False)))
+    b = set(map(tuple, before[keys].itertuples(index=False)))
+    return sorted(a - b, key=str), sorted(b - a, key=str)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import ibis
 import pandas as pd
 
-from analytics import breakdowns, metrics, records
+from analytics import breakdowns, coverage, headline, metrics, records
 from analytics.store import Store
 
 BACKEND_URL_ENV = "POVERTY_BACKEND_URL"
@@ -56,7 +57,10 @@ def metrics_frame(
     groups: Sequence[str] = (),
     area_standard: float = metrics.RELOCATION_AREA_STANDARD,
 ) -> pd.DataFrame:
-    """Every metric for one round (the latest when None) at one level, filtered.
+    """Every metric for one round (the latest when None) at one level, filtered, with its
+    coverage (``coverage.apply``): a metric that the unit's files did not measure is null,
+    and the ``coverage_<input>`` columns say which inputs were measured fully, partly or
+    not at all.
 
     Returns an empty frame with the metric columns when the database holds no round.
 
@@ -73,13 +77,89 @@ def metrics_frame(
     if round_name is None:
         if not order:
             keys = metrics.LEVELS[level]
-            return pd.DataFrame(columns=[*keys, "round", *metrics.METRIC_KEYS])
+            return pd.DataFrame(columns=[*keys, "round", *metrics.METRIC_KEYS, *coverage.COLUMNS])
         round_name = order[-1]
     elif round_name not in order:
         raise KeyError(round_name)
     filters = metrics.Filters(round_name, tuple(townships), tuple(villages), tuple(groups))
-    return metrics.compute(
+    frame = metrics.compute(
         backend(store), filters, level, round_order=order, area_standard=area_standard
+    )
+    return coverage.apply(
+        frame, coverage.RoundFiles(*store.round_files(round_name)), level, filters
+    )
+
+
+def year_figures(
+    store: Store,
+    rounds: Sequence[str],
+    *,
+    townships: Sequence[str] = (),
+    villages: Sequence[str] = (),
+    groups: Sequence[str] = (),
+    area_standard: float = metrics.RELOCATION_AREA_STANDARD,
+) -> dict[str, headline.Figure]:
+    """The year's picture of an area: every metric from the first of ``rounds`` (newest
+    first, one year's) whose files measured it (``headline.figures_of_year``).
+
+    Raises
+    ------
+    KeyError
+        When a round is not a round of the database; ValueError when ``rounds`` is empty.
+    """
+    if not rounds:
+        raise ValueError("no round")
+    rows = []
+    for r in rounds:
+        frame = metrics_frame(
+            store,
+            r,
+            "county",
+            townships=townships,
+            villages=villages,
+            groups=groups,
+            area_standard=area_standard,
+        )
+        if len(frame):
+            rows.append((r, frame.iloc[0]))
+    if not rows:
+        raise ValueError("no round holds the area")
+    return headline.figures_of_year(rows)
+
+
+@dataclass(frozen=True)
+class SharedArea:
+    """The part of an area two rounds both hold (see ``shared_area``)."""
+
+    townships: tuple[str, ...]
+    villages: tuple[str, ...]
+    groups: tuple[str, ...]
+    narrowed: bool  # True when one round holds units the other does not
+
+    def kwargs(self) -> dict[str, tuple[str, ...]]:
+        """``townships`` and ``groups`` as keyword arguments of ``metrics_frame``."""
+        return {"townships": self.townships, "groups": self.groups}
+
+
+def shared_area(store: Store, a: str, b: str, filters: metrics.Filters) -> SharedArea:
+    """The villages (and their townships) of ``filters``' area that rounds ``a`` and ``b``
+    both hold: totals compared between two rounds are taken over these only, never over
+    another township's figures."""
+    now = metrics_frame(store, a, "village", townships=filters.townships, villages=filters.villages)
+    then = metrics_frame(
+        store, b, "village", townships=filters.townships, villages=filters.villages
+    )
+    keys = ["township", "village"]
+    mine = {tuple(r) for r in now[keys].itertuples(index=False)}
+    theirs = {tuple(r) for r in then[keys].itertuples(index=False)}
+    common = mine & theirs
+    if common == mine == theirs:
+        return SharedArea(filters.townships, filters.villages, filters.groups, False)
+    return SharedArea(
+        tuple(sorted({t for t, _ in common if isinstance(t, str)})),
+        tuple(sorted({v for _, v in common if isinstance(v, str)})),
+        filters.groups,
+        True,
     )
 
 
@@ -140,6 +220,10 @@ def run(store: Store, name: str, *args: object, **kwargs: object) -> pd.DataFram
         return metrics_frame(store, *args, **kwargs)
     if name == "anomalies":
         return anomalies(store, *args, **kwargs)
+    if name == "shared_area":
+        return shared_area(store, *args, **kwargs)  # type: ignore[return-value]
+    if name == "year_figures":
+        return year_figures(store, *args, **kwargs)  # type: ignore[return-value]
     if name in RECORDS:
         return RECORDS[name](backend(store), *args, **kwargs)
     return breakdown(store, name, *args, **kwargs)

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analytics import metrics, queries
-from analytics.labels import EMPTY, fmt_rate
+from analytics import coverage, metrics, queries
+from analytics.labels import EMPTY, fmt_rate, label
 from analytics.store import Store
 
 RATE_LABELS: dict[str, str] = {
@@ -155,11 +155,30 @@ def _int(value: object) -> int:
     return int(value)
 
 
+def _missing(value: object) -> bool:
+    return value is None or bool(pd.isna(value))  # type: ignore[arg-type]
+
+
+def _measured(d: _Data, *inputs: str) -> bool:
+    """Whether the area's files measured every one of ``inputs`` (not MISSING)."""
+    return all(d.totals.get(f"coverage_{i}") != coverage.MISSING for i in inputs)
+
+
+def _partly(d: _Data, *inputs: str) -> str:
+    """A clause after a figure some of whose files lacked an input ("" when none did)."""
+    found = [i for i in inputs if d.totals.get(f"coverage_{i}") == coverage.PARTIAL]
+    if not found:
+        return ""
+    return "（" + "；".join(label(f"why_partial_{i}", "zh") for i in found) + "）"
+
+
 def _hp(households: object, persons: object) -> str:
     return f"{_int(households)}户{_int(persons)}人"
 
 
 def _pair(households: object, persons: object) -> str:
+    if _missing(households) or _missing(persons):
+        return EMPTY
     return f"{_int(households)}/{_int(persons)}"
 
 
@@ -243,7 +262,8 @@ def _fetch(store: Store, round_name: str, townships, villages) -> _Data:
     if len(county):
         totals = county.iloc[0].to_dict()
     else:
-        totals = {k: (0 if k in metrics.COUNT_KEYS else None) for k in metrics.METRIC_KEYS}
+        totals = {k: None for k in metrics.METRIC_KEYS}
+        totals |= {c: coverage.MISSING for c in coverage.COLUMNS}
     filters = metrics.Filters(round_name, tuple(townships), tuple(villages))
     meetings = queries.breakdown(store, "meetings", filters)
     survey = queries.breakdown(store, "survey_progress", filters)
@@ -359,12 +379,14 @@ def _work_section(d: _Data) -> Section:
         dated = m["meeting_date"].dropna()
         if len(dated):
             text += f"；会议日期为{fmt_span(dated.min(), dated.max())}"
-        s.blocks.append(text + "。")
+        s.blocks.append(text + _partly(d, "meetings") + "。")
         s.blocks.extend(_phase_lines(m))
+    elif not _measured(d, "meetings"):
+        s.blocks.append("本批次没有贫情分析会议表，未录入会议记录。")
     else:
         s.blocks.append("本批次未录入贫情分析会议记录。")
-    households, persons = _int(t.get("households_total")), _int(t.get("persons_total"))
-    if households:
+    households, persons = t.get("households_total"), t.get("persons_total")
+    if _measured(d, "households") and not _missing(households) and _int(households):
         text = f"工作队入户调查{_hp(households, persons)}"
         sv = d.survey
         dates = pd.to_datetime(sv["survey_date"], errors="coerce") if len(sv) else pd.Series()
@@ -373,7 +395,7 @@ def _work_section(d: _Data) -> Section:
             undated = int(sv.loc[dates.isna(), "households"].sum())
             if undated:
                 text += f"（另有{undated}户未记录调查日期）"
-        s.blocks.append(text + "。")
+        s.blocks.append(text + _partly(d, "households") + "。")
     else:
         s.blocks.append("本批次无入户调查数据。")
     return s
@@ -420,7 +442,7 @@ def _phase_lines(m: pd.DataFrame) -> list[str]:
 def _dynamics_section(d: _Data) -> Section:
     s = Section("二、动态管理结果")
     t = d.totals
-    if not _int(t.get("households_total")):
+    if not _measured(d, "households") or not _int(t.get("households_total")):
         s.blocks.append("本批次无入户调查数据，无动态管理结果。")
         return s
     s.blocks.append(
@@ -430,6 +452,9 @@ def _dynamics_section(d: _Data) -> Section:
         f"非建档立卡户{_hp(t['nonregistered_households'], t['nonregistered_persons'])}。"
     )
     families = ("exit_proposed", "relapse", "new", "removed")
+    if not _measured(d, "adjustment"):
+        s.blocks.append("本批次文件没有“动态管理结果”列，无动态调整数据。")
+        return s
     if not any(_int(t.get(f"{f}_households")) for f in families):
         s.blocks.append("本批次未记录动态管理调整结果（拟退出、返贫、新增、剔除）。")
         return s
@@ -440,7 +465,7 @@ def _dynamics_section(d: _Data) -> Section:
     ]
     if _int(t.get("removed_households")):
         parts.append(f"剔除{_hp(t['removed_households'], t['removed_persons'])}")
-    s.blocks.append("经贫情分析、入户调查，" + "，".join(parts) + "。")
+    s.blocks.append("经贫情分析、入户调查，" + "，".join(parts) + _partly(d, "adjustment") + "。")
     return s
 
 
@@ -456,15 +481,19 @@ def _rate_text(d: _Data, key: str, value: object) -> str:
 def _findings_section(d: _Data) -> Section:
     s = Section("三、核查发现")
     t = d.totals
-    if not _int(t.get("households_total")):
+    if not _measured(d, "households") or not _int(t.get("households_total")):
         s.blocks.append("本批次无入户调查数据，无核查结论。")
         return s
-    findings = ("exclusion_error", "inclusion_error", "wrongful_exit")
-    if any(_int(t.get(f"{f}_households")) for f in findings):
+    rates = []
+    if not _measured(d, "verification"):
+        s.blocks.append(
+            "本批次未核查：文件中没有“核查结论”列（或该列全部为空），无错评、漏评、错退结论。"
+        )
+    else:
         parts = [
             f"漏评户{_hp(t['exclusion_error_households'], t['exclusion_error_persons'])}",
         ]
-        if _int(t.get("relapse_households")):
+        if _measured(d, "adjustment") and _int(t.get("relapse_households")):
             parts.append(f"返贫{_hp(t['relapse_households'], t['relapse_persons'])}")
         parts += [
             f"错评户{_hp(t['inclusion_error_households'], t['inclusion_error_persons'])}",
@@ -472,24 +501,25 @@ def _findings_section(d: _Data) -> Section:
             f"错退户{_hp(t['wrongful_exit_households'], t['wrongful_exit_persons'])}",
             _rate_text(d, "wrongful_exit_rate", t.get("wrongful_exit_rate")),
         ]
-        s.blocks.append("共核查出" + "，".join(parts) + "。")
-        rates = [_rate_text(d, "exclusion_error_rate", t.get("exclusion_error_rate"))]
-    else:
-        s.blocks.append("本批次未记录错评、漏评、错退核查结论。")
-        rates = []
-    rates.append(
-        _rate_text(d, "comprehensive_poverty_rate", t.get("comprehensive_poverty_rate"))
-        + f"（乡村人口{_int(t.get('rural_population'))}人）"
-    )
-    answered = _int(t.get("approval_answered"))
-    if answered:
+        s.blocks.append("共核查出" + "，".join(parts) + _partly(d, "verification") + "。")
+        rates.append(_rate_text(d, "exclusion_error_rate", t.get("exclusion_error_rate")))
+    comprehensive = t.get("comprehensive_poverty_rate")
+    if not _missing(comprehensive):
+        text = _rate_text(d, "comprehensive_poverty_rate", comprehensive)
+        text += f"（乡村人口{_int(t.get('rural_population'))}人"
+        if not _measured(d, "verification") or _partly(d, "verification"):
+            text += "；" + label("why_partial_comprehensive", "zh")
+        rates.append(text + "）")
+    answered = t.get("approval_answered")
+    if _measured(d, "approval") and not _missing(answered) and _int(answered):
         approval = f"群众认可度{fmt_rate(t.get('approval_rate'))}"
-        approval += f"（{_int(t.get('approval_yes'))}/{answered}户认可"
+        approval += f"（{_int(t.get('approval_yes'))}/{_int(answered)}户认可"
         rate = t.get("approval_rate")
         if fmt_rate(rate) != EMPTY and float(rate) < d.approval_floor:
             approval += f"，低于{fmt_rate(d.approval_floor)}的要求"
-        rates.append(approval + "）")
-    s.blocks.append("，".join(rates) + "。")
+        rates.append(approval + "）" + _partly(d, "approval"))
+    if rates:
+        s.blocks.append("，".join(rates) + "。")
     return s
 
 
@@ -497,16 +527,22 @@ def _relocation_section(d: _Data) -> Section:
     s = Section("四、易地扶贫搬迁")
     t = d.totals
     r = d.relocation
-    if not _int(t.get("relocated_households")) and not len(r):
+    if not _measured(d, "relocation") or _missing(t.get("relocated_households")):
         s.blocks.append("本批次无易地扶贫搬迁数据。")
         return s
-    sites = _int(t.get("relocation_sites"))
-    text = f"易地扶贫搬迁集中安置点{sites}个"
-    concentrated = r[r["site"].notna() & ~r["mode"].fillna("").str.contains("分散")]
-    names = _dedupe(concentrated["site"].astype(str)) if len(concentrated) else ()
-    if names:
-        text += f"（{_names(names, '安置点')}）"
-    text += f"，搬迁安置{_hp(t['relocated_households'], t['relocated_persons'])}"
+    if not _int(t.get("relocated_households")) and not len(r):
+        s.blocks.append("本批次易地扶贫搬迁表中没有所选范围内的搬迁户。")
+        return s
+    text = ""
+    if _measured(d, "relocation_site") and not _missing(t.get("relocation_sites")):
+        text = f"易地扶贫搬迁集中安置点{_int(t.get('relocation_sites'))}个"
+        concentrated = r[r["site"].notna() & ~r["mode"].fillna("").str.contains("分散")]
+        names = _dedupe(concentrated["site"].astype(str)) if len(concentrated) else ()
+        if names:
+            text += f"（{_names(names, '安置点')}）"
+        text += _partly(d, "relocation_site") + "，"
+    text += f"搬迁安置{_hp(t['relocated_households'], t['relocated_persons'])}"
+    text += _partly(d, "relocation")
     scattered = r[r["mode"].fillna("").str.contains("分散")]
     if len(scattered):
         text += f"，其中分散安置{_hp(len(scattered), scattered['persons'].sum())}"
@@ -562,12 +598,22 @@ def _exceedances(d: _Data) -> pd.DataFrame:
 
 def _attention_section(d: _Data, anomalies: pd.DataFrame | None) -> Section:
     s = Section("五、需要关注的村和问题")
-    standards = [f"{RATE_LABELS.get(k, k)}不高于{fmt_rate(v)}" for k, v in d.ceilings.items()]
-    standards.append(f"群众认可度不低于{fmt_rate(d.approval_floor)}")
-    head = "（一）指标超限的村。按" + "、".join(standards) + "的要求，"
-    if not len(d.per_village):
+    pv = d.per_village
+    limits = {**d.ceilings, "approval_rate": d.approval_floor}
+    # only the rates some village has a figure of are judged; the others are named
+    judged = {k: v for k, v in limits.items() if len(pv) and k in pv and pv[k].notna().any()}
+    unjudged = [RATE_LABELS.get(k, k) for k in limits if k not in judged]
+    standards = [
+        f"{RATE_LABELS.get(k, k)}{'不低于' if k == 'approval_rate' else '不高于'}{fmt_rate(v)}"
+        for k, v in judged.items()
+    ]
+    head = "（一）指标超限的村。"
+    if not len(pv):
         s.blocks.append(head + "本批次无分村数据。")
+    elif not judged:
+        s.blocks.append(head + f"本批次没有{'、'.join(unjudged)}的数据，无法判断是否超限。")
     else:
+        head += "按" + "、".join(standards) + "的要求，"
         table = _exceedances(d)
         if len(table):
             names = _dedupe(table["行政村"])
@@ -575,6 +621,8 @@ def _attention_section(d: _Data, anomalies: pd.DataFrame | None) -> Section:
             s.blocks.append(Table("指标超限的村", table))
         else:
             s.blocks.append(head + "各村各项指标均未超限。")
+        if unjudged:
+            s.blocks.append(f"本批次没有{'、'.join(unjudged)}的数据，未作判断。")
     if anomalies is not None:
         s.blocks.extend(_anomaly_blocks(d, anomalies))
     return s

@@ -286,6 +286,27 @@ def _wrongful_exit_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
     return "；".join(zh) + "，可能错退", "; ".join(en) + ": possible wrongful exit"
 
 
+def _suspected_exclusion(ctx: Context) -> ir.Table | None:
+    if ctx.line is None:
+        return None  # no line set for the round's year: not evaluated
+    h = ctx.households()
+    found = (h.verification == "exclusion_error").fill_null(False)
+    hit = h.filter(
+        (h.registry_state == "nonregistered") & (h.income_per_capita < ctx.line) & ~found
+    )
+    return select_hits(hit, hit.income_per_capita, ctx.line)
+
+
+def _suspected_exclusion_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
+    return (
+        f"非建档立卡户人均纯收入 {_num(r['value'])} 元低于 {ctx.year} 年贫困线 "
+        f"{_num(r['limit'])} 元，未认定为漏评，疑似漏评",
+        f"non-registered household's per-capita income {_num(r['value'])} yuan is below the "
+        f"{ctx.year} poverty line {_num(r['limit'])} yuan and no exclusion error is recorded: "
+        "possible exclusion error",
+    )
+
+
 def _poor_far_above(ctx: Context) -> ir.Table | None:
     if ctx.line is None:
         return None
@@ -696,6 +717,18 @@ RULES: tuple[Rule, ...] = (
         "人均纯收入 < settings.poverty_line(year)（默认 2017 年 2,952 元）或两不愁三保障任一为“否”",
         _wrongful_exit,
         _wrongful_exit_msg,
+    ),
+    Rule(
+        "H_SUSPECTED_EXCLUSION",
+        "疑似漏评",
+        "Possible exclusion error",
+        "high",
+        HOUSEHOLD,
+        "DOMAIN.md 漏评：符合条件但未纳入建档立卡；全国扶贫开发信息系统疑点数据“收入低于贫困线”",
+        "非建档立卡户人均纯收入 < settings.poverty_line(year)，且核查结论不是漏评；"
+        "仅在该年度贫困线已设置时检查（不借用其他年度）",
+        _suspected_exclusion,
+        _suspected_exclusion_msg,
     ),
     Rule(
         "H_POOR_FAR_ABOVE",

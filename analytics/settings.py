@@ -82,9 +82,10 @@ class Settings:
     completeness_min: float = COMPLETENESS_MIN
 
     def poverty_line(self, year: int) -> float | None:
-        """The line of ``year``; the nearest earlier year's when that year has none."""
-        years = [y for y in self.poverty_lines if y <= year]
-        return self.poverty_lines[max(years)] if years else None
+        """The line of ``year`` (yuan per person per year), or None when that year has no
+        line set: never another year's (a rule that needs the line then says it is not
+        evaluated)."""
+        return self.poverty_lines.get(year)
 
     def to_json(self) -> str:
         """JSON text (keys of poverty_lines as strings)."""

@@ -105,11 +105,12 @@ def _ddl() -> list[str]:
             batch_id BIGINT, file VARCHAR, sheet VARCHAR, row BIGINT, "column" VARCHAR,
             value VARCHAR, code VARCHAR, severity VARCHAR, message VARCHAR,
             message_en VARCHAR)""",
-        # The columns each table of a batch had (header as written): a figure whose column
-        # none of a unit's batches had is missing, not 0 (analytics/coverage.py).
+        # The columns each table of a batch had (header as written) and how many of its
+        # loaded rows have a value there: a figure whose column none of a unit's batches
+        # had (or left blank) is missing, not 0 (analytics/coverage.py).
         """CREATE TABLE IF NOT EXISTS batch_columns (
             batch_id BIGINT NOT NULL, table_name VARCHAR NOT NULL, field VARCHAR NOT NULL,
-            header VARCHAR)""",
+            header VARCHAR, filled BIGINT NOT NULL)""",
         # The units (township, village) each table of a batch holds rows of.
         """CREATE TABLE IF NOT EXISTS batch_units (
             batch_id BIGINT NOT NULL, table_name VARCHAR NOT NULL, township VARCHAR,
@@ -202,22 +203,30 @@ class Store:
             cur.execute("INSERT OR IGNORE INTO meta VALUES ('data_version', '0')")
 
     @staticmethod
-    def _backfill(cur: duckdb.DuckDBPyConnection) -> None:
-        """batch_columns and batch_units of every batch, from the rows it loaded."""
+    def _backfill(cur: duckdb.DuckDBPyConnection, batch_id: int | None = None) -> None:
+        """batch_columns and batch_units of every batch (or of ``batch_id``), from the rows
+        it loaded: a field is a column of a batch when any of its rows has a value there."""
+        where = "" if batch_id is None else "WHERE batch_id = ?"
+        args = [] if batch_id is None else [batch_id]
         for table in DATA_TABLES:
             fields = [f for f, _ in table_columns(table)[2:-2]]
             header = {f.key: f.header for f in schema.TABLES[table].fields}
             counts = ", ".join(f'count("{f}") AS "{f}"' for f in fields)
-            for batch_id, *present in cur.execute(
-                f"SELECT batch_id, {counts} FROM {table} GROUP BY batch_id"
+            for found_id, *present in cur.execute(
+                f"SELECT batch_id, {counts} FROM {table} {where} GROUP BY batch_id", args
             ).fetchall():
                 for f, n in zip(fields, present, strict=True):
                     if n:
                         cur.execute(
-                            "INSERT INTO batch_columns VALUES (?, ?, ?, ?)",
-                            [batch_id, table, f, header[f]],
+                            "INSERT INTO batch_columns VALUES (?, ?, ?, ?, ?)",
+                            [found_id, table, f, header[f], n],
                         )
-            cur.execute(_UNITS_SQL.format(table=table, where=""), [table])
+            cur.execute(_UNITS_SQL.format(table=table, where=where), [table, *args])
+
+    def describe_batch(self, cur: duckdb.DuckDBPyConnection, batch_id: int) -> None:
+        """Records the columns and units of a batch written without an import (generated
+        data, analytics/synthetic.py) from its rows, inside the caller's transaction."""
+        self._backfill(cur, batch_id)
 
     @contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -321,6 +330,25 @@ class Store:
             )
             .df()
         )
+
+    def round_files(self, round_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """What the batches of ``round_name`` held: (columns, units).
+
+        columns: batch_id, table_name, field, filled (loaded rows with a value there);
+        units: batch_id, table_name, township, village (see ``analytics.coverage``).
+        """
+        cur = self.cursor()
+        columns = cur.execute(
+            "SELECT c.batch_id, c.table_name, c.field, c.filled FROM batch_columns c "
+            "JOIN batches b USING (batch_id) WHERE b.round = ?",
+            [round_name],
+        ).df()
+        units = cur.execute(
+            "SELECT u.batch_id, u.table_name, u.township, u.village FROM batch_units u "
+            "JOIN batches b USING (batch_id) WHERE b.round = ?",
+            [round_name],
+        ).df()
+        return columns, units
 
     def spellings(self) -> dict[str, str]:
         """The office's confirmed header spellings: normalised spelling -> field key (see
@@ -500,10 +528,17 @@ class Store:
             if rows:
                 self._bulk_insert(cur, table, batch_id, round_name, rows)
         for table, found in (headers or {}).items():
-            for key, header in found.items():
-                cur.execute(
-                    "INSERT INTO batch_columns VALUES (?, ?, ?, ?)", [batch_id, table, key, header]
-                )
+            if not found:
+                continue
+            keys = list(found)
+            counts = ", ".join(f'count("{k}")' for k in keys)
+            counted = cur.execute(
+                f"SELECT {counts} FROM {table} WHERE batch_id = ?", [batch_id]
+            ).fetchone()
+            cur.executemany(
+                "INSERT INTO batch_columns VALUES (?, ?, ?, ?, ?)",
+                [[batch_id, table, k, found[k], n] for k, n in zip(keys, counted, strict=True)],
+            )
         for table in DATA_TABLES:
             cur.execute(
                 _UNITS_SQL.format(table=table, where="WHERE batch_id = ?"), [table, batch_id]

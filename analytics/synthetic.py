@@ -197,10 +197,8 @@ def write(
                     n,
                 ],
             )
-        cur.execute(
-            "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
-            "WHERE key = 'data_version'"
-        )
+            store.describe_batch(cur, batch_id)
+        store.bump(cur)
     return written
 
 

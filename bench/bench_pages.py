@@ -83,7 +83,7 @@ LEADER_PAGES = (
 )
 TARGET_S = 0.5
 TIMEOUT_S = 600
-FILTER_KEY = "f_township"
+FILTER_KEY = "township"
 SECTION = "## Page reruns"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 PHASES = ("cold_load", "cold_first", "cold_rerun", "warm_rerun", "warm_all", "warm_load")

@@ -14,9 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from analytics import accounts, ingest, schema, spellings
+from analytics import accounts, ingest, queries, schema, spellings
 from analytics.store import Store
 from tests.builders import SURVEY_HEADER, csv_bytes, survey_row, workbook_bytes
 
@@ -231,3 +232,41 @@ def test_the_command_line_names_the_proposal(tmp_path):
     )
     assert run.returncode == 1
     assert "--map 搬迁人口数=persons" in run.stderr
+
+
+# ---------------------------------------------- what a leader sees of such a file
+def test_quarantined_relocation_rows_leave_relocation_missing_not_zero(store):
+    from analytics import report
+
+    ingest.import_file(store, "青山乡.xlsx", workbook(), ROUND, allow_partial=True)
+    county = queries.metrics_frame(store, ROUND, "county").iloc[0]
+    assert pd.isna(county["relocated_households"]) and pd.isna(county["relocated_persons"])
+    assert pd.isna(county["relocation_over_standard_households"])
+    built = report.build_report(store, ROUND)
+    assert built.section("四、").blocks == ["本批次无易地扶贫搬迁数据。"]
+    assert "3户0人" not in built.text()
+
+
+def test_the_export_of_a_missing_figure_is_an_empty_cell_with_the_reason(store):
+    from analytics import export
+
+    ingest.import_file(store, "青山乡.xlsx", workbook(), ROUND, allow_partial=True)
+    frame = export.metrics_table(queries.metrics_frame(store, ROUND, "village"))
+    row = frame.iloc[0]
+    assert pd.isna(row["搬迁户"]) and pd.isna(row["搬迁人数"])
+    assert row["调查户数"] == 3
+    assert "本批次没有易地扶贫搬迁表" in row["说明"]
+    text = export.to_csv_bytes(frame).decode("utf-8-sig")
+    assert ",3," in text and "1,774" not in text  # numbers as numbers, no separators
+
+
+def test_after_the_mapping_the_report_states_three_households_and_six_persons(store):
+    from analytics import report
+
+    spellings.confirm(store, "搬迁人口数", "persons", by="admin1")
+    assert ingest.import_file(store, "青山乡.xlsx", workbook(), ROUND).status == "loaded"
+    county = queries.metrics_frame(store, ROUND, "county").iloc[0]
+    assert (county["relocated_households"], county["relocated_persons"]) == (3, 6)
+    # 40 <= 50, 60 > 50, 50 <= 50 m² (25 x 2 persons): one household over, 2 persons
+    assert county["relocation_over_standard_households"] == 1
+    assert "搬迁安置3户6人" in report.build_report(store, ROUND).text()

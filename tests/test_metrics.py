@@ -29,7 +29,7 @@ import math
 import pandas as pd
 import pytest
 
-from analytics import ingest, metrics, queries
+from analytics import coverage, ingest, metrics, queries
 from analytics.store import Store
 from tests.builders import meeting_row, relocation_row, survey_row, survey_workbook, village_row
 
@@ -613,7 +613,13 @@ def test_no_round_in_the_database_gives_an_empty_frame_with_every_metric(tmp_pat
     empty = Store(tmp_path / "empty.duckdb")
     frame = queries.metrics_frame(empty, None, "village")
     assert len(frame) == 0
-    assert list(frame.columns) == ["township", "village", "round", *metrics.METRIC_KEYS]
+    assert list(frame.columns) == [
+        "township",
+        "village",
+        "round",
+        *metrics.METRIC_KEYS,
+        *coverage.COLUMNS,
+    ]
     empty.close()
 
 

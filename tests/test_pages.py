@@ -68,17 +68,17 @@ def _table(at: AppTest, key: str) -> pd.DataFrame:
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_on_the_demo_without_an_exception(demo_db, page):
     at = _app(demo_db, page)
-    _set(at, "f_round", CHECK)
+    _set(at, "round", CHECK)
     assert at.title[0].value
 
 
 def test_dynamics_page_sums_to_the_seeds_adjustments(demo_db):
-    at = _app(demo_db, "dynamics", basis="households")
+    at = _app(demo_db, "dynamics", basis="按户")
     table = _table(at, "dyn_units")
     assert table["拟退出户"].sum() == 7
     assert table["返贫户"].sum() == 11
     assert table["新增户"].sum() == 86
-    _set(at, "f_basis", "persons")
+    _set(at, "basis", "persons")
     table = _table(at, "dyn_units")
     assert (table["拟退出人数"].sum(), table["返贫人数"].sum(), table["新增人数"].sum()) == (
         32,
@@ -90,7 +90,7 @@ def test_dynamics_page_sums_to_the_seeds_adjustments(demo_db):
 
 
 def test_accuracy_page_shows_numerators_and_denominators_of_the_seed_rates(demo_db):
-    at = _app(demo_db, "accuracy", round=CHECK, basis="persons")
+    at = _app(demo_db, "accuracy", round=CHECK, basis="按人")
     table = _table(at, "acc_inclusion_error_rate")
     num = next(c for c in table.columns if c.startswith("分子"))
     den = next(c for c in table.columns if c.startswith("分母"))
@@ -120,7 +120,7 @@ def test_relocation_page_shows_13_households_and_3_over_standard(demo_db):
     assert (over["按户"].sum(), over["按人"].sum()) == (3, 14)
     assert "户编号" not in summary.columns
     # an inspector gets each household against the standard
-    at = _inspector(demo_db, "relocation", f_round=CHECK)
+    at = _inspector(demo_db, "relocation", round=CHECK)
     area = _table(at, "rel_area")
     over = area[area["是否超标"] == "超标"]
     assert (len(over), over["搬迁人口"].sum()) == (3, 14)
@@ -185,7 +185,7 @@ def test_village_filter_changes_the_headline_as_counted_by_hand(tiny_db):
     metric = {m.label: m.value for m in at.metric}
     assert metric["新增户"] == "2 户 / 7 人"
     assert metric["贫情分析会议（场）"] == "3 场 / 38 人次"
-    at.sidebar.multiselect(key="f_village").set_value(["甲村"]).run()
+    at.sidebar.multiselect(key="village").set_value(["甲村"]).run()
     metric = {m.label: m.value for m in at.metric}
     assert metric["新增户"] == "1 户 / 2 人"
     assert metric["返贫户"] == "1 户 / 3 人"
@@ -195,9 +195,9 @@ def test_village_filter_changes_the_headline_as_counted_by_hand(tiny_db):
 
 
 def test_group_filter_narrows_the_dynamics_table(tiny_db):
-    at = _app(tiny_db, "dynamics", basis="households")
-    _set(at, "f_village", ["甲村"])
-    _set(at, "f_group", ["二组"])
+    at = _app(tiny_db, "dynamics", basis="按户")
+    _set(at, "village", ["甲村"])
+    _set(at, "group", ["二组"])
     table = _table(at, "dyn_units")
     assert table[["新增户", "返贫户", "拟退出户"]].sum().tolist() == [0, 0, 1]
 
@@ -213,10 +213,10 @@ def test_meetings_page_lists_groups_without_a_meeting(tiny_db):
 
 
 def test_a_link_with_query_parameters_restores_the_filters(demo_db):
-    at = _app(demo_db, round=CHECK, village="三合村", basis="households")
-    assert at.sidebar.selectbox(key="f_round").value == CHECK
-    assert at.sidebar.multiselect(key="f_village").value == ["三合村"]
-    assert at.sidebar.radio(key="f_basis").value == "households"  # the default is persons
+    at = _app(demo_db, round=CHECK, village="三合村", basis="按户")
+    assert at.sidebar.selectbox(key="round").value == CHECK
+    assert at.sidebar.multiselect(key="village").value == ["三合村"]
+    assert at.sidebar.radio(key="basis").value == "households"  # the default is persons
     assert at.subheader[0].value.startswith("三合村")
     table = _table(at, "overview_units")
     assert list(table["行政村"]) == ["三合村"]
@@ -270,7 +270,7 @@ def test_search_by_household_id_opens_that_household(tiny_db):
 
 
 def test_anomaly_page_lists_each_flagged_household_once_with_its_rules(demo_db):
-    at = _inspector(demo_db, "anomalies", f_round=CHECK)
+    at = _inspector(demo_db, "anomalies", round=CHECK)
     households = _table(at, "anom_households")
     flagged = _table(at, "anom_summary")
     assert len(households) > 0 and len(flagged) > 0
@@ -314,7 +314,7 @@ def test_a_county_is_compared_township_by_township_and_drills_down_to_villages(c
     table = _table(at, "overview_units")
     assert table["乡镇"].tolist() == ["乙乡", "甲乡"]
     assert "行政村" not in table.columns
-    at.sidebar.multiselect(key="f_township").set_value(["乙乡"]).run()
+    at.sidebar.multiselect(key="township").set_value(["乙乡"]).run()
     metric = {m.label: m.value for m in at.metric}
     assert metric["新增户"] == "1 户 / 4 人"
     assert metric["返贫户"] == "1 户 / 1 人"

@@ -148,6 +148,32 @@ def test_exited_household_below_the_line_or_lacking_an_assurance_may_be_a_wrongf
     assert hit_units(run(store, year=None), "H_WRONGFUL_EXIT") == {"W03"}
 
 
+def test_non_registered_household_below_the_line_without_a_finding_is_a_possible_exclusion(
+    tmp_path,
+):
+    store = build(
+        tmp_path,
+        households=[
+            row("S01", "非建档立卡", income=2951),  # 1 yuan under the 2017 line
+            row("S02", "非建档立卡", income=2952),  # at the line: not below
+            row("S03", "非建档立卡", income=1000, finding="漏评"),  # already found
+            row("S04", "未脱贫", income=1000),  # registered
+            row("S05", "非建档立卡", income=None),  # no income: not "below"
+        ],
+    )
+    hits = run(store)
+    assert hit_units(hits, "H_SUSPECTED_EXCLUSION") == {"S01"}
+    assert message_of(hits, "H_SUSPECTED_EXCLUSION", "S01")[0] == (
+        "非建档立卡户人均纯收入 2,951 元低于 2017 年贫困线 2,952 元，未认定为漏评，疑似漏评"
+    )
+    # a year without a line set is not evaluated: no other year's line is borrowed
+    assert hit_units(run(store, year=2021), "H_SUSPECTED_EXCLUSION") == set()
+    lines = dict(Settings().poverty_lines)
+    lines[2021] = 5000
+    with_line = run(store, year=2021, settings=Settings(poverty_lines=lines))
+    assert hit_units(with_line, "H_SUSPECTED_EXCLUSION") == {"S01", "S02"}
+
+
 def test_remaining_poor_household_above_twice_the_line_is_flagged(tmp_path):
     store = build(
         tmp_path,

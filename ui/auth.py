@@ -30,8 +30,14 @@ def unmasked() -> bool:
 
 
 def deny(capability: str) -> None:
-    """Says which role is needed, in place of what this user may not see."""
-    st.info(t(f"need_{capability}"))
+    """Says which role is needed, in place of what this user may not see: a visitor is asked
+    to sign in, a signed-in user is told the role it has."""
+    current = user()
+    if current.username:
+        after = t("need_other_role", r=t(f"role_{current.role}"))
+    else:
+        after = t("need_sign_in")
+    st.info(f"{t(f'need_{capability}')}{after}")
 
 
 def _sso_configured() -> bool:

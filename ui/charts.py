@@ -17,13 +17,15 @@ PALETTE = plotly.colors.qualitative.Safe
 
 def style(fig: go.Figure, title: str = "", height: int = 420) -> go.Figure:
     """Common layout: CJK fonts, legend on top, compact margins, thousands separators."""
+    right = max(10, fig.layout.margin.r or 0)  # a label beside the plot keeps its room
     fig.update_layout(
         title=title,
         font_family=FONT,
         height=height,
-        margin={"l": 10, "r": 10, "t": 60 if title else 30, "b": 10},
-        # under the plot: on top it covered the title and crowded the bars
-        legend={"orientation": "h", "y": -0.18, "yanchor": "top", "x": 0, "title": None},
+        margin={"l": 10, "r": right, "t": 60 if title else 30, "b": 10},
+        # beside the plot, top right: under it, it covered the unit names of the x axis;
+        # above it, the title
+        legend={"orientation": "v", "x": 1.01, "xanchor": "left", "y": 1, "title": None},
         separators=".,",
         colorway=PALETTE,
     )
@@ -92,14 +94,16 @@ def rate_bars(
         )
     )
     if ceiling is not None:
+        # the line's label sits in the right margin, never over a bar
         fig.add_hline(
             y=ceiling,
             line_dash="dash",
             line_color=OVER,
             annotation_text=ceiling_label,
-            annotation_position="top left",
+            annotation_position="right",
+            annotation_font_color=OVER,
         )
-    fig.update_layout(xaxis_title=x_label, yaxis_tickformat=".2%", showlegend=False)
+    fig.update_layout(xaxis_title=x_label, yaxis_tickformat=".2%", showlegend=False, margin_r=110)
     return style(fig, title)
 
 
@@ -137,3 +141,31 @@ def sankey(
         )
     )
     return style(fig, title, height=460)
+
+
+def income_boxes(summary: pd.DataFrame, x: str, line: float | None, line_label: str) -> go.Figure:
+    """Box plots of income per unit drawn from quartiles and whiskers only
+    (``breakdowns.income_summary``): the browser never receives a household's income."""
+    fig = go.Figure()
+    shown = summary.dropna(subset=["median"])
+    fig.add_box(
+        x=shown[x].astype(str),
+        q1=shown["q1"],
+        median=shown["median"],
+        q3=shown["q3"],
+        lowerfence=shown["low"],
+        upperfence=shown["high"],
+        boxpoints=False,
+        showlegend=False,
+    )
+    if line:
+        fig.add_hline(
+            y=line,
+            line_dash="dash",
+            line_color=OVER,
+            annotation_text=f"{line_label} {line:,.0f}",
+            annotation_position="right",
+            annotation_font_color=OVER,
+        )
+    fig.update_layout(margin_r=110)
+    return fig

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import metrics, queries
+from analytics import coverage, export, metrics, queries
 from analytics.demo import ensure_demo
 from analytics.labels import fmt_change, fmt_change_rate, fmt_count, fmt_rate, label
 from analytics.settings import Settings
@@ -28,19 +28,9 @@ def store() -> Store:
 
 
 def lang() -> str:
-    """The chosen language, "zh" (default) or "en"; opened from the URL's ?lang=en."""
-    if "lang" not in st.session_state:
-        st.session_state["lang"] = "en" if st.query_params.get("lang") == "en" else "zh"
-    return st.session_state["lang"]
-
-
-def set_lang(value: str) -> None:
-    """Switches the language and keeps it in the URL so that a copied link keeps it."""
-    st.session_state["lang"] = value
-    if value == "en":
-        st.query_params["lang"] = "en"
-    else:
-        st.query_params.pop("lang", None)
+    """The chosen language, "zh" (default) or "en": the entrypoint's language switch
+    (``ui.filters.language_switch``, bound to ``?lang=``)."""
+    return "en" if st.session_state.get("lang") == "en" else "zh"
 
 
 def t(key: str, **fmt: object) -> str:
@@ -75,18 +65,35 @@ def metrics_frame(
 
 
 def display_frame(frame: pd.DataFrame, signed: bool = False) -> pd.DataFrame:
-    """A metrics frame for reading: rates as percentages, counts with separators, labels.
+    """A metrics frame for reading: rates as percentages, counts with separators, "—" for
+    a missing figure, labels, and a notes column saying why a figure is missing or partial
+    (from its coverage columns, which are dropped).
 
     ``signed`` shows changes: +12, -3, +0.25 pp.
     """
-    out = frame.copy()
-    for c in out.columns:
+    shown = [c for c in frame.columns if c not in coverage.COLUMNS]
+    out = frame[shown].copy()
+    for c in shown:
         if c in metrics.RATE_KEYS:
             out[c] = out[c].map(fmt_change_rate if signed else fmt_rate)
         elif c in metrics.COUNT_KEYS:
             out[c] = out[c].map(fmt_change if signed else fmt_count)
+        elif out[c].dtype == object:
+            out[c] = out[c].map(lambda v: "" if v is None or v != v else v)
+    if "notes" in out.columns and not out["notes"].fillna("").astype(bool).any():
+        out = out.drop(columns=["notes"])
+    elif "notes" not in out.columns:
+        note = export.notes(frame, [c for c in shown if c in metrics.METRIC_KEYS], lang())
+        if any(note):
+            out["notes"] = note
     out.columns = [metric_label(c) for c in out.columns]
     return out
+
+
+def export_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A metrics frame as a download holds it (``export.metrics_table``): numbers as numbers,
+    rates in percent, empty where missing, with its notes column."""
+    return export.metrics_table(frame, lang())
 
 
 def settings() -> Settings:
@@ -104,7 +111,27 @@ def round_year(round_name: str) -> int | None:
     return queries.round_year(store(), round_name)
 
 
-def household_rules(view, household_id: str) -> pd.DataFrame:
-    """The anomaly rules one household hits in the view's round (cached with the round's)."""
-    hits = query("anomalies", view.filters)
+def year_rounds(rounds: tuple[str, ...]) -> tuple[int | None, tuple[str, ...]]:
+    """The latest round's year and the rounds of that year (``rounds`` newest first)."""
+    if not rounds:
+        return None, ()
+    year = round_year(rounds[0])
+    return year, tuple(r for r in rounds if round_year(r) == year)
+
+
+def measured(round_name: str, inputs: tuple[str, ...], view) -> bool:
+    """Whether ``round_name``'s files measured every one of ``inputs`` (``coverage.INPUTS``
+    keys) anywhere in the view's area."""
+    f = view.filters_for(round_name)
+    area = metrics_frame(round_name, "county", f.villages, townships=f.townships, groups=f.groups)
+    if area.empty:
+        return False
+    row = area.iloc[0]
+    return all(row[f"coverage_{i}"] != coverage.MISSING for i in inputs)
+
+
+def household_rules(filters: metrics.Filters, household_id: str) -> pd.DataFrame:
+    """The anomaly rules one household hits in the round of ``filters`` (cached with the
+    round's)."""
+    hits = query("anomalies", filters)
     return hits[(hits["level"] == "household") & (hits["household_id"] == household_id)]

@@ -1,51 +1,70 @@
-"""Sidebar filters shared by every page, kept in the session and in the URL.
+"""Sidebar filters, drawn by the entrypoint (app.py) on every run, whatever the page.
 
-A copied link (``?round=…&village=…&basis=persons&lang=en``) opens the same view: on a
-session's first run the filters are read from the URL, and every run writes them back.
+Widgets the entrypoint draws are drawn on every run, so Streamlit keeps their state from
+page to page; each is bound to its query parameter (``bind="query-params"``, Streamlit
+1.67), so a copied link opens the same view, and Streamlit keeps the parameters in the URL
+across page changes. Nothing here writes ``st.query_params`` by hand.
+
+The URL holds what the widgets show: round and unit names, the basis in the chosen
+language (``?basis=按人``; switching the language rewrites it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import streamlit as st
 
-from analytics.metrics import Filters
+from analytics import metrics
 from analytics.store import StoreError
 from ui import auth
-from ui.common import lang, metrics_frame, set_lang, store, t
+from ui.common import metrics_frame, store, t, year_rounds
 
 BASES = ("households", "persons")
-_KEYS = {
-    "round": "f_round",
-    "township": "f_township",
-    "village": "f_village",
-    "group": "f_group",
-    "basis": "f_basis",
-    "compare": "f_compare",
-}
+# widget key = query parameter name
+ROUND, TOWNSHIP, VILLAGE, GROUP, BASIS, COMPARE = (
+    "round",
+    "township",
+    "village",
+    "group",
+    "basis",
+    "compare",
+)
+_BOUND = {"bind": "query-params"}
 
 
 @dataclass(frozen=True)
 class View:
-    """What the user looks at: a round, an optional comparison round, the area, a basis.
+    """What the user looks at: a round (or the year's picture), the area, a basis.
 
-    ``level`` is the unit the charts compare: "township" when the data holds several
-    townships and none is chosen (county view), else "village".
+    ``round`` is None until a round is chosen: the overview then shows the year's picture
+    (each figure from the latest round of ``year`` that measured it) and the other pages
+    the latest round of the year that holds what they show (``round_for``). ``level`` is
+    the unit the charts compare: "township" when the data holds several townships and none
+    is chosen (county view), else "village".
     """
 
-    round: str
+    round: str | None
+    year: int | None
     compare: str | None
     townships: tuple[str, ...]
     villages: tuple[str, ...]
     groups: tuple[str, ...]
     basis: str
     all_townships: tuple[str, ...]
+    rounds: tuple[str, ...] = field(default=())  # every round, newest first
+    year_rounds: tuple[str, ...] = field(default=())  # the year's rounds, newest first
+
+    def filters_for(self, round_name: str) -> metrics.Filters:
+        """The filters of this view's area in ``round_name``."""
+        return metrics.Filters(round_name, self.townships, self.villages, self.groups)
 
     @property
-    def filters(self) -> Filters:
-        """The filters for ``metrics`` and ``breakdowns`` queries."""
-        return Filters(self.round, self.townships, self.villages, self.groups)
+    def filters(self) -> metrics.Filters:
+        """The filters of the chosen round and area (``round`` must be chosen)."""
+        if self.round is None:
+            raise ValueError("no round chosen: use round_for()")
+        return self.filters_for(self.round)
 
     @property
     def level(self) -> str:
@@ -57,167 +76,194 @@ class View:
         return f"_{self.basis}"
 
 
-def _from_url(name: str, many: bool = False):
-    values = st.query_params.get_all(name)
-    return values if many else (values[0] if values else None)
+def _relabel() -> None:
+    """After a language switch: re-set the basis so that its URL value is rewritten in the
+    new language (its label is what the URL holds)."""
+    if BASIS in st.session_state:
+        st.session_state[BASIS] = st.session_state[BASIS]
 
 
-def _seed(key: str, value) -> None:
-    """Gives a filter widget its value before it is drawn.
-
-    Streamlit forgets a widget's state when the next page does not draw the same widget
-    (each page draws its own), so every value is also kept under a plain key
-    ``keep_<key>`` that survives page switches. Order: the widget's live state, the kept
-    value, then ``value`` (from the URL, or the default).
-    """
-    if key in st.session_state:
-        return
-    kept = st.session_state.get(f"keep_{key}")
-    if kept is not None:
-        st.session_state[key] = kept
-    elif value is not None:
-        st.session_state[key] = value
+def language_switch() -> str:
+    """The language radio (bound to ``?lang=``); returns "zh" or "en"."""
+    return st.sidebar.radio(
+        "语言 / Language",
+        ["zh", "en"],
+        format_func={"zh": "中文", "en": "English"}.get,
+        horizontal=True,
+        key="lang",
+        on_change=_relabel,
+        **_BOUND,
+    )
 
 
-def _keep(**values) -> None:
-    for key, value in values.items():
-        st.session_state[f"keep_{key}"] = value
+def _units(round_names: tuple[str, ...], level: str) -> list[tuple[str | None, ...]]:
+    """The distinct (township, village[, group]) of some rounds."""
+    keys = metrics.LEVELS[level]
+    seen: dict[tuple, None] = {}
+    for r in round_names:
+        frame = metrics_frame(r, level)
+        for row in frame[list(keys)].itertuples(index=False):
+            seen[tuple(row)] = None
+    return list(seen)
+
+
+def _keep_only(key: str, allowed: list[str]) -> None:
+    """Drops chosen values that the current round or area no longer has (before drawing)."""
+    chosen = st.session_state.get(key)
+    if chosen and any(v not in allowed for v in chosen):
+        st.session_state[key] = [v for v in chosen if v in allowed]
 
 
 def sidebar() -> View | None:
-    """Draws the filters in the sidebar; None when the database holds no round."""
-    rounds = list(reversed(store().round_names()))
+    """Draws the filters in the sidebar; None when the database holds no round.
+
+    Called once per run by the entrypoint; pages read the result with ``current()``.
+    """
+    rounds = tuple(reversed(store().round_names()))
     if not rounds:
+        st.session_state["_view"] = None
         return None
-    wanted = _from_url("round")
-    if wanted and wanted not in rounds and _KEYS["round"] not in st.session_state:
-        st.warning(t("bad_link_round", r=wanted))
-    _seed(_KEYS["round"], wanted if wanted in rounds else rounds[0])
-    if st.session_state.get(_KEYS["round"]) not in rounds:
-        st.session_state[_KEYS["round"]] = rounds[0]
-    latest = {rounds[0]: rounds[0] + t("round_latest")}
     sb = st.sidebar
+    latest_year, in_year = year_rounds(rounds)
     round_name = sb.selectbox(
-        t("round"), rounds, key=_KEYS["round"], format_func=lambda r: latest.get(r, r)
+        t("round"),
+        rounds,
+        index=None,
+        key=ROUND,
+        placeholder=t("year_picture", y=latest_year) if latest_year else t("round"),
+        **_BOUND,
     )
-    units = metrics_frame(round_name, "village")
-    townships = sorted(units["township"].dropna().unique())
+    if round_name == rounds[0]:
+        sb.caption(t("round_is_latest"))
+    elif round_name is None:
+        sb.caption(t("year_picture_help", n=len(in_year)))
+    scope = (round_name,) if round_name else in_year
+    villages_of = _units(scope, "village")
+    townships = sorted({t_ for t_, _ in villages_of if t_})
     chosen_townships: tuple[str, ...] = ()
     if len(townships) > 1:
-        _seed(_KEYS["township"], [v for v in _from_url("township", True) if v in townships])
+        _keep_only(TOWNSHIP, townships)
         chosen_townships = tuple(
-            sb.multiselect(t("township"), townships, key=_KEYS["township"], placeholder=t("all"))
+            sb.multiselect(
+                t("township"),
+                townships,
+                key=TOWNSHIP,
+                placeholder=t("all"),
+                select_all=False,
+                **_BOUND,
+            )
         )
-    if chosen_townships:
-        units = units[units["township"].isin(chosen_townships)]
-    villages = sorted(units["village"].dropna().unique())
-    _seed(_KEYS["village"], [v for v in _from_url("village", True) if v in villages])
-    _prune(_KEYS["village"], villages)
+    villages = sorted(
+        {v for t_, v in villages_of if v and (not chosen_townships or t_ in chosen_townships)}
+    )
+    _keep_only(VILLAGE, villages)
     chosen_villages = tuple(
-        sb.multiselect(t("village_filter"), villages, key=_KEYS["village"], placeholder=t("all"))
+        sb.multiselect(
+            t("village_filter"),
+            villages,
+            key=VILLAGE,
+            placeholder=t("all"),
+            select_all=False,
+            **_BOUND,
+        )
     )
-    groups_frame = metrics_frame(round_name, "group", chosen_villages)
-    if chosen_townships:
-        groups_frame = groups_frame[groups_frame["township"].isin(chosen_townships)]
-    groups = sorted(groups_frame["group"].dropna().unique())
-    _seed(_KEYS["group"], [g for g in _from_url("group", True) if g in groups])
-    _prune(_KEYS["group"], groups)
+    groups = sorted(
+        {
+            g
+            for t_, v, g in _units(scope, "group")
+            if g
+            and (not chosen_townships or t_ in chosen_townships)
+            and (not chosen_villages or v in chosen_villages)
+        }
+    )
+    _keep_only(GROUP, groups)
     chosen_groups = tuple(
-        sb.multiselect(t("group"), groups, key=_KEYS["group"], placeholder=t("all"))
+        sb.multiselect(
+            t("group"), groups, key=GROUP, placeholder=t("all"), select_all=False, **_BOUND
+        )
     )
-    _seed(_KEYS["basis"], _from_url("basis") if _from_url("basis") in BASES else "persons")
     basis = sb.radio(
         t("basis"),
         BASES,
-        key=_KEYS["basis"],
+        index=1,  # persons: the official basis
+        key=BASIS,
         format_func=lambda b: t(f"basis_{b}"),
         horizontal=True,
+        **_BOUND,
     )
-    others = [r for r in rounds if r != round_name]
-    compare_options = ["", *others]
-    _seed(_KEYS["compare"], _from_url("compare") if _from_url("compare") in others else "")
-    if st.session_state.get(_KEYS["compare"]) not in compare_options:
-        st.session_state[_KEYS["compare"]] = ""
-    compare = sb.selectbox(
-        t("compare_round"),
-        compare_options,
-        key=_KEYS["compare"],
-        format_func=lambda r: r or t("no_compare"),
-    )
+    compare = None
+    if round_name is not None:
+        area = (chosen_townships, chosen_villages, chosen_groups)
+        others = [r for r in rounds if r != round_name and _shares_a_unit(round_name, r, area)]
+        if others:
+            compare = sb.selectbox(
+                t("compare_round"),
+                others,
+                index=None,
+                key=COMPARE,
+                placeholder=t("no_compare"),
+                **_BOUND,
+            )
+        else:
+            sb.caption(t("no_compare_round"))
     view = View(
         round=round_name,
-        compare=compare or None,
+        year=latest_year,
+        compare=compare,
         townships=chosen_townships,
         villages=chosen_villages,
         groups=chosen_groups,
         basis=basis,
         all_townships=tuple(townships),
+        rounds=rounds,
+        year_rounds=in_year,
     )
-    _keep(
-        **{
-            _KEYS["round"]: round_name,
-            _KEYS["township"]: list(chosen_townships),
-            _KEYS["village"]: list(chosen_villages),
-            _KEYS["group"]: list(chosen_groups),
-            _KEYS["basis"]: basis,
-            _KEYS["compare"]: compare,
-        }
-    )
-    _to_url(view)
     st.session_state["_view"] = view
     return view
 
 
-def _prune(key: str, allowed: list[str]) -> None:
-    """Drops chosen values that the current round or area no longer has."""
-    if key in st.session_state:
-        st.session_state[key] = [v for v in st.session_state[key] if v in allowed]
+def _shares_a_unit(a: str, b: str, area: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether rounds ``a`` and ``b`` hold any unit of the chosen area in common (a round of
+    another township is never offered for comparison)."""
+    townships, villages, _ = area
+    level = "township" if not townships and not villages else "village"
+    mine = set(_units((a,), level))
+    theirs = set(_units((b,), level))
+    common = mine & theirs
+    if villages:
+        common = {u for u in common if u[-1] in villages}
+    elif townships:
+        common = {u for u in common if u[0] in townships}
+    return bool(common)
 
 
-def _to_url(view: View) -> None:
-    params = {"round": view.round, "basis": view.basis}
-    if view.compare:
-        params["compare"] = view.compare
-    if view.townships:
-        params["township"] = list(view.townships)
-    if view.villages:
-        params["village"] = list(view.villages)
-    if view.groups:
-        params["group"] = list(view.groups)
-    if st.session_state.get("lang") == "en":
-        params["lang"] = "en"
-    current = {k: st.query_params.get_all(k) for k in st.query_params}
-    wanted = {k: v if isinstance(v, list) else [v] for k, v in params.items()}
-    if current != wanted:
-        st.query_params.from_dict(params)
+def current() -> View | None:
+    """The view the entrypoint's sidebar made on this run (None: no round in the database)."""
+    return st.session_state.get("_view")
 
 
 def frame(title_key: str, *, empty_hint: bool = True) -> View | None:
-    """The shared frame every page starts with: language switch, store check, title, filters.
+    """What every page starts with: its title and the current view.
 
-    Every page draws the same filters so that their state persists from page to page.
     Returns the view, or None when the database holds no round (saying so, with a link to
-    the data page, when ``empty_hint``). Stops the page with a message when the database
-    cannot be opened.
+    the data page, when ``empty_hint``).
     """
-    st.sidebar.radio(
-        t("language"),
-        ["zh", "en"],
-        index=1 if lang() == "en" else 0,
-        format_func={"zh": "中文", "en": "English"}.get,
-        horizontal=True,
-        key="language_choice",
-        on_change=lambda: set_lang(st.session_state["language_choice"]),
-    )
+    st.title(t(title_key))
+    view = current()
+    if view is None and empty_hint:
+        st.warning(t("empty_db"))
+        st.page_link("views/data.py", label=t("page_data"), icon=":material/upload_file:")
+    return view
+
+
+def shell() -> View | None:
+    """The entrypoint's part of every run: the language switch (drawn by the caller first),
+    the store check, sign-in and the filters. Stops the run with a message when the
+    database cannot be opened."""
     try:
         store()
     except StoreError as e:
         st.error(t("db_error") + str(e))
         st.stop()
     auth.sidebar()
-    st.title(t(title_key))
-    view = sidebar()
-    if view is None and empty_hint:
-        st.warning(t("empty_db"))
-        st.page_link("views/data.py", label=t("page_data"), icon=":material/upload_file:")
-    return view
+    return sidebar()

@@ -8,6 +8,7 @@ import streamlit as st
 from analytics import accounts, export, ingest
 from analytics.store import StoreError
 from ui import auth
+from ui.blocks import readable
 from ui.common import lang, store, t
 
 
@@ -69,12 +70,14 @@ def _show_report(report: ingest.FileReport, key: str) -> None:
     else:
         st.info(line)
     if report.sheets:
-        st.dataframe(_sheet_frame(report), hide_index=True, width="stretch")
+        st.dataframe(readable(_sheet_frame(report)), hide_index=True, width="stretch")
     if report.problems:
         frame = report_frame(report)
         errors = sum(p.severity == "error" for p in report.problems)
         st.caption(f"{t('row_report')}: {t('error')} {errors}, {t('warning')} {report.warnings}")
-        st.dataframe(frame, hide_index=True, width="stretch", height=min(400, 40 + 35 * len(frame)))
+        st.dataframe(
+            readable(frame), hide_index=True, width="stretch", height=min(400, 40 + 35 * len(frame))
+        )
         st.download_button(
             t("download_report"),
             export.to_xlsx_bytes(frame, t("row_report")[:31]),

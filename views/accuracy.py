@@ -7,13 +7,13 @@ import streamlit as st
 from analytics.metrics import FINDING_FAMILIES as RATES_FINDINGS
 from analytics.metrics import LEVELS, RATES
 from ui import charts, filters
-from ui.blocks import chart_and_table
+from ui.blocks import chart_and_table, page_filters, readable
 from ui.common import fmt_count, fmt_rate, metrics_frame, settings, t
 
 view = filters.frame("page_accuracy")
 if view is None:
     st.stop()
-f = view.filters
+f = page_filters(view, ("households", "verification"))
 level = view.level
 unit_label = t(level)
 cfg = settings()
@@ -21,7 +21,7 @@ units = metrics_frame(f.round, level, f.villages, townships=f.townships, groups=
 if units.empty:
     st.warning(t("no_data"))
     st.stop()
-if not units[[f"{fam}_households" for fam in RATES_FINDINGS]].to_numpy().any():
+if not units[[f"{fam}_households" for fam in RATES_FINDINGS]].fillna(0).to_numpy().any():
     st.info(t("no_findings_page"))
 
 # rate -> (numerator column, denominator column) on the chosen basis
@@ -58,22 +58,37 @@ def rate_section(rate: str, num: str, den: str, ceiling: float | None, floor: bo
     names = units.loc[over, level].tolist()
     if names:
         st.error(t("over_units", v="、".join(names)))
-    table = pd.DataFrame(
+    numerator = t("numerator") + f"（{t(num) if num in units else num}）"
+    denominator = t("denominator") + f"（{t(den)}）"
+    status = [
+        t("over") if o else (t("ok") if v == v else "—") for o, v in zip(over, values, strict=True)
+    ]
+    units_part = {t(k): units[k] for k in LEVELS[level]}
+    table = pd.DataFrame(  # the files: numbers as numbers, the rate in percent
         {
-            **{t(k): units[k] for k in LEVELS[level]},
-            t("numerator") + f"（{t(num) if num in units else num}）": units[num].map(fmt_count),
-            t("denominator") + f"（{t(den)}）": units[den].map(fmt_count),
-            label: values.map(fmt_rate),
-            t("status"): [t("over") if o else t("ok") for o in over],
+            **units_part,
+            numerator: units[num],
+            denominator: units[den],
+            f"{label} (%)": (values.astype("float64") * 100).round(2),
+            t("status"): status,
         }
     )
-    chart_and_table(fig, table, f"{view.round}_{label}", f"acc_{rate}")
+    shown = pd.DataFrame(
+        {
+            **units_part,
+            numerator: units[num].map(fmt_count),
+            denominator: units[den].map(fmt_count),
+            label: values.map(fmt_rate),
+            t("status"): status,
+        }
+    )
+    chart_and_table(fig, table, f"{f.round}_{label}", f"acc_{rate}", shown=readable(shown))
 
 
 for rate, (num, den) in parts.items():
     rate_section(rate, num, den, cfg.rate_ceilings.get(rate))
 
-if units["approval_answered"].sum() > 0:
+if units["approval_answered"].fillna(0).sum() > 0:
     rate_section(
         "approval_rate", "approval_yes", "approval_answered", cfg.approval_floor, floor=True
     )

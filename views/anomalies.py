@@ -5,13 +5,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui import auth, charts, filters
-from ui.blocks import table_with_download
+from ui.blocks import page_filters, table_with_download
 from ui.common import lang, query, t
 
 view = filters.frame("page_anomalies")
 if view is None:
     st.stop()
-hits = query("anomalies", view.filters)
+f = page_filters(view, ("households",))
+hits = query("anomalies", f)
 if hits.empty:
     st.success(t("no_anomalies"))
     st.stop()
@@ -41,7 +42,7 @@ if points:
 
 summary = counts.reset_index().rename(columns={name: t("rule")})
 with st.expander(t("table_below")):
-    table_with_download(summary, f"{view.round}_异常规则汇总", "anom_summary")
+    table_with_download(summary, f"{f.round}_异常规则汇总", "anom_summary")
 
 c1, c2 = st.columns(2)
 rule_options = ["", *counts.index]
@@ -76,11 +77,20 @@ elif len(households):
         )
         .reset_index()
     )
+    # the head's name beside each id, masked unless an administrator unmasked
+    heads = query(
+        "household_list",
+        f,
+        household_ids=tuple(why["household_id"].astype(str)),
+        unmask=auth.unmasked(),
+    )
+    names = dict(zip(heads["household_id"], heads["head_name"], strict=True))
+    why.insert(4, "head_name", why["household_id"].map(names))
     table_with_download(
         why.rename(
-            columns={c: t(c) for c in ("township", "village", "group", "household_id")}
+            columns={c: t(c) for c in ("township", "village", "group", "household_id", "head_name")}
         ).rename(columns={"rules": t("rule"), "why": t("message"), "severity": t("severity")}),
-        f"{view.round}_异常户",
+        f"{f.round}_异常户",
         "anom_households",
     )
 villages = picked[picked["level"] == "village"]
@@ -99,6 +109,6 @@ if len(villages):
             }
         )
         .assign(**{t("severity"): villages["severity"].map(t).to_numpy()}),
-        f"{view.round}_异常村",
+        f"{f.round}_异常村",
         "anom_villages",
     )

@@ -10,8 +10,8 @@ import streamlit as st
 from analytics import accounts
 from analytics.template import template_bytes
 from ui import auth, filters
-from ui.blocks import table_with_download
-from ui.common import labelled, settings, store, t
+from ui.blocks import readable, table_with_download
+from ui.common import labelled, lang, settings, store, t
 from ui.upload import upload_block
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -57,7 +57,7 @@ def batches_section() -> None:
     shown = batches[BATCH_COLUMNS].assign(
         tables=batches["tables"].map(lambda v: "、".join(t(k) for k in (v or "").split(",") if k))
     )
-    st.dataframe(labelled(shown), hide_index=True, width="stretch")
+    st.dataframe(labelled(readable(shown)), hide_index=True, width="stretch")
     if not auth.allowed("delete"):
         return
     demo = batches["is_demo"]
@@ -172,7 +172,8 @@ def users_section() -> None:
     s = store()
     me = auth.user().username
     frame = accounts.users(s)
-    st.dataframe(labelled(frame), hide_index=True, width="stretch")
+    shown = frame.assign(role=frame["role"].map(lambda r: t(f"role_{r}")))
+    st.dataframe(labelled(readable(shown)), hide_index=True, width="stretch")
     with st.form("new_user_form"):
         st.caption(t("new_user"))
         c1, c2, c3 = st.columns(3)
@@ -225,14 +226,14 @@ st.subheader(t("batches"))
 batches_section()
 
 st.subheader(t("rounds"))
-st.dataframe(labelled(s.rounds()), hide_index=True, width="stretch")
+st.dataframe(labelled(readable(s.rounds())), hide_index=True, width="stretch")
 
 st.subheader(t("quarantine"))
 if auth.allowed("view_households"):
     q = s.quarantine()
     if len(q):
         q = q.drop(columns=["raw"]).assign(table_name=q["table_name"].map(t))
-        st.dataframe(labelled(q), hide_index=True, width="stretch")
+        st.dataframe(labelled(readable(q)), hide_index=True, width="stretch")
     else:
         st.caption(t("nothing"))
 else:
@@ -246,4 +247,6 @@ if auth.allowed("manage_users"):
     users_section()
 if auth.allowed("read_audit"):
     st.subheader(t("audit"))
-    table_with_download(labelled(accounts.audit_log(s)), "审计日志", "audit")
+    table_with_download(
+        labelled(accounts.readable_audit(accounts.audit_log(s), lang())), "审计日志", "audit"
+    )

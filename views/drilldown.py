@@ -8,24 +8,14 @@ finds a household by id, head's name or ID number. Personal data is masked.
 import pandas as pd
 import streamlit as st
 
-from analytics import metrics
+from analytics import coverage, metrics
+from analytics.metrics import ADJUSTMENT_FAMILIES, FINDING_FAMILIES, STATE_FAMILIES
 from ui import auth, charts, filters
-from ui.blocks import table_with_download
-from ui.common import household_rules, labelled, metrics_frame, query, t
+from ui.blocks import page_filters, table_with_download
+from ui.common import household_rules, labelled, lang, metrics_frame, query, t
 
-FAMILIES = (
-    "inclusion_error",
-    "exclusion_error",
-    "wrongful_exit",
-    "new",
-    "relapse",
-    "exit_proposed",
-    "removed",
-    "remaining_poor",
-    "exited",
-    "registered",
-    "nonregistered",
-)
+# The count families an inspector drills into: findings first, then adjustments, states.
+FAMILIES = (*FINDING_FAMILIES, *ADJUSTMENT_FAMILIES, *STATE_FAMILIES)
 LEVEL_ORDER = ("township", "village", "group", "household")
 
 
@@ -96,7 +86,12 @@ def pick_unit(frame: pd.DataFrame, level: str, family: str, view: filters.View) 
     if frame.empty:
         st.info(t("no_data"))
         return
-    fig = charts.stacked_bars(frame, level, {key: t(key)}, "", t(level), t(f"basis_{view.basis}"))
+    if frame[key].isna().all():  # the round's files did not measure it
+        st.info(coverage.row_why(frame.iloc[0], key, lang()))
+        return
+    fig = charts.stacked_bars(
+        frame, level, {key: t(key)}, "", t(level), t(f"{view.basis}_unit_long")
+    )
     event = st.plotly_chart(
         fig, width="stretch", on_select="rerun", selection_mode="points", key=f"drill_chart_{level}"
     )
@@ -138,8 +133,8 @@ def household_list(view: filters.View, family: str) -> None:
         auth.deny("view_households")
         return
     only = st.toggle(t("only_counted", f=t(family)), value=True, key="drill_only")
-    f = metrics.Filters(view.round, (path["township"],), (path["village"],), (path["group"],))
-    rows = query("household_list", f, family=family if only else None, unmask=auth.unmasked())
+    group = metrics.Filters(f.round, (path["township"],), (path["village"],), (path["group"],))
+    rows = query("household_list", group, family=family if only else None, unmask=auth.unmasked())
     st.caption(t("household_count", n=len(rows)))
     shown = rows.assign(
         registry_state=rows["registry_state"].map(lambda v: t(v) if isinstance(v, str) else ""),
@@ -159,16 +154,19 @@ def household_list(view: filters.View, family: str) -> None:
     if picked:
         go("household", str(rows.iloc[picked[0]]["household_id"]))
         st.rerun()
+    heads = dict(zip(rows["household_id"].astype(str), rows["head_name"], strict=True))
     choice = st.selectbox(
         t("open_household"),
-        ["", *rows["household_id"].astype(str)],
+        ["", *heads],
         key="drill_pick_household",
-        format_func=lambda v: v or "—",
+        format_func=lambda v: (
+            f"{v} · {heads[v]}" if v and isinstance(heads.get(v), str) else (v or "—")
+        ),
     )
     if choice:
         go("household", choice)
         st.rerun()
-    table_with_download(shown, f"{view.round}_{path['village']}_{path['group']}_户", "drill_list")
+    table_with_download(shown, f"{f.round}_{path['village']}_{path['group']}_户", "drill_list")
 
 
 def household_record(view: filters.View, household_id: str) -> None:
@@ -180,14 +178,14 @@ def household_record(view: filters.View, household_id: str) -> None:
     if history.empty:
         st.warning(t("no_household", h=household_id))
         return
-    now = history[history["round"] == view.round]
+    now = history[history["round"] == f.round]
     current = (now if len(now) else history).iloc[-1]
     st.subheader(t("household_title", h=household_id))
     record = pd.DataFrame(
         {t("field"): [t(k) for k in current.index], t("value"): [_text(v) for v in current.values]}
     )
     st.dataframe(record, hide_index=True, width="stretch", key="drill_record")
-    hits = household_rules(view, household_id)
+    hits = household_rules(f, household_id)
     st.subheader(t("rules_hit"))
     if hits.empty:
         st.caption(t("no_rules_hit"))
@@ -254,7 +252,7 @@ def search_box(view: filters.View) -> None:
     text = st.text_input(t("search"), key="drill_search", placeholder=t("search_hint"))
     if not text.strip():
         return
-    found = query("search", text, view.round, unmask=auth.unmasked())
+    found = query("search", text, f.round, unmask=auth.unmasked())
     st.caption(t("household_count", n=len(found)))
     table = st.dataframe(
         found.rename(columns={c: t(c) for c in found.columns}),
@@ -276,13 +274,14 @@ reset_pickers()
 view = filters.frame("page_drill")
 if view is None:
     st.stop()
-f = view.filters
+f = page_filters(view, ("households",))
 if "drill_family" not in st.session_state:
     # open on the first figure this round actually has (a 0 everywhere is an empty chart)
     area = metrics_frame(f.round, "county", f.villages, townships=f.townships, groups=f.groups)
     totals = area.iloc[0] if len(area) else {}
+    counted = {k: totals.get(f"{k}_households") for k in FAMILIES}
     st.session_state["drill_family"] = next(
-        (k for k in FAMILIES if totals.get(f"{k}_households", 0)), FAMILIES[0]
+        (k for k, n in counted.items() if pd.notna(n) and n), FAMILIES[0]
     )
 family = st.selectbox(
     t("drill_metric"), FAMILIES, key="drill_family", format_func=lambda k: t(f"{k}_households")

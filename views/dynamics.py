@@ -5,24 +5,24 @@ import streamlit as st
 
 from analytics.metrics import ADJUSTMENT_FAMILIES, LEVELS
 from ui import charts, filters
-from ui.blocks import chart_and_table
+from ui.blocks import chart_and_table, page_filters
 from ui.common import labelled, metrics_frame, query, t
 
 view = filters.frame("page_dynamics")
 if view is None:
     st.stop()
-f = view.filters
+f = page_filters(view, ("households", "adjustment"))
 level, suffix = view.level, view.suffix()
 unit_label = t(level)
 series = {f"{fam}{suffix}": t(fam) for fam in ADJUSTMENT_FAMILIES}
-y_label = t(f"basis_{view.basis}")
+y_label = t(f"{view.basis}_unit_long")
 
 units = metrics_frame(f.round, level, f.villages, townships=f.townships, groups=f.groups)
 cols = [*LEVELS[level], *series]
 fig = charts.stacked_bars(
     units, level, series, t("adjust_per_unit", u=unit_label), unit_label, y_label
 )
-chart_and_table(fig, labelled(units[cols]), f"{view.round}_动态调整_{unit_label}", "dyn_units")
+chart_and_table(fig, labelled(units[cols]), f"{f.round}_动态调整_{unit_label}", "dyn_units")
 
 groups = metrics_frame(f.round, "group", f.villages, townships=f.townships, groups=f.groups)
 groups = groups[groups[list(series)].sum(axis=1) > 0].copy()
@@ -30,7 +30,7 @@ if len(groups):
     groups["unit"] = groups["village"].fillna("") + " · " + groups["group"].fillna("—")
     fig = charts.stacked_bars(groups, "unit", series, t("adjust_per_group"), t("group"), y_label)
     cols = [*LEVELS["group"], *series]
-    chart_and_table(fig, labelled(groups[cols]), f"{view.round}_动态调整_村民小组", "dyn_groups")
+    chart_and_table(fig, labelled(groups[cols]), f"{f.round}_动态调整_村民小组", "dyn_groups")
 
 flows = query("flows", f)
 if len(flows):
@@ -51,6 +51,6 @@ if len(flows):
         columns={c: t(c) for c in ("registry_state", "adjustment", "verification")}
     )
     shown = shown.rename(
-        columns={"households": t("basis_households"), "persons": t("basis_persons")}
+        columns={"households": t("households_unit_long"), "persons": t("persons_unit_long")}
     )
-    chart_and_table(fig, shown, f"{view.round}_状态流向", "dyn_flows")
+    chart_and_table(fig, shown, f"{f.round}_状态流向", "dyn_flows")

@@ -4,15 +4,15 @@ year's poverty line, for registered households per unit."""
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics.breakdowns import SECURE_FIELDS
+from analytics.breakdowns import SECURE_FIELDS, income_summary
 from ui import charts, filters
-from ui.blocks import chart_and_table
+from ui.blocks import chart_and_table, page_filters
 from ui.common import query, round_year, settings, t
 
 view = filters.frame("page_households")
 if view is None:
     st.stop()
-f = view.filters
+f = page_filters(view, ("households",))
 level = view.level
 unit_label = t(level)
 value = view.basis
@@ -21,69 +21,62 @@ causes = query("causes", f)
 if causes.empty:
     st.warning(t("no_data"))
     st.stop()
-causes = causes.assign(main_cause=causes["main_cause"].fillna(t("not_recorded")))
-pivot = causes.pivot_table(
-    index=level, columns="main_cause", values=value, aggfunc="sum", fill_value=0
-)
-pivot = pivot.reset_index()
-series = {c: c for c in pivot.columns if c != level}
-fig = charts.stacked_bars(
-    pivot, level, series, t("causes_title", u=unit_label), unit_label, t(f"basis_{value}")
-)
-chart_and_table(
-    fig, pivot.rename(columns={level: unit_label}), f"{view.round}_致贫原因", "hh_causes"
-)
-
-short = query("shortfalls", f)
-short = short.groupby(level, as_index=False)[["registered", *SECURE_FIELDS, "any_shortfall"]].sum()
-fig = go.Figure()
-for k in SECURE_FIELDS:
-    fig.add_bar(x=short[level], y=short[k], name=t(k))
-fig.update_layout(barmode="group", xaxis_title=unit_label, yaxis_title=t("basis_households"))
-charts.style(fig, t("shortfall_title"))
-shown = short.rename(
-    columns={
-        level: unit_label,
-        **{k: t(k) for k in (*SECURE_FIELDS, "registered", "any_shortfall")},
-    }
-)
-chart_and_table(fig, shown, f"{view.round}_两不愁三保障", "hh_short")
-
-year = round_year(view.round)
-line = settings().poverty_line(year) if year else None
-incomes = query("incomes", f)
-fig = go.Figure()
-for unit, part in incomes.groupby(level):
-    fig.add_box(y=part["income_per_capita"], name=str(unit), boxpoints="outliers", showlegend=False)
-if line:
-    fig.add_hline(
-        y=line,
-        line_dash="dash",
-        line_color=charts.OVER,
-        annotation_text=f"{t('poverty_line')} {line:,.0f}",
+st.subheader(t("causes_title", u=unit_label))
+if causes["main_cause"].isna().all():
+    st.info(t("not_in_files", what=t("main_cause")))
+else:
+    causes = causes.assign(main_cause=causes["main_cause"].fillna(t("not_recorded")))
+    pivot = causes.pivot_table(
+        index=level, columns="main_cause", values=value, aggfunc="sum", fill_value=0
+    ).reset_index()
+    series = {c: c for c in pivot.columns if c != level}
+    fig = charts.stacked_bars(pivot, level, series, "", unit_label, t(f"{value}_unit_long"))
+    chart_and_table(
+        fig, pivot.rename(columns={level: unit_label}), f"{f.round}_致贫原因", "hh_causes"
     )
+
+st.subheader(t("shortfall_title"))
+short = query("shortfalls", f)
+answered = [k for k in SECURE_FIELDS if short[f"{k}_answered"].sum() > 0]
+unanswered = [k for k in SECURE_FIELDS if k not in answered]
+if unanswered:
+    st.caption(t("not_in_files", what="、".join(t(k) for k in unanswered)))
+if answered:
+    short = short.groupby(level, as_index=False)[["registered", *answered]].sum()
+    fig = go.Figure()
+    for k in answered:
+        fig.add_bar(x=short[level], y=short[k], name=t(k))
+    fig.update_layout(
+        barmode="group", xaxis_title=unit_label, yaxis_title=t("households_unit_long")
+    )
+    charts.whole_numbers(charts.style(fig, ""))
+    shown = short.rename(
+        columns={level: unit_label, **{k: t(k) for k in (*answered, "registered")}}
+    )
+    chart_and_table(fig, shown, f"{f.round}_两不愁三保障", "hh_short")
+
+year = round_year(f.round)
+line = settings().poverty_line(year) if year else None
+summary = income_summary(query("incomes", f), level, line)
+if not summary["with_income"].sum():
+    st.info(t("not_in_files", what=t("income_per_capita")))
+    st.stop()
+fig = charts.income_boxes(summary, level, line, t("poverty_line"))
+if line:
     title = t("income_title", y=year, l=f"{line:,.0f}")
 else:
-    st.caption(t("year_unknown"))
+    st.caption(t("year_unknown") if year is None else t("no_line", y=year))
     title = t("income_per_capita")
 fig.update_layout(xaxis_title=unit_label, yaxis_title=t("income_per_capita"), yaxis_tickformat=",")
 charts.style(fig, title)
-income = incomes["income_per_capita"]
-counts = (
-    incomes.assign(
-        below=(income < line) if line else False,
-        above=(income >= line) if line else False,
-        missing=income.isna(),
-    )
-    .groupby(level, as_index=False)[["below", "above", "missing"]]
-    .sum()
-)
+counts = summary[[level, "registered", "below", "at_or_above", "missing"]]
 counts = counts.rename(
     columns={
         level: unit_label,
+        "registered": t("registered"),
         "below": t("below_line"),
-        "above": t("at_or_above_line"),
+        "at_or_above": t("at_or_above_line"),
         "missing": t("income_missing"),
     }
 )
-chart_and_table(fig, counts, f"{view.round}_收入与贫困线", "hh_income")
+chart_and_table(fig, counts, f"{f.round}_收入与贫困线", "hh_income")

@@ -5,13 +5,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui import charts, filters
-from ui.blocks import chart_and_table, table_with_download
+from ui.blocks import chart_and_table, page_filters, table_with_download
 from ui.common import metrics_frame, query, t
 
 view = filters.frame("page_meetings")
 if view is None:
     st.stop()
-f = view.filters
+f = page_filters(view, ("meetings",))
 level = view.level
 unit_label = t(level)
 meetings = query("meetings", f)
@@ -39,7 +39,7 @@ else:
         yaxis2={"title": t("attendance"), "overlaying": "y", "side": "right"},
         xaxis_title=unit_label,
     )
-    charts.style(fig, t("sessions_per_unit", u=unit_label))
+    charts.whole_numbers(charts.style(fig, t("sessions_per_unit", u=unit_label)))
     chart_and_table(
         fig,
         per_unit.rename(
@@ -50,7 +50,7 @@ else:
                 "per_session": t("attendance_per_session"),
             }
         ),
-        f"{view.round}_会议_{unit_label}",
+        f"{f.round}_会议_{unit_label}",
         "meet_units",
     )
 
@@ -73,7 +73,7 @@ else:
                 "attendance": t("attendance"),
             }
         ),
-        f"{view.round}_每日会议",
+        f"{f.round}_每日会议",
         "meet_days",
     )
 
@@ -89,7 +89,7 @@ else:
                 "per_session": t("attendance_per_session"),
             }
         ),
-        f"{view.round}_会议阶段",
+        f"{f.round}_会议阶段",
         "meet_phases",
     )
 
@@ -103,14 +103,14 @@ else:
             groups.rename(columns={c: t(c) for c in ("township", "village", "group")}).rename(
                 columns={"meetings": t("meetings_count"), "attendance": t("attendance")}
             ),
-            f"{view.round}_小组会议",
+            f"{f.round}_小组会议",
             "meet_groups",
         )
 
 if not meetings.empty:
     # only a round that records meetings can tell which units held none
     villages = metrics_frame(f.round, "village", f.villages, townships=f.townships, groups=f.groups)
-    silent = villages.loc[villages["meetings"] == 0, "village"].dropna().tolist()
+    silent = villages.loc[villages["meetings"].eq(0).fillna(False), "village"].dropna().tolist()
     if silent:
         st.warning(t("villages_no_meeting", v="、".join(silent)))
     missing = query("groups_without_meetings", f)
@@ -119,6 +119,4 @@ if not meetings.empty:
         st.caption(t("all_have_meetings"))
     else:
         names = {c: t(c) for c in ("township", "village", "group")} | {"households": t("surveyed")}
-        table_with_download(
-            missing.rename(columns=names), f"{view.round}_未开会小组", "meet_missing"
-        )
+        table_with_download(missing.rename(columns=names), f"{f.round}_未开会小组", "meet_missing")

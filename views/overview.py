@@ -1,177 +1,127 @@
-"""总览 Overview: headline tiles against thresholds, change vs a chosen round, per-unit table."""
+"""总览 Overview: the headline tiles (each naming where it comes from, rates against their
+thresholds), the per-unit table, a comparison with another round, the situation report.
 
-import pandas as pd
+With no round chosen it shows the year's picture: each figure from the latest round of the
+year that measured it (``analytics.headline``)."""
+
 import streamlit as st
 
-from analytics import metrics, report
-from analytics.metrics import FINDING_FAMILIES
-from ui import filters
-from ui.blocks import table_with_download
-from ui.common import (
-    display_frame,
-    fmt_count,
-    fmt_rate,
-    metrics_frame,
-    query,
-    settings,
-    store,
-    t,
-)
-
-COUNT_TILES = (
-    "registered",
-    "remaining_poor",
-    "exited",
-    "new",
-    "relapse",
-    "exit_proposed",
-    "removed",
-    "inclusion_error",
-    "exclusion_error",
-    "wrongful_exit",
-    "relocated",
-    "relocation_over_standard",
-)
-
-
-def situation_report(view: filters.View) -> report.Report:
-    """The 情况报告 for the view's round and area, with the anomaly counts by rule."""
-    hits = query("anomalies", view.filters)
-    return report.build_report(
-        store(), view.round, view.villages, anomalies=hits, townships=view.townships
-    )
-
-
-def headline(row: pd.Series, before: pd.Series | None, view: filters.View) -> None:
-    """Count tiles (households / persons) and rate tiles against their thresholds."""
-    hh, pp = t("households_unit"), t("persons_unit")
-    cfg = settings()
-
-    def delta(key: str, rate: bool = False) -> str | None:
-        if before is None:
-            return None
-        now, then = row[key], before[key]
-        if now != now or then != then:
-            return None
-        diff = now - then
-        text = f"{diff * 100:+.2f} pp" if rate else f"{int(diff):+,}"
-        return f"{text} {t('change_vs', r=view.compare)}"
-
-    cols = st.columns(3)
-    for i, fam in enumerate(COUNT_TILES):
-        value = (
-            f"{fmt_count(row[f'{fam}_households'])} {hh} / {fmt_count(row[f'{fam}_persons'])} {pp}"
-        )
-        cols[i % 3].metric(
-            t(f"{fam}_households"),
-            value,
-            delta=delta(f"{fam}{view.suffix()}"),
-            delta_color="off",
-            border=True,
-        )
-    i = len(COUNT_TILES)
-    value = (
-        f"{fmt_count(row['meetings'])} {t('sessions_unit')} / "
-        f"{fmt_count(row['meeting_attendance'])} {t('attendance_unit')}"
-    )
-    cols[i % 3].metric(
-        t("meetings_count"), value, delta=delta("meetings"), delta_color="off", border=True
-    )
-    st.divider()
-    cols = st.columns(5)
-    # A round where no finding was recorded was not checked: its 0% says nothing.
-    checked = any(row[f"{f}_households"] for f in FINDING_FAMILIES)
-    for j, (key, ceiling) in enumerate(cfg.rate_ceilings.items()):
-        shown = key if view.basis == "persons" else f"{key}_households"  # the chosen basis
-        value = row[shown]
-        needs_check = key != "comprehensive_poverty_rate" and not checked
-        over = value == value and value > ceiling and not needs_check
-        if needs_check:
-            status = t("no_findings")
-        elif value == value:
-            status = t("threshold_over" if over else "threshold_ok", t=fmt_rate(ceiling))
-            change = delta(shown, rate=True)
-            status += f" · {change}" if change else ""
-        else:
-            status = None
-        cols[j].metric(
-            t(shown),
-            fmt_rate(value) if not needs_check else "—",
-            delta=status,
-            delta_color="inverse" if over else "off",
-            delta_arrow="off",
-            border=True,
-        )
-    approval = row["approval_rate"]
-    low = approval == approval and approval < cfg.approval_floor
-    floor = fmt_rate(cfg.approval_floor)
-    cols[4].metric(
-        t("approval_rate"),
-        fmt_rate(approval),
-        delta=t("floor_under" if low else "floor_ok", t=floor)
-        if approval == approval
-        else t("approval_none"),
-        delta_color="inverse" if low else "off",
-        delta_arrow="off",
-        border=True,
-    )
-
+from analytics import headline, metrics, report
+from ui import filters, tiles
+from ui.blocks import metrics_table
+from ui.common import lang, metrics_frame, query, settings, store, t
 
 view = filters.frame("app_title")
 if view is None:
     st.stop()
-if store().rounds().set_index("round")["is_demo"].get(view.round, False):
+picture = view.round is None
+area_kw = {"townships": view.townships, "groups": view.groups}
+shown_rounds = view.year_rounds if picture else (view.round,)
+if store().rounds().set_index("round")["is_demo"].reindex(list(shown_rounds)).fillna(False).all():
     st.info(t("demo_banner"))
 
-f = view.filters
-area = metrics_frame(f.round, "county", f.villages, townships=f.townships, groups=f.groups)
-if area.empty:
-    st.warning(t("no_data"))
-    st.stop()
-before = None
-if view.compare:
-    prior = metrics_frame(
-        view.compare, "county", f.villages, townships=f.townships, groups=f.groups
-    )
-    before = prior.iloc[0] if len(prior) else None
-row = area.iloc[0]
-names = view.villages or view.townships or view.all_townships
+if picture:
+    figures = query("year_figures", view.year_rounds, villages=view.villages, **area_kw)
+    before = None
+else:
+    area = metrics_frame(view.round, "county", view.villages, **area_kw)
+    if area.empty:
+        st.warning(t("no_data"))
+        st.stop()
+    figures = headline.figures_of_round(area.iloc[0], view.round)
+    before = None
+    if view.compare:
+        shared = query("shared_area", view.round, view.compare, view.filters)
+        now_shared = metrics_frame(view.round, "county", shared.villages, **shared.kwargs())
+        then = metrics_frame(view.compare, "county", shared.villages, **shared.kwargs())
+        if len(then) and len(now_shared):
+            before = headline.figures_of_round(then.iloc[0], view.compare)
+            if shared.narrowed:
+                figures = headline.figures_of_round(now_shared.iloc[0], view.round)
+
+names = view.groups or view.villages or view.townships or view.all_townships
 scope = "、".join(names) if len(names) <= 3 else t("county_totals")
-st.subheader(f"{scope} · {view.round}")
-headline(row, before, view)
+st.subheader(f"{scope} · {t('year_picture', y=view.year) if picture else view.round}")
+if view.compare and before is not None:
+    st.caption(t("change_vs", r=view.compare))
+counts = headline.count_tiles(figures, before)
+tiles.count_tiles(counts, view.basis, picture)
+st.divider()
+rates = headline.rate_tiles(figures, settings(), view.basis, before)
+tiles.rate_tiles(rates, picture)
+if picture:
+    tiles.sources([*counts, *rates])
+tiles.partial_note([*counts, *rates])
 
 level = view.level
-st.subheader(t("per_village") if level == "village" else t("township"))
-units = metrics_frame(f.round, level, f.villages, townships=f.townships, groups=f.groups)
-table_with_download(display_frame(units), f"{view.round}_{t('per_village')}", "overview_units")
+st.subheader(t("per_village") if level == "village" else t("per_township"))
+columns = headline.unit_columns(view.basis)
+if picture:
+    frames = {
+        r: metrics_frame(r, level, view.villages, **area_kw)
+        for r in dict.fromkeys(figures[c].round for c in columns)
+    }
+    units = headline.year_units(frames, figures, metrics.LEVELS[level], columns, lang())
+else:
+    units = metrics_frame(view.round, level, view.villages, **area_kw)
+more = [c for c in metrics.METRIC_KEYS if c not in columns and c in units.columns]
+extra = st.multiselect(
+    t("more_columns"),
+    more,
+    format_func=lambda c: t("meetings_count" if c == "meetings" else c),
+    key="overview_more_columns",
+    select_all=False,
+)
+keep = [*metrics.LEVELS[level], *columns, *extra]
+keep += [c for c in units.columns if c.startswith("coverage_") or c == "notes"]
+name = t("year_picture", y=view.year) if picture else view.round
+metrics_table(
+    units[[c for c in keep if c in units.columns]], f"{name}_{t('per_village')}", "overview_units"
+)
 
-if view.compare:
+if view.compare and not picture:
     st.subheader(t("round_comparison"))
-    other = metrics_frame(view.compare, level, f.villages, townships=f.townships, groups=f.groups)
-    change = metrics.compare(units, other, metrics.LEVELS[level])
-    table_with_download(
-        display_frame(change, signed=True), f"{view.round}_vs_{view.compare}", "overview_compare"
+    now_units = metrics_frame(view.round, level, view.villages, **area_kw)
+    other = metrics_frame(view.compare, level, view.villages, **area_kw)
+    keys = metrics.LEVELS[level]
+    only_now, only_then = metrics.unmatched(now_units, other, keys)
+    if only_now:
+        st.caption(t("only_in_round", r=view.round, u="、".join(u[-1] for u in only_now)))
+    if only_then:
+        st.caption(t("only_in_round", r=view.compare, u="、".join(u[-1] for u in only_then)))
+    change = metrics.compare(now_units, other, keys)
+    metrics_table(
+        change[[*keys, *columns]],
+        f"{view.round}_vs_{view.compare}",
+        "overview_compare",
+        signed=True,
     )
 
 st.subheader(t("report"))
-if st.button(t("make_report"), key="make_report"):
-    st.session_state["report_for"] = (view.round, view.villages, view.townships)
-if st.session_state.get("report_for") == (view.round, view.villages, view.townships):
-    built = situation_report(view)
-    c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button(
-        t("download_docx"),
-        report.to_docx(built),
-        f"{built.title}.docx",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        key="report_docx",
-    )
-    c2.download_button(
-        t("download_md"),
-        report.to_markdown(built),
-        f"{built.title}.md",
-        "text/markdown",
-        key="report_md",
-    )
-    with st.expander(t("preview"), expanded=True):
-        st.markdown(report.to_markdown(built))
+if picture:
+    st.caption(t("report_needs_round"))
+else:
+    if st.button(t("make_report"), key="make_report"):
+        st.session_state["report_for"] = (view.round, view.villages, view.townships)
+    if st.session_state.get("report_for") == (view.round, view.villages, view.townships):
+        hits = query("anomalies", view.filters)
+        built = report.build_report(
+            store(), view.round, view.villages, anomalies=hits, townships=view.townships
+        )
+        c1, c2, _ = st.columns([1, 1, 4])
+        c1.download_button(
+            t("download_docx"),
+            report.to_docx(built),
+            f"{built.title}.docx",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            key="report_docx",
+        )
+        c2.download_button(
+            t("download_md"),
+            report.to_markdown(built),
+            f"{built.title}.md",
+            "text/markdown",
+            key="report_md",
+        )
+        with st.expander(t("preview"), expanded=True):
+            st.markdown(report.to_markdown(built))

@@ -5,13 +5,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui import charts, filters
-from ui.blocks import chart_and_table
+from ui.blocks import chart_and_table, page_filters, readable
 from ui.common import fmt_rate, query, t
 
 view = filters.frame("page_progress")
 if view is None:
     st.stop()
-f = view.filters
+f = page_filters(view, ("households",))
 level = view.level
 unit_label = t(level)
 
@@ -49,14 +49,21 @@ targets = query("village_table", f)
 done = progress.groupby(level, as_index=False)["households"].sum()
 undated = progress[progress["survey_date"].isna()].groupby(level)["households"].sum()
 done[t("undated")] = done[level].map(undated).fillna(0).astype(int)
+shown = None
 if len(targets):
     target = targets.groupby(level)["households"].sum()
     done[t("target")] = done[level].map(target)
-    done[t("completion")] = (done["households"] / done[t("target")]).map(fmt_rate)
+    ratio = done["households"] / done[t("target")]
+    done[t("completion") + " (%)"] = (ratio * 100).round(2)
+    shown = done.drop(columns=[t("completion") + " (%)"]).assign(
+        **{t("completion"): ratio.map(fmt_rate)}
+    )
 else:
     st.caption(t("no_village_table"))
-table = done.rename(columns={level: unit_label, "households": t("surveyed")})
-chart_and_table(fig, table, f"{view.round}_工作进度", "prog_cumulative")
+names = {level: unit_label, "households": t("surveyed")}
+table = done.rename(columns=names)
+shown = readable(shown.rename(columns=names)) if shown is not None else None
+chart_and_table(fig, table, f"{f.round}_工作进度", "prog_cumulative", shown=shown)
 
 daily = dated.groupby("survey_date", as_index=False)["households"].sum()
 fig = go.Figure(go.Bar(x=daily["survey_date"], y=daily["households"]))
@@ -65,6 +72,6 @@ charts.whole_numbers(charts.daily(charts.style(fig, t("daily_title"), height=320
 chart_and_table(
     fig,
     daily.rename(columns={"survey_date": t("survey_date"), "households": t("surveyed")}),
-    f"{view.round}_每日调查",
+    f"{f.round}_每日调查",
     "prog_daily",
 )

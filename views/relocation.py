@@ -5,13 +5,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui import auth, charts, filters
-from ui.blocks import chart_and_table
+from ui.blocks import chart_and_table, page_filters
 from ui.common import query, settings, t
 
 view = filters.frame("page_relocation")
 if view is None:
     st.stop()
-f = view.filters
+f = page_filters(view, ("relocation",))
 level = view.level
 unit_label = t(level)
 standard = settings().area_standard
@@ -26,21 +26,21 @@ by_site = rows.groupby(["site", "mode"], as_index=False).agg(
     households=("household_id", "count"), persons=("persons", "sum")
 )
 fig = go.Figure()
-fig.add_bar(x=by_site["site"], y=by_site["households"], name=t("basis_households"))
-fig.add_bar(x=by_site["site"], y=by_site["persons"], name=t("basis_persons"))
-fig.update_layout(barmode="group", xaxis_title=t("site"))
-charts.style(fig, t("per_site"), height=360)
+for mode, part in by_site.groupby("mode", sort=True):  # one colour per mode
+    fig.add_bar(x=part["site"], y=part[view.basis], name=mode)
+fig.update_layout(barmode="stack", xaxis_title=t("site"), yaxis_title=t(f"{view.basis}_unit_long"))
+charts.whole_numbers(charts.style(fig, t("per_site"), height=360))
 chart_and_table(
     fig,
     by_site.rename(
         columns={
             "site": t("site"),
             "mode": t("mode"),
-            "households": t("basis_households"),
-            "persons": t("basis_persons"),
+            "households": t("households_unit_long"),
+            "persons": t("persons_unit_long"),
         }
     ),
-    f"{view.round}_安置点",
+    f"{f.round}_安置点",
     "rel_sites",
 )
 
@@ -51,33 +51,11 @@ pivot = by_unit.pivot_table(
     index=level, columns="mode", values=view.basis, aggfunc="sum", fill_value=0
 ).reset_index()
 series = {c: c for c in pivot.columns if c != level}
-fig = charts.stacked_bars(pivot, level, series, t("per_mode"), unit_label, t(f"basis_{view.basis}"))
-chart_and_table(
-    fig, pivot.rename(columns={level: unit_label}), f"{view.round}_安置方式", "rel_modes"
+fig = charts.stacked_bars(
+    pivot, level, series, t("per_mode"), unit_label, t(f"{view.basis}_unit_long")
 )
+chart_and_table(fig, pivot.rename(columns={level: unit_label}), f"{f.round}_安置方式", "rel_modes")
 
-colors = [charts.OVER if o else charts.OK for o in rows["over_standard"]]
-fig = go.Figure()
-fig.add_scatter(
-    x=rows["standard_area"],
-    y=rows["house_area"],
-    mode="markers",
-    marker={"color": colors, "size": 10},
-    # household ids only for roles that may see household rows
-    text=rows["household_id"] if auth.allowed("view_households") else rows[level],
-    name=t("house_area"),
-    hovertemplate="%{text}: %{y:,.1f} / %{x:,.1f} m²<extra></extra>",
-)
-top = float(max(rows["standard_area"].max(), rows["house_area"].max())) * 1.1
-fig.add_scatter(
-    x=[0, top],
-    y=[0, top],
-    mode="lines",
-    line={"dash": "dash", "color": "#888"},
-    name=t("standard_area"),
-)
-fig.update_layout(xaxis_title=t("standard_area"), yaxis_title=t("house_area"))
-charts.style(fig, t("area_title", s=f"{standard:g}"))
 over, within, pending = t("over"), t("within"), t("pending")  # once, not once a row
 table = rows.assign(
     over_standard=rows["over_standard"].map(lambda o: over if o else within),
@@ -86,36 +64,70 @@ table = rows.assign(
         for r, o in zip(rows["remedy"], rows["over_standard"], strict=True)
     ],
 )
-cols = [
-    "township",
-    "village",
-    "household_id",
-    "site",
-    "mode",
-    "persons",
-    "house_area",
-    "standard_area",
-    "over_area",
-    "over_standard",
-    "remedy",
-]
 if auth.allowed("view_households"):
+    # one point per household: for the roles that may see household rows
+    colors = [charts.OVER if o else charts.OK for o in rows["over_standard"]]
+    fig = go.Figure()
+    fig.add_scatter(
+        x=rows["standard_area"],
+        y=rows["house_area"],
+        mode="markers",
+        marker={"color": colors, "size": 10},
+        text=rows["household_id"],
+        name=t("house_area"),
+        hovertemplate="%{text}: %{y:,.1f} / %{x:,.1f} m²<extra></extra>",
+    )
+    top = float(max(rows["standard_area"].max(), rows["house_area"].max())) * 1.1
+    fig.add_scatter(
+        x=[0, top],
+        y=[0, top],
+        mode="lines",
+        line={"dash": "dash", "color": "#888"},
+        name=t("standard_area"),
+    )
+    fig.update_layout(xaxis_title=t("standard_area"), yaxis_title=t("house_area"))
+    charts.style(fig, t("area_title", s=f"{standard:g}"))
+    cols = [
+        "township",
+        "village",
+        "household_id",
+        "site",
+        "mode",
+        "persons",
+        "house_area",
+        "standard_area",
+        "over_area",
+        "over_standard",
+        "remedy",
+    ]
     chart_and_table(
         fig,
         table[cols].rename(columns={c: t(c) for c in cols}),
-        f"{view.round}_搬迁住房面积",
+        f"{f.round}_搬迁住房面积",
         "rel_area",
     )
 else:
-    # leaders: the same figures per unit, no household rows
+    # leaders: the same figures per unit, no household's area or size in the page
     summary = table.groupby([level, "over_standard", "remedy"], as_index=False).agg(
         households=("household_id", "count"), persons=("persons", "sum")
+    )
+    pivot = summary.pivot_table(
+        index=level, columns="over_standard", values=view.basis, aggfunc="sum", fill_value=0
+    ).reset_index()
+    series = {c: c for c in (within, over) if c in pivot.columns}
+    fig = charts.stacked_bars(
+        pivot,
+        level,
+        series,
+        t("area_title", s=f"{standard:g}"),
+        unit_label,
+        t(f"{view.basis}_unit_long"),
     )
     names = {
         level: t(level),
         "over_standard": t("over_standard"),
         "remedy": t("remedy"),
-        "households": t("basis_households"),
-        "persons": t("basis_persons"),
+        "households": t("households_unit_long"),
+        "persons": t("persons_unit_long"),
     }
-    chart_and_table(fig, summary.rename(columns=names), f"{view.round}_搬迁住房面积", "rel_area")
+    chart_and_table(fig, summary.rename(columns=names), f"{f.round}_搬迁住房面积", "rel_area")

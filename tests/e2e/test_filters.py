@@ -1,0 +1,101 @@
+"""The sidebar filters hold across every page change, from a click or from a URL, in both
+languages, until the user changes them (a leader who chose 2017年精准核查 and a basis must
+not find the latest round and the default basis on the next page)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.test_journeys import open_page, settle, sidebar_select
+
+CHECK = "2017年精准核查"
+# (page title, a heading only that page shows once its figures are drawn), zh and en
+ROUTE = {
+    "zh": [
+        ("精准识别", "各行政村错评率（按户）"),
+        ("易地扶贫搬迁", None),
+        ("动态管理", None),
+        ("贫困户情况", None),
+        ("工作进度", None),
+    ],
+    "en": [
+        ("Misclassification", None),
+        ("Relocation", None),
+        ("Dynamic adjustment", None),
+        ("Households", None),
+        ("Campaign progress", None),
+    ],
+}
+LABELS = {
+    "zh": {
+        "round": "批次",
+        "basis": "按户",
+        "no_data": "所选范围内没有数据",
+        "column": "建档立卡户",  # the overview's per-village table on the households basis
+    },
+    "en": {
+        "round": "Round",
+        "basis": "By households",
+        "no_data": "No data in the selected area",
+        "column": "Registered households",
+    },
+}
+
+
+def _holds(page: Page, lang: str) -> None:
+    side = page.get_by_test_id("stSidebar")
+    words = LABELS[lang]
+    expect(side.get_by_role("combobox", name=words["round"], exact=True)).to_have_value(CHECK)
+    expect(side.get_by_role("radio", name=words["basis"], exact=True)).to_be_checked()
+    expect(page).to_have_url(re.compile("round=" + re.escape("2017%E5%B9%B4")))
+    expect(page.get_by_text(words["no_data"])).to_have_count(0)
+
+
+def _five_page_changes(page: Page, lang: str) -> None:
+    for title, heading in ROUTE[lang]:
+        open_page(page, title)
+        _holds(page, lang)
+        if heading:
+            expect(page.get_by_role("heading", name=heading).first).to_be_visible()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_filters_chosen_by_click_hold_across_five_page_changes(server, page, lang):
+    page.goto(server + ("/?lang=English" if lang == "en" else ""))
+    expect(page.get_by_role("combobox", name=LABELS[lang]["round"], exact=True)).to_be_visible()
+    settle(page)
+    sidebar_select(page, LABELS[lang]["round"], CHECK)
+    page.get_by_test_id("stSidebar").get_by_text(LABELS[lang]["basis"], exact=True).click()
+    table = page.get_by_test_id("stDataFrame").filter(has_text=LABELS[lang]["column"])
+    expect(table.first).to_be_attached()
+    settle(page)
+    _holds(page, lang)
+    _five_page_changes(page, lang)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_filters_from_a_copied_url_hold_across_five_page_changes(server, page, lang):
+    query = f"round={CHECK}&basis={LABELS[lang]['basis']}"
+    if lang == "en":
+        query += "&lang=English"
+    page.goto(f"{server}/?{query}")
+    expect(page.get_by_role("combobox", name=LABELS[lang]["round"], exact=True)).to_be_visible()
+    settle(page)
+    _holds(page, lang)
+    _five_page_changes(page, lang)
+
+
+def test_switching_the_language_keeps_the_filters(server, page):
+    page.goto(f"{server}/?round={CHECK}&basis=按户")
+    expect(page.get_by_role("combobox", name="批次", exact=True)).to_be_visible()
+    settle(page)
+    page.get_by_test_id("stSidebar").get_by_text("English", exact=True).click()
+    expect(page.get_by_role("heading", name="Poverty-target dynamic management")).to_be_visible()
+    settle(page)
+    _holds(page, "en")
+    expect(page).to_have_url(re.compile(r"basis=By\+households"))
+    open_page(page, "Misclassification")
+    _holds(page, "en")
