@@ -177,6 +177,20 @@ LABELS: dict[str, tuple[str, str]] = {
     "rows_rejected": ("错误行", "Rejected rows"),
     "rows_skipped": ("跳过行", "Skipped rows"),
     "unused_columns": ("未使用的列", "Columns not used"),
+    "proposals_title": ("未识别的列", "Columns not recognised"),
+    "proposals_help": (
+        "下列列名没有被识别，右侧是它们最可能对应的字段。勾选确认后，本单位以后导入的文件都按此读取"
+        "（记入审计日志，可在下方“列名写法”中删除）。",
+        "These headers were not recognised; beside each, the field it most likely means. "
+        "Tick to confirm: every later import of this office reads it so (audited; removable "
+        "under 'Header spellings' below).",
+    ),
+    "proposal": ("将{tb}中的“{h}”读作“{f}”", "Read '{h}' in {tb} as '{f}'"),
+    "confirm_proposals": ("确认所选对应并重新检查", "Confirm the ticked ones and check again"),
+    "spellings_title": ("本单位确认的列名写法", "Header spellings confirmed for this office"),
+    "spelling_remove": ("删除写法", "Remove spelling"),
+    "spelling_removed": ("已删除写法“{s}”。", "Spelling '{s}' removed."),
+    "created_by": ("确认人", "Confirmed by"),
     "no_column_hint": (
         "（表中的“{h}”列可能就是“{f}”：管理员可在导入时确认这一对应）",
         " (the sheet's column '{h}' may be '{f}': an administrator can confirm it at upload)",

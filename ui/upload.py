@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import accounts, export, ingest
+from analytics import accounts, export, ingest, spellings
 from analytics.store import StoreError
 from ui import auth
 from ui.blocks import readable
@@ -13,8 +13,47 @@ from ui.common import lang, store, t
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _inspect(name: str, data: bytes, township: str) -> ingest.FileReport:
-    return ingest.inspect_file(name, data, township or None)
+def _inspect(
+    name: str, data: bytes, township: str, spellings: tuple[tuple[str, str], ...]
+) -> ingest.FileReport:
+    # the office's spellings are in the key: confirming one inspects the file again
+    return ingest.inspect_file(name, data, township or None, dict(spellings))
+
+
+def proposals_block(reports: list[ingest.FileReport]) -> None:
+    """Unrecognised headers with the field each most likely means; an administrator
+    confirms some, they are kept for this office (audited) and the files are read again."""
+    found: dict[tuple[str, str], str] = {}  # (header, field) -> table
+    for report in reports:
+        for sheet in report.sheets:
+            for header, key in sheet.proposals.items():
+                found.setdefault((header, key), sheet.table or "")
+    if not found:
+        return
+    st.subheader(t("proposals_title"))
+    st.caption(t("proposals_help"))
+    with st.form("proposals_form", border=True):
+        chosen = [
+            (header, key)
+            for i, ((header, key), table) in enumerate(found.items())
+            if st.checkbox(
+                t("proposal", h=header, f=t(key), tb=t(table)),
+                key=f"proposal_{i}",
+                value=False,
+            )
+        ]
+        if st.form_submit_button(t("confirm_proposals")) and auth.allowed("upload"):
+            errors = []
+            for header, key in chosen:
+                try:
+                    spellings.confirm(store(), header, key, by=auth.user().username)
+                except spellings.SpellingError as e:
+                    errors.append(str(e))
+            for e in errors:
+                st.error(e)
+            if chosen and not errors:
+                st.session_state.pop("upload_results", None)
+                st.rerun()
 
 
 def _sheet_frame(report: ingest.FileReport) -> pd.DataFrame:
@@ -113,9 +152,11 @@ def upload_block() -> None:
     if not files:
         return
     st.subheader(t("inspect_title"))
-    reports = [_inspect(f.name, f.getvalue(), township) for f in files]
+    known = tuple(sorted(s.spellings().items()))
+    reports = [_inspect(f.name, f.getvalue(), township, known) for f in files]
     for i, report in enumerate(reports):
         _show_report(report, f"inspect_{i}")
+    proposals_block(reports)
     if st.button(t("import"), type="primary", key="upload_import") and auth.allowed("upload"):
         if not round_name:
             st.warning(t("need_round"))

@@ -7,7 +7,7 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from analytics import accounts
+from analytics import accounts, spellings
 from analytics.template import template_bytes
 from ui import auth, filters
 from ui.blocks import readable, table_with_download
@@ -77,6 +77,25 @@ def batches_section() -> None:
     if demo.any() and st.button(t("delete_demo"), key="delete_demo") and auth.allowed("delete"):
         n = s.delete_demo()
         accounts.audit(s, auth.user().username, "delete_demo", {"batches": n})
+        st.rerun()
+
+
+def spellings_section() -> None:
+    """The office's confirmed header spellings; administrators remove one (audited)."""
+    s = store()
+    table = s.spelling_table()
+    if not len(table):
+        st.caption(t("nothing"))
+        return
+    shown = table.assign(field=table["field"].map(t))
+    st.dataframe(labelled(readable(shown)), hide_index=True, width="stretch")
+    if not auth.allowed("upload"):
+        return
+    c1, c2 = st.columns([3, 1])
+    picked = c1.selectbox(t("spelling_remove"), table["spelling"].tolist(), key="spelling_pick")
+    if c2.button(t("spelling_remove"), key="spelling_remove") and auth.allowed("upload"):
+        spellings.remove(s, picked, by=auth.user().username)
+        st.toast(t("spelling_removed", s=picked))
         st.rerun()
 
 
@@ -224,6 +243,9 @@ else:
 
 st.subheader(t("batches"))
 batches_section()
+
+st.subheader(t("spellings_title"))
+spellings_section()
 
 st.subheader(t("rounds"))
 st.dataframe(labelled(readable(s.rounds())), hide_index=True, width="stretch")
