@@ -99,3 +99,19 @@ def test_switching_the_language_keeps_the_filters(server, page):
     expect(page).to_have_url(re.compile(r"basis=By\+households"))
     open_page(page, "Misclassification")
     _holds(page, "en")
+
+
+def test_rate_captions_are_read_whole_and_no_select_all_is_offered(server, page):
+    page.goto(f"{server}/?round={CHECK}&compare=2017年动态管理")
+    expect(page.get_by_text("较“2017年动态管理”")).to_be_visible()
+    settle(page)
+    deltas = page.get_by_test_id("stMetricDelta")
+    expect(deltas.first).to_be_visible()
+    cut = deltas.evaluate_all(
+        "els => els.filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)"
+    )
+    assert cut == []
+    village = page.get_by_test_id("stSidebar").get_by_role("combobox", name="行政村", exact=True)
+    village.click()
+    expect(page.get_by_role("option", name="三合村")).to_be_visible()
+    expect(page.get_by_text("Select all")).to_have_count(0)
