@@ -311,9 +311,17 @@ def _backup_or_restore(args: argparse.Namespace) -> int:
         rows = sum(manifest.tables.values())
         _err(f"{len(manifest.tables)} tables, {rows} rows restored into {target}")
         return 0
-    except (backup.BackupError, StoreError) as e:
+    except backup.BackupError as e:
         _err(str(e))
         return 1
+    except StoreError as e:
+        _err(_store_error(e))
+        return 1
+
+
+def _store_error(e: StoreError) -> str:
+    """The message with its details: whoever runs the command line is an administrator."""
+    return f"{e}\n  ({e.detail})" if e.detail else str(e)
 
 
 # Commands that only read: they never create a database where a path was mistyped.
@@ -367,7 +375,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         store = Store(args.db)
     except StoreError as e:
-        _err(str(e))
+        _err(_store_error(e))
         return 1
     try:
         if args.command == "ingest":

@@ -12,6 +12,7 @@ import datetime as dt
 import getpass
 import json
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,10 +52,16 @@ DATA_TABLES = tuple(schema.TABLES)
 
 
 class StoreError(Exception):
-    """The database cannot do what was asked (locked by another process, refused write).
+    """The database cannot do what was asked (locked by another process, not a database).
 
-    ``str(err)`` is a message for the user.
+    ``str(err)`` is a plain message for anyone (zh / en), without the file's path, the
+    process holding it or DuckDB's own words; ``detail`` has those, for administrators
+    (the command line prints it) and the server log, never for a visitor's screen.
     """
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 def default_path() -> Path:
@@ -135,22 +142,27 @@ class Store:
         except duckdb.IOException as e:
             if "lock" in str(e).lower():
                 raise StoreError(
-                    f"数据库文件 {self.path} 正被另一个程序使用（例如正在运行的仪表板），"
-                    "请稍后再试。"
-                    f" / The database file {self.path} is in use by another process "
-                    f"(a running dashboard?): {e}"
+                    "数据库正被另一个程序使用（例如另一个正在运行的仪表板），请稍后再试。"
+                    " / The database is in use by another process (a running dashboard?); "
+                    "try again later.",
+                    self._detail(e),
                 ) from e
             raise StoreError(
-                f"无法打开数据库文件 {self.path}：它不是本系统的数据库文件。"
-                f" / Cannot open {self.path}: not a database file of this dashboard: {e}"
+                "无法打开数据库：文件不是本系统的数据库。"
+                " / Cannot open the database: the file is not a database of this dashboard.",
+                self._detail(e),
             ) from e
         except (duckdb.Error, OSError) as e:
-            raise StoreError(
-                f"无法打开数据库文件 {self.path}：{e} / Cannot open {self.path}: {e}"
-            ) from e
+            raise StoreError("无法打开数据库。 / Cannot open the database.", self._detail(e)) from e
         self._lock = threading.RLock()
         self._rounds: tuple[int, pd.DataFrame] | None = None  # (data version, rounds())
         self.migrate()
+
+    def _detail(self, error: BaseException) -> str:
+        """What an administrator needs: the file, this process, and DuckDB's message (which
+        names the process holding a lock: its interpreter and PID)."""
+        here = f"this process: {sys.executable}, PID {os.getpid()}"
+        return f"database {self.path} ({here}): {error}"
 
     def close(self) -> None:
         """Closes the connection (the file stays)."""
