@@ -269,6 +269,13 @@ def _report(store: Store, args: argparse.Namespace) -> int:
         _write(args.out, report.to_docx(built))
     else:
         _write(args.out, report.to_markdown(built))
+    detail = {
+        "round": round_name,
+        "villages": args.village,
+        "format": args.format,
+        "out": str(Path(args.out).resolve()),
+    }
+    accounts.audit(store, accounts.CLI.username, "report", detail)
     _err(f"report for {round_name} written to {args.out}")
     return 0
 

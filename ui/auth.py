@@ -8,7 +8,11 @@ through Streamlit's OIDC login and the identity's e-mail is looked up in the use
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from analytics import accounts
 from ui.common import store, t
@@ -24,9 +28,41 @@ def allowed(capability: str) -> bool:
     return user().can(capability)
 
 
-def unmasked() -> bool:
-    """Whether this session asked for full names and ID numbers (administrators only)."""
-    return allowed("unmask") and bool(st.session_state.get("unmask"))
+def unmasked(**subject: object) -> bool:
+    """Whether to read full names and ID numbers now (administrators who switched it on).
+
+    Call it where the data is read, as ``query(..., unmask=auth.unmasked())``: a True answer
+    is written to the audit log as ``view_unmasked`` with the page, the filters and
+    ``subject`` (e.g. ``household=…``), once for each new page, filters and subject of this
+    browser session (a rerun of the same view adds no line).
+    """
+    current = user()
+    if not (current.can("unmask") and st.session_state.get("unmask")):
+        return False
+    view = st.session_state.get("_view")
+    detail = {
+        "page": page(),
+        "filters": asdict(view) if view is not None else {},
+        **{k: str(v) for k, v in subject.items()},
+    }
+    key = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
+    seen = st.session_state.setdefault("_unmask_audited", set())
+    if key not in seen:
+        accounts.audit(store(), current.username, "view_unmasked", detail)
+        seen.add(key)
+    return True
+
+
+def audit_report(fmt: str, title: str) -> None:
+    """Writes a situation-report download to the audit log (``download_report``) with its
+    format, title and the filters it was written for (an ``on_click`` callback)."""
+    view = st.session_state.get("_view")
+    detail = {
+        "format": fmt,
+        "title": title,
+        "filters": asdict(view) if view is not None else {},
+    }
+    accounts.audit(store(), user().username, "download_report", detail)
 
 
 def deny(capability: str) -> None:
@@ -60,10 +96,7 @@ def sidebar() -> None:
     if current.username:
         box.caption(t("signed_in_as", u=current.username, r=t(f"role_{current.role}")))
         if current.can("unmask"):
-            before = bool(st.session_state.get("unmask"))
-            now = box.toggle(t("unmask"), key="unmask")
-            if now and not before:
-                accounts.audit(s, current.username, "view_unmasked", {"page": _page()})
+            box.toggle(t("unmask"), key="unmask", on_change=_unmask_changed)
         if box.button(t("sign_out"), key="sign_out"):
             st.session_state.pop("user", None)
             st.session_state.pop("unmask", None)
@@ -88,8 +121,17 @@ def sidebar() -> None:
             st.login()
 
 
-def _page() -> str:
-    try:
-        return st.context.url or ""
-    except AttributeError:
+def page() -> str:
+    """The page being drawn, as its URL path ("drilldown"); "" for the default page."""
+    ctx = get_script_run_ctx()
+    if ctx is None:
         return ""
+    pages = ctx.pages_manager.get_pages()
+    return str(pages.get(ctx.pages_manager.current_page_script_hash, {}).get("url_pathname", ""))
+
+
+def _unmask_changed() -> None:
+    current = user()
+    if current.can("unmask"):
+        on = bool(st.session_state.get("unmask"))
+        accounts.audit(store(), current.username, "unmask_on" if on else "unmask_off", {})

@@ -5,7 +5,7 @@ import streamlit as st
 
 from analytics import metrics, report
 from analytics.metrics import FINDING_FAMILIES
-from ui import filters
+from ui import auth, filters
 from ui.blocks import table_with_download
 from ui.common import (
     display_frame,
@@ -165,6 +165,8 @@ if st.session_state.get("report_for") == (view.round, view.villages, view.townsh
         f"{built.title}.docx",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         key="report_docx",
+        on_click=auth.audit_report,
+        args=("docx", built.title),
     )
     c2.download_button(
         t("download_md"),
@@ -172,6 +174,8 @@ if st.session_state.get("report_for") == (view.round, view.villages, view.townsh
         f"{built.title}.md",
         "text/markdown",
         key="report_md",
+        on_click=auth.audit_report,
+        args=("md", built.title),
     )
     with st.expander(t("preview"), expanded=True):
         st.markdown(report.to_markdown(built))
