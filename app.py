@@ -1,15 +1,21 @@
-"""Router: page config and navigation. Each page draws the shared frame itself
-(``ui.filters.frame``: language switch, sign-in, sidebar filters), so a page works on its own.
+"""Entry point: ``streamlit run app.py``. Router: page config and navigation. Each page draws
+the shared frame itself (``ui.filters.frame``: language switch, sign-in, sidebar filters), so
+a page works on its own.
 
 Pages live in ``views/``, not ``pages/``: Streamlit 1.67 still treats a ``pages/`` folder as
 old-style pages, serving ``/data`` straight from ``pages/data.py`` without this router.
+
+This file is read twice. ``streamlit run app.py`` sees the ``st.App`` below, imports the
+file as the module ``app`` and serves ``app`` with uvicorn: Streamlit's server plus the
+routes, middleware and start-up of ``ui/server.py`` (the sign-in cookie, download binding,
+the setup token). Streamlit then runs this same file as ``__main__`` for every page view:
+that run is the router.
 """
 
 import streamlit as st
 
+from ui import server
 from ui.common import t
-
-st.set_page_config(page_title="贫困对象动态管理", page_icon="📊", layout="wide")
 
 # (module, title label, Material icon); the first page is the default.
 PAGES = (
@@ -24,14 +30,24 @@ PAGES = (
     ("anomalies", "page_anomalies", "report"),
     ("data", "page_data", "upload_file"),
 )
-pages = [
-    st.Page(
-        f"views/{name}.py",
-        title=t(label),
-        icon=f":material/{icon}:",
-        url_path=name,
-        default=i == 0,
+
+if __name__ != "__main__":  # imported by `streamlit run app.py` (or uvicorn app:app)
+    app = st.App(
+        __file__,
+        routes=server.routes(),
+        middleware=server.middleware(),
+        lifespan=server.lifespan,
     )
-    for i, (name, label, icon) in enumerate(PAGES)
-]
-st.navigation(pages).run()
+else:  # a page view
+    st.set_page_config(page_title="贫困对象动态管理", page_icon="📊", layout="wide")
+    pages = [
+        st.Page(
+            f"views/{name}.py",
+            title=t(label),
+            icon=f":material/{icon}:",
+            url_path=name,
+            default=i == 0,
+        )
+        for i, (name, label, icon) in enumerate(PAGES)
+    ]
+    st.navigation(pages).run()

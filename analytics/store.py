@@ -23,12 +23,10 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from analytics import columns, schema
+from analytics import columns, config, schema
 from analytics.settings import Settings
 
-DB_ENV = "POVERTY_DB"
-DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "poverty.duckdb"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: sessions, login_failures, setup_token
 
 _SQL_TYPES = {
     schema.TEXT: "VARCHAR",
@@ -66,7 +64,7 @@ class StoreError(Exception):
 
 def default_path() -> Path:
     """The database file: ``$POVERTY_DB`` if set, else ``data/poverty.duckdb``."""
-    return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
+    return config.db_path()
 
 
 def table_columns(table_key: str) -> list[tuple[str, str]]:
@@ -91,6 +89,19 @@ def _ddl() -> list[str]:
         """CREATE TABLE IF NOT EXISTS audit (
             logged_at TIMESTAMP NOT NULL, actor VARCHAR NOT NULL, action VARCHAR NOT NULL,
             detail VARCHAR)""",
+        # Signed-in sessions (analytics/sessions.py): the SHA-256 of each browser's token,
+        # never the token. Times in UTC.
+        """CREATE TABLE IF NOT EXISTS sessions (
+            token_hash VARCHAR PRIMARY KEY, username VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL, last_seen TIMESTAMP NOT NULL, client VARCHAR)""",
+        # Failed sign-ins per (account, client) for the growing delay (analytics/accounts.py);
+        # the account as the SHA-256 of the name typed (it may be a mistyped password).
+        """CREATE TABLE IF NOT EXISTS login_failures (
+            account_hash VARCHAR NOT NULL, client VARCHAR NOT NULL, failures INTEGER NOT NULL,
+            last_failure TIMESTAMP NOT NULL, PRIMARY KEY (account_hash, client))""",
+        # The one-time first-administrator token printed at start: its SHA-256 only.
+        """CREATE TABLE IF NOT EXISTS setup_token (
+            token_hash VARCHAR PRIMARY KEY, created_at TIMESTAMP NOT NULL)""",
         "CREATE SEQUENCE IF NOT EXISTS batch_seq START 1",
         """CREATE TABLE IF NOT EXISTS batches (
             batch_id BIGINT PRIMARY KEY, round VARCHAR NOT NULL, file_name VARCHAR NOT NULL,

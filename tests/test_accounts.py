@@ -14,6 +14,8 @@ from streamlit.testing.v1 import AppTest
 from analytics import accounts, ingest
 from analytics.store import Store
 from tests.builders import survey_row, workbook_bytes
+from tests.signin import sign_in
+from ui.auth import TOKEN_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL_ID = "530921198001010018"
@@ -141,7 +143,7 @@ def _drill(db: Path, user: accounts.User | None, unmask: bool = False) -> AppTes
     at = AppTest.from_file("../app.py", default_timeout=120)
     at.switch_page("views/drilldown.py")
     if user:
-        at.session_state["user"] = user
+        sign_in(at, db, user)
     at.session_state["unmask"] = unmask
     at.session_state["drill"] = {
         "township": "测试乡",
@@ -191,9 +193,11 @@ def test_signing_in_through_the_sidebar_form(town):
     at.sidebar.text_input(key="login_name").input("li")
     at.sidebar.text_input(key="login_password").input("inspector pw")
     at.sidebar.button[0].click().run()  # the form's submit button
-    assert at.session_state["user"] == accounts.User("li", "inspector")
+    assert not at.exception, [e.message for e in at.exception]
+    at.run()  # the browser reloads the page after signing in
     assert any("li" in c.value for c in at.sidebar.caption)
     s = Store(town)
+    assert accounts.session_user(s, at.session_state[TOKEN_KEY]) == accounts.User("li", "inspector")
     assert "login" in set(accounts.audit_log(s)["action"])
     s.close()
 
@@ -205,10 +209,18 @@ def test_data_page_asks_for_the_first_administrator_and_hides_upload_from_visito
     assert not at.exception
     assert any(s.value == "首次使用：创建管理员账号" for s in at.subheader)
     assert len(at.get("file_uploader")) == 0
+    s = Store(tmp_path / "fresh.duckdb")
+    token = accounts.new_setup_token(s)  # what the server prints when it starts
+    s.close()
+    at.text_input(key="first_token").input(token)
     at.text_input(key="first_name").input("boss")
     at.text_input(key="first_password").input("long enough")
     at.button[0].click().run()
-    assert at.session_state["user"] == accounts.User("boss", "admin")
+    assert not at.exception, [e.message for e in at.exception]
+    at.run()  # the browser reloads the page after signing in
+    s = Store(tmp_path / "fresh.duckdb")
+    assert accounts.session_user(s, at.session_state[TOKEN_KEY]) == accounts.User("boss", "admin")
+    s.close()
     assert len(at.get("file_uploader")) == 1
 
 

@@ -15,6 +15,7 @@ from analytics import accounts, ingest
 from analytics.demo import load_demo
 from analytics.store import Store
 from tests.builders import meeting_row, relocation_row, survey_row, survey_workbook
+from tests.signin import sign_in
 
 TIMEOUT = 180
 PAGES = ("dynamics", "households", "accuracy", "progress", "relocation", "meetings", "data")
@@ -235,7 +236,7 @@ def _inspector(db: Path, page: str, user=None, **state: object) -> AppTest:
     os.environ["POVERTY_DB"] = str(db)
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
     at.switch_page(f"views/{page}.py")
-    at.session_state["user"] = user or accounts.User("li", "inspector")
+    sign_in(at, db, user or accounts.User("li", "inspector"))
     for k, v in state.items():
         at.session_state[k] = v
     at.run()
