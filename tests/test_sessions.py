@@ -1,5 +1,5 @@
-"""Signed-in sessions: server-side, revocable, expiring; the cookie route and the browser
-cookie of ``ui/server.py``; the new tables in old databases and in backups.
+"""Signed-in sessions: server-side, revocable, expiring; the cookie route and the download
+guard of ``ui/server.py``; the new tables in old databases and in backups.
 
 The clock is a value passed in (``now=``), never a sleep.
 """
@@ -199,6 +199,24 @@ def _request(
     return asyncio.run(_call(app, scope))
 
 
+async def _request_in_loop(app, path: str, cookies: dict[str, str] | None = None):
+    """``_request`` inside a running event loop."""
+    headers = [(b"host", b"testserver")]
+    if cookies:
+        headers.append((b"cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()).encode()))
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+    }
+    return await _call(app, scope)
+
+
 async def _call(app, scope: dict) -> tuple[int, list[tuple[str, str]], bytes]:
     sent: list[dict] = []
 
@@ -268,16 +286,77 @@ def test_the_close_route_clears_the_cookie():
     assert cookie.startswith(f'{server.SESSION_COOKIE}="";') and "max-age=0" in cookie.lower()
 
 
-# ------------------------------------------------------------------ the browser cookie
+# ------------------------------------------------------------------ downloads
 async def _streamlit_stub(scope, receive, send):
-    """Stands for Streamlit's app: a page (HTML)."""
-    kind = b"text/html; charset=utf-8"
+    """Stands for Streamlit's app: a page (HTML), a media file, or a websocket that sends the
+    messages of ``scope["say"]``, sets ``scope["said"]`` and stays open until
+    ``scope["hang_up"]`` is set."""
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.accept"})
+        for data in scope["say"]:
+            await send({"type": "websocket.send", "bytes": data})
+        scope["said"].set()
+        await scope["hang_up"].wait()
+        return
+    media = scope["path"].startswith("/media/")
+    kind = b"application/octet-stream" if media else b"text/html; charset=utf-8"
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", kind)]})
-    await send({"type": "http.response.body", "body": b"<html>"})
+    await send({"type": "http.response.body", "body": b"FILE" if media else b"<html>"})
+
+
+async def _page_open(guard, browser: str, *messages: bytes):
+    """A websocket of ``browser`` through ``guard``, its messages sent: (task, event that
+    closes it)."""
+    hang_up, said = asyncio.Event(), asyncio.Event()
+    scope = {
+        "type": "websocket",
+        "path": "/_stcore/stream",
+        "headers": [(b"cookie", f"{server.BROWSER_COOKIE}={browser}".encode())],
+        "say": messages,
+        "said": said,
+        "hang_up": hang_up,
+    }
+
+    async def receive():
+        return {"type": "websocket.connect"}
+
+    async def send(message):
+        return None
+
+    task = asyncio.ensure_future(guard(scope, receive, send))
+    await said.wait()
+    return task, hang_up
+
+
+def test_a_download_url_serves_only_the_browser_it_was_sent_to_while_its_page_is_open():
+    async def scenario():
+        guard = server.Guard(_streamlit_stub, server.Issued())
+        url = "/media/0123abcd.csv"
+        message = b"\x12\x1a download_button url=" + url.encode() + b"\x00"
+        mine, close_mine = await _page_open(guard, "b1", message)
+        other, close_other = await _page_open(guard, "b2", b"\x12 another page, no media")
+
+        def get(cookie: str | None):
+            cookies = {server.BROWSER_COOKIE: cookie} if cookie else None
+            return _request_in_loop(guard, url, cookies)
+
+        assert (await get("b1"))[2] == b"FILE"
+        assert (await get("b1"))[2] == b"FILE"  # again: a second click works
+        assert (await get(None))[0] == 404  # the URL alone
+        assert (await get("b2"))[0] == 404  # a browser with its own page open
+        assert (await get("b3"))[0] == 404
+        close_mine.set()
+        await mine
+        status, _, body = await get("b1")  # the issuing page has closed
+        assert (status, body) == (404, b"Not found")
+        close_other.set()
+        await other
+
+    asyncio.run(scenario())
 
 
 def test_every_browser_gets_an_httponly_browser_cookie_with_its_first_page():
-    guard = server.Guard(_streamlit_stub)
+    guard = server.Guard(_streamlit_stub, server.Issued())
     _, headers, _ = _request(guard, "/data")
     cookie = dict(headers)["set-cookie"]
     assert cookie.startswith(f"{server.BROWSER_COOKIE}=")

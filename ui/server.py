@@ -11,8 +11,11 @@
 - ``/api/session/close?next=…`` clears the cookie and redirects back (the session itself is
   ended in the database by the script first: the cookie is worthless by then).
 - ``Guard`` (middleware) gives every browser an HttpOnly ``poverty_browser`` cookie with
-  its first page; a one-time code is bound to it, so that a code sent to someone else's
-  browser signs nobody in.
+  its first page, notes which ``/media/…`` files (the files of ``st.download_button`` and
+  ``st.image``) are named in the messages sent down each browser's websocket, and serves a
+  media file only to a browser it was sent to, while that browser has a page of this
+  server open. Streamlit alone serves such a URL to anyone who holds it (history, a proxy
+  log, a shared screen) while the issuing session lives.
 - ``lifespan`` opens the database when the server starts and, while no account exists,
   prints the one-time setup token for the first administrator to the console.
 
@@ -23,8 +26,11 @@ routes and the page scripts share ``CODES``.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import sys
+import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -32,7 +38,7 @@ from typing import Any
 from starlette.datastructures import URL
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from streamlit import config as st_config
 from streamlit.url_util import make_url_path
@@ -110,20 +116,127 @@ def routes() -> list[Route]:
     ]
 
 
-# ------------------------------------------------------------------ the browser cookie
+# ------------------------------------------------------------------ downloads
+_MEDIA_ID = re.compile(rb"/media/([0-9A-Za-z]+)\.")
+
+
+def _browser(scope: dict) -> str | None:
+    return HTTPConnection(scope).cookies.get(BROWSER_COOKIE) or None
+
+
+class Issued:
+    """Which media files (their ids) each browser has been sent, over its own websocket.
+
+    Streamlit 1.67 serves ``/media/<id>`` to anyone holding the URL and does not say which
+    session a file was made for (a deferred download is left unmapped), so ``Guard`` reads
+    the answer off the wire: a URL in a message sent down a browser's websocket was issued
+    to that browser. A browser's record goes when its last websocket closes; past
+    ``per_browser`` files its oldest are dropped (such a file downloads again once its page
+    is drawn again). Thread-safe.
+    """
+
+    def __init__(self, per_browser: int = 5_000) -> None:
+        self.per_browser = per_browser
+        self._files: dict[str, OrderedDict[bytes, None]] = {}
+        self._open: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def opened(self, browser: str) -> None:
+        """A websocket of ``browser`` is open."""
+        with self._lock:
+            self._open[browser] = self._open.get(browser, 0) + 1
+            self._files.setdefault(browser, OrderedDict())
+
+    def closed(self, browser: str) -> None:
+        """A websocket of ``browser`` has closed; with its last one, its record goes."""
+        with self._lock:
+            left = self._open.get(browser, 0) - 1
+            if left > 0:
+                self._open[browser] = left
+            else:
+                self._open.pop(browser, None)
+                self._files.pop(browser, None)
+
+    def sent(self, browser: str, data: bytes) -> None:
+        """Notes the media files a message sent to ``browser`` names."""
+        if b"/media/" not in data:
+            return
+        with self._lock:
+            files = self._files.get(browser)
+            if files is None:
+                return
+            for file_id in _MEDIA_ID.findall(data):
+                files[file_id] = None
+                files.move_to_end(file_id)
+            while len(files) > self.per_browser:
+                files.popitem(last=False)
+
+    def allows(self, browser: str | None, file_id: str) -> bool:
+        """Whether ``browser`` has a page of this server open and was sent ``file_id``."""
+        if not browser:
+            return False
+        with self._lock:
+            return file_id.encode() in self._files.get(browser, {})
+
+
+ISSUED = Issued()
+
+
 class Guard:
-    """ASGI middleware: a browser cookie with every page (it binds one-time codes).
+    """ASGI middleware: a browser cookie with every page, and ``/media/`` files only for the
+    browser they were sent to, while it has a page open.
 
     Parameters
     ----------
     app : the ASGI application it wraps (Streamlit's).
+    issued : the record of files sent to each browser (``ISSUED``).
     """
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, issued: Issued | None = None) -> None:
         self.app = app
+        self.issued = issued or ISSUED
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http" or HTTPConnection(scope).cookies.get(BROWSER_COOKIE):
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _websocket(self, scope: dict, receive: Callable, send: Callable) -> None:
+        browser = _browser(scope)
+        if not browser:
+            await self.app(scope, receive, send)
+            return
+        accepted = False
+
+        async def watching_send(message: dict) -> None:
+            nonlocal accepted
+            if message["type"] == "websocket.accept" and not accepted:
+                accepted = True
+                self.issued.opened(browser)
+            elif message["type"] == "websocket.send" and message.get("bytes"):
+                self.issued.sent(browser, message["bytes"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watching_send)
+        finally:
+            if accepted:
+                self.issued.closed(browser)
+
+    async def _http(self, scope: dict, receive: Callable, send: Callable) -> None:
+        browser = _browser(scope)
+        media = make_url_path(base_path(), "media") + "/"
+        if scope["path"].startswith(media):
+            file_id = scope["path"][len(media) :].split(".")[0]
+            if not self.issued.allows(browser, file_id):
+                await _no_store(PlainTextResponse("Not found", status_code=404))(
+                    scope, receive, send
+                )
+                return
+        if browser:
             await self.app(scope, receive, send)
             return
         cookie = (
