@@ -76,6 +76,8 @@ def lookup(
     A session is live while its account exists and is enabled and its last use is less
     than ``idle`` ago (default ``config.session_idle()``). An idle session is deleted when
     seen; a live one has its last use moved to ``now`` (at most once per ``TOUCH_EVERY``).
+    Neither write waits for another writer (an import): it is skipped then, and a page
+    never stalls on it.
     """
     if not token:
         return None
@@ -95,12 +97,17 @@ def lookup(
         return None
     username, role, last_seen = row
     if now - last_seen >= idle:
-        with store.write() as cur:
-            cur.execute("DELETE FROM sessions WHERE token_hash = ?", [digest])
+        with store.write_if_free() as cur:  # else deleted by a later look or sign-in
+            if cur is not None:
+                cur.execute("DELETE FROM sessions WHERE token_hash = ?", [digest])
         return None
     if now - last_seen >= TOUCH_EVERY:
-        with store.write() as cur:
-            cur.execute("UPDATE sessions SET last_seen = ? WHERE token_hash = ?", [now, digest])
+        with store.write_if_free() as cur:  # else noted at a later run
+            if cur is not None:
+                cur.execute(
+                    "UPDATE sessions SET last_seen = ? WHERE token_hash = ? AND last_seen < ?",
+                    [now, digest, now],
+                )
     return username, role
 
 

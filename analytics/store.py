@@ -208,6 +208,20 @@ class Store:
             finally:
                 cur.close()
 
+    @contextmanager
+    def write_if_free(self) -> Iterator[duckdb.DuckDBPyConnection | None]:
+        """``write``, or None at once when another write is under way (an import can hold
+        the writer for minutes): for bookkeeping a reader may skip, such as noting when a
+        session was last used, so that no page waits for it."""
+        if not self._lock.acquire(blocking=False):
+            yield None
+            return
+        try:
+            with self.write() as cur:
+                yield cur
+        finally:
+            self._lock.release()
+
     # ----------------------------------------------------------------- reads
     def data_version(self) -> int:
         """A counter bumped by every import and deletion: the key for cached results."""

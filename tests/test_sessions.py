@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import duckdb
@@ -431,3 +432,28 @@ def test_backup_and_restore_keep_sessions_failures_and_setup_state_hashed(tmp_pa
         assert restored.cursor().execute(count).fetchall() == [(1,)]
     finally:
         restored.close()
+
+
+def test_looking_a_session_up_never_waits_for_a_writer(store):
+    token = _open(store)
+    held = threading.Event()
+    release = threading.Event()
+
+    def importer() -> None:  # holds the writer as a long import does
+        with store.write():
+            held.set()
+            release.wait(timeout=60)
+
+    worker = threading.Thread(target=importer)
+    worker.start()
+    held.wait(timeout=60)
+    try:
+        later = T0 + 10 * MINUTE  # due for a last-use update, which is skipped
+        assert accounts.session_user(store, token, now=later) == accounts.User("li", "inspector")
+        gone = T0 + 9 * HOUR  # idle: refused at once, deleted later
+        assert accounts.session_user(store, token, now=gone) is None
+    finally:
+        release.set()
+        worker.join(timeout=60)
+    last = store.cursor().execute("SELECT last_seen FROM sessions").fetchall()
+    assert last == [(T0,)]

@@ -15,7 +15,6 @@ table.
 from __future__ import annotations
 
 import json
-import logging
 import urllib.parse
 from dataclasses import asdict
 
@@ -28,7 +27,6 @@ from ui import server
 from ui.common import lang, store, t
 
 TOKEN_KEY = "auth_token"  # this browser session's session token (server-side state)
-_LOG = logging.getLogger(__name__)
 
 
 def user() -> accounts.User:
