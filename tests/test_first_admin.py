@@ -110,6 +110,15 @@ def test_the_server_prints_a_working_token_when_it_starts_on_a_fresh_install(
     token = server.announce_setup_token()
     printed = re.search(r"SETUP TOKEN: (\S+)", capsys.readouterr().err)
     assert printed and printed.group(1) == token
+    # the server does not keep the file: the command line can use it until a page is viewed
+    listed = subprocess.run(
+        [sys.executable, "-m", "analytics", "batches", "--db", str(db)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert listed.returncode == 0, listed.stderr
     from ui.common import store
 
     accounts.create_first_admin(store(), "boss", "long enough", printed.group(1))

@@ -16,8 +16,8 @@
   media file only to a browser it was sent to, while that browser has a page of this
   server open. Streamlit alone serves such a URL to anyone who holds it (history, a proxy
   log, a shared screen) while the issuing session lives.
-- ``lifespan`` opens the database when the server starts and, while no account exists,
-  prints the one-time setup token for the first administrator to the console.
+- ``lifespan``: when the server starts and the database has no account, it prints the
+  one-time setup token for the first administrator to the console.
 
 The module is imported once per process (by ``app.py`` under the ASGI server), so the
 routes and the page scripts share ``CODES``.
@@ -45,7 +45,7 @@ from streamlit.url_util import make_url_path
 
 from analytics import accounts
 from analytics.sessions import OneTimeCodes
-from analytics.store import StoreError
+from analytics.store import Store, StoreError, default_path
 
 SESSION_COOKIE = "poverty_session"
 BROWSER_COOKIE = "poverty_browser"
@@ -263,15 +263,22 @@ def middleware() -> list[Middleware]:
 
 # ------------------------------------------------------------------ start
 def announce_setup_token() -> str | None:
-    """Opens the database and, while it has no account, prints a new one-time setup token
-    for the first administrator to the console (standard error); returns it."""
-    from ui.common import store  # Streamlit's caches: imported when the server runs
+    """While the database has no account, prints a new one-time setup token for the first
+    administrator to the console (standard error); returns it.
 
+    The database is opened for this and closed again: as before, the server holds it (and
+    loads the demo) from the first page view on, so the command line can use the file
+    until then.
+    """
     try:
-        token = accounts.new_setup_token(store())
+        store = Store(default_path())
     except StoreError as e:
         _LOG.error("cannot open the database at start: %s", e.detail or e)
         return None
+    try:
+        token = accounts.new_setup_token(store)
+    finally:
+        store.close()
     if token:
         rule = "=" * 72
         print(
@@ -286,8 +293,8 @@ def announce_setup_token() -> str | None:
 
 @asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[None]:
-    """Server start: the database opened (the demo loaded on first start) and, on a fresh
-    install, the setup token printed, before the first page is served."""
+    """Server start: on a fresh install, the setup token printed before the first page is
+    served."""
     from anyio import to_thread
 
     await to_thread.run_sync(announce_setup_token)
