@@ -160,7 +160,7 @@ class Store:
                 ) from e
             raise StoreError(
                 "无法打开数据库：文件不是本系统的数据库。"
-                " / Cannot open the database: the file is not a database of this dashboard.",
+                " / Cannot open the database: the file is not a database file of this dashboard.",
                 self._detail(e),
             ) from e
         except (duckdb.Error, OSError) as e:
