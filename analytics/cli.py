@@ -100,6 +100,12 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("username")
     sp.add_argument("--role", choices=accounts.ROLES, required=True)
 
+    sp = sub.add_parser(
+        "passwd", help="set a user's password (read from stdin); ends their sign-ins"
+    )
+    db(sp)
+    sp.add_argument("username")
+
     sp = sub.add_parser("demo", help="(re)build the demo township's rounds")
     db(sp)
     sp.add_argument("--out-dir", help="also keep the generated demo workbooks here")
@@ -296,22 +302,54 @@ def _report(store: Store, args: argparse.Namespace) -> int:
         _write(args.out, report.to_docx(built))
     else:
         _write(args.out, report.to_markdown(built))
+    detail = {
+        "round": round_name,
+        "villages": args.village,
+        "format": args.format,
+        "out": str(Path(args.out).resolve()),
+    }
+    accounts.audit(store, accounts.CLI.username, "report", detail)
     _err(f"report for {round_name} written to {args.out}")
     return 0
 
 
+def _password(username: str) -> str:
+    """A password from a prompt (typed twice) or the first line of stdin.
+
+    Raises
+    ------
+    CliError
+        When the two typed passwords differ.
+    """
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass(f"password for {username}: ")
+    if getpass.getpass("again: ") != password:
+        raise CliError("the two passwords differ")
+    return password
+
+
 def _adduser(store: Store, args: argparse.Namespace) -> int:
     """Creates an account; the password comes from a prompt or the first line of stdin."""
-    if sys.stdin.isatty():
-        password = getpass.getpass(f"password for {args.username}: ")
-    else:
-        password = sys.stdin.readline().rstrip("\n")
+    password = _password(args.username)
     try:
         accounts.create_user(store, args.username, password, args.role, by=accounts.CLI.username)
     except accounts.AccountError as e:
         _err(str(e))
         return 1
     _err(f"account {args.username} ({args.role}) created")
+    return 0
+
+
+def _passwd(store: Store, args: argparse.Namespace) -> int:
+    """Sets a user's password (prompt or first line of stdin); ends the user's sign-ins."""
+    password = _password(args.username)
+    try:
+        accounts.set_password(store, args.username, password, by=accounts.CLI.username)
+    except accounts.AccountError as e:
+        _err(str(e))
+        return 1
+    _err(f"password of {args.username} set; their sign-ins have ended")
     return 0
 
 
@@ -338,9 +376,17 @@ def _backup_or_restore(args: argparse.Namespace) -> int:
         rows = sum(manifest.tables.values())
         _err(f"{len(manifest.tables)} tables, {rows} rows restored into {target}")
         return 0
-    except (backup.BackupError, StoreError) as e:
+    except backup.BackupError as e:
         _err(str(e))
         return 1
+    except StoreError as e:
+        _err(_store_error(e))
+        return 1
+
+
+def _store_error(e: StoreError) -> str:
+    """The message with its details: whoever runs the command line is an administrator."""
+    return f"{e}\n  ({e.detail})" if e.detail else str(e)
 
 
 # Commands that only read: they never create a database where a path was mistyped.
@@ -394,7 +440,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         store = Store(args.db)
     except StoreError as e:
-        _err(str(e))
+        _err(_store_error(e))
         return 1
     try:
         if args.command == "ingest":
@@ -428,6 +474,8 @@ def _run(args: argparse.Namespace) -> int:
                 return 1
             _table(store.spelling_table())
             return 0
+        if args.command == "passwd":
+            return _passwd(store, args)
         if args.command == "rounds":
             _table(store.rounds())
             return 0

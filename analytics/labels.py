@@ -503,9 +503,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "need_read_audit": ("审计日志仅管理员可见。", "The audit log is for administrators."),
     "first_admin": ("首次使用：创建管理员账号", "First start: create the administrator account"),
     "first_admin_help": (
-        "上传真实数据前，请先创建第一个管理员账号。之后可在本页添加核查人员和领导账号。",
+        "上传真实数据前，请先创建第一个管理员账号。之后可在本页添加核查人员和领导账号。"
+        "需要服务器启动时在其控制台上打印的一次性设置口令；"
+        "也可以在服务器上运行 python -m analytics adduser 用户名 --role admin。",
         "Before real data can be uploaded, create the first administrator. "
-        "Inspector and leader accounts can be added here afterwards.",
+        "Inspector and leader accounts can be added here afterwards. "
+        "It needs the one-time setup token the server prints on its console when it "
+        "starts; or run python -m analytics adduser NAME --role admin on the server.",
     ),
     "create": ("创建", "Create"),
     "created_user": ("已创建账号 {u}。", "Account {u} created."),
@@ -519,20 +523,6 @@ LABELS: dict[str, tuple[str, str]] = {
         "已导入真实数据，可以删除演示批次。",
         "Real data is in: the demo batches can be removed.",
     ),
-    "action_login": ("登录", "signed in"),
-    "action_upload": ("上传数据", "upload"),
-    "action_delete_batch": ("删除批次", "batch deleted"),
-    "action_delete_demo": ("删除演示批次", "demo batches deleted"),
-    "action_export": ("导出", "export"),
-    "action_export_unmasked": ("导出（未脱敏）", "export (unmasked)"),
-    "action_view_unmasked": ("查看未脱敏数据", "viewed unmasked data"),
-    "action_create_user": ("创建账号", "account created"),
-    "action_set_role": ("修改角色", "role changed"),
-    "action_disable_user": ("停用账号", "account disabled"),
-    "action_enable_user": ("启用账号", "account enabled"),
-    "action_settings": ("修改设置", "settings changed"),
-    "action_confirm_spelling": ("确认列名写法", "header spelling confirmed"),
-    "action_remove_spelling": ("删除列名写法", "header spelling removed"),
     "filters": ("筛选", "Filters"),
     "format": ("格式", "Format"),
     "batch": ("批次号", "Batch"),
@@ -547,6 +537,72 @@ LABELS: dict[str, tuple[str, str]] = {
     "detail": ("内容", "Detail"),
     "created_at": ("创建时间", "Created"),
     "disabled": ("已停用", "Disabled"),
+    # signing in, sessions, passwords (analytics/accounts.py, ui/auth.py)
+    "change_password": ("修改密码", "Change password"),
+    "current_password": ("当前密码", "Current password"),
+    "new_password": ("新密码", "New password"),
+    "new_password_again": ("再次输入新密码", "New password again"),
+    "password_mismatch": ("两次输入的新密码不一致。", "The two new passwords differ."),
+    "password_changed": (
+        "密码已修改，所有登录已退出，请用新密码重新登录。",
+        "Password changed: every sign-in has ended; sign in again with the new password.",
+    ),
+    "reset_password": ("重置密码", "Reset password"),
+    "password_reset_done": (
+        "已重置 {u} 的密码，其所有登录已退出。",
+        "Password of {u} reset; all of their sign-ins have ended.",
+    ),
+    "setup_token": ("一次性设置口令", "One-time setup token"),
+    "err_username": (
+        "用户名应为 2-64 位字母、数字或 . _ - @",
+        "user name: 2-64 letters, digits or . _ - @",
+    ),
+    "err_password_short": ("密码至少 {n} 位", "the password needs at least {n} characters"),
+    "err_role": ("未知角色 {r}", "unknown role {r}"),
+    "err_taken": ("用户名 {u} 已存在", "user name {u} is taken"),
+    "err_no_user": ("没有用户 {u}", "no user {u}"),
+    "err_last_admin": (
+        "至少需要一名可用的管理员",
+        "at least one enabled administrator is needed",
+    ),
+    "err_admin_exists": (
+        "管理员账号已存在，请登录。",
+        "An administrator exists already: please sign in.",
+    ),
+    "err_setup_token": (
+        "一次性设置口令不正确。口令在服务器启动时打印在其控制台上；重新启动服务器可得到新口令。",
+        "Wrong setup token. The server prints it on its console when it starts; "
+        "restart the server for a new one.",
+    ),
+    "err_current_password": ("当前密码不正确。", "The current password is wrong."),
+    "err_wait": (
+        "尝试次数过多，请 {s} 秒后再试。",
+        "Too many attempts: try again in {s} seconds.",
+    ),
+    # audit log actions (analytics/accounts.py ACTIONS)
+    "audit_login": ("登录", "signed in"),
+    "audit_login_failed": ("登录失败", "failed sign-in"),
+    "audit_logout": ("退出登录", "signed out"),
+    "audit_create_first_admin": ("创建首个管理员", "created the first administrator"),
+    "audit_create_user": ("创建账号", "created an account"),
+    "audit_set_role": ("修改角色", "changed a role"),
+    "audit_disable_user": ("停用账号", "disabled an account"),
+    "audit_enable_user": ("启用账号", "enabled an account"),
+    "audit_set_password": ("修改本人密码", "changed own password"),
+    "audit_reset_password": ("重置密码", "reset a password"),
+    "audit_upload": ("上传数据", "uploaded"),
+    "audit_delete_batch": ("删除批次", "deleted a batch"),
+    "audit_delete_demo": ("删除演示数据", "deleted the demo"),
+    "audit_settings": ("修改设置", "changed settings"),
+    "audit_export": ("下载表格", "downloaded a table"),
+    "audit_export_unmasked": ("导出完整姓名和身份证号", "exported unmasked rows"),
+    "audit_unmask_on": ("打开完整姓名和身份证号", "switched unmasking on"),
+    "audit_unmask_off": ("关闭完整姓名和身份证号", "switched unmasking off"),
+    "audit_view_unmasked": ("查看完整姓名和身份证号", "viewed unmasked rows"),
+    "audit_download_report": ("下载情况报告", "downloaded the report"),
+    "audit_report": ("生成情况报告", "wrote the report"),
+    "audit_confirm_spelling": ("确认列名写法", "confirmed a header spelling"),
+    "audit_remove_spelling": ("删除列名写法", "removed a header spelling"),
     # report
     "report": ("情况报告", "Situation report"),
     "make_report": ("生成情况报告", "Write the situation report"),
@@ -592,6 +648,12 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     for table in schema.TABLES.values()
     for f in table.fields
 }
+
+
+def action_label(action: str, lang: str = "zh") -> str:
+    """An audit log action (``accounts.ACTIONS``) in words; the action itself when unknown."""
+    key = f"audit_{action}"
+    return label(key, lang) if key in LABELS else action
 
 
 def label(key: str, lang: str = "zh", **fmt: object) -> str:

@@ -12,6 +12,7 @@ import datetime as dt
 import getpass
 import json
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,12 +23,11 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from analytics import columns, schema
+from analytics import columns, config, schema
 from analytics.settings import Settings
 
-DB_ENV = "POVERTY_DB"
-DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "poverty.duckdb"
-SCHEMA_VERSION = 2  # 2: batch_columns, batch_units, header_spellings
+SCHEMA_VERSION = 3  # 2: sessions, login_failures, setup_token; 3: batch_columns, batch_units,
+# header_spellings
 
 _SQL_TYPES = {
     schema.TEXT: "VARCHAR",
@@ -53,15 +53,21 @@ BATCH_TABLES = ("quarantine", "row_problems", "batch_columns", "batch_units", "b
 
 
 class StoreError(Exception):
-    """The database cannot do what was asked (locked by another process, refused write).
+    """The database cannot do what was asked (locked by another process, not a database).
 
-    ``str(err)`` is a message for the user.
+    ``str(err)`` is a plain message for anyone (zh / en), without the file's path, the
+    process holding it or DuckDB's own words; ``detail`` has those, for administrators
+    (the command line prints it) and the server log, never for a visitor's screen.
     """
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 def default_path() -> Path:
     """The database file: ``$POVERTY_DB`` if set, else ``data/poverty.duckdb``."""
-    return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
+    return config.db_path()
 
 
 def table_columns(table_key: str) -> list[tuple[str, str]]:
@@ -92,6 +98,19 @@ def _ddl() -> list[str]:
         """CREATE TABLE IF NOT EXISTS audit (
             logged_at TIMESTAMP NOT NULL, actor VARCHAR NOT NULL, action VARCHAR NOT NULL,
             detail VARCHAR)""",
+        # Signed-in sessions (analytics/sessions.py): the SHA-256 of each browser's token,
+        # never the token. Times in UTC.
+        """CREATE TABLE IF NOT EXISTS sessions (
+            token_hash VARCHAR PRIMARY KEY, username VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL, last_seen TIMESTAMP NOT NULL, client VARCHAR)""",
+        # Failed sign-ins per (account, client) for the growing delay (analytics/accounts.py);
+        # the account as the SHA-256 of the name typed (it may be a mistyped password).
+        """CREATE TABLE IF NOT EXISTS login_failures (
+            account_hash VARCHAR NOT NULL, client VARCHAR NOT NULL, failures INTEGER NOT NULL,
+            last_failure TIMESTAMP NOT NULL, PRIMARY KEY (account_hash, client))""",
+        # The one-time first-administrator token printed at start: its SHA-256 only.
+        """CREATE TABLE IF NOT EXISTS setup_token (
+            token_hash VARCHAR PRIMARY KEY, created_at TIMESTAMP NOT NULL)""",
         "CREATE SEQUENCE IF NOT EXISTS batch_seq START 1",
         """CREATE TABLE IF NOT EXISTS batches (
             batch_id BIGINT PRIMARY KEY, round VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
@@ -157,22 +176,27 @@ class Store:
         except duckdb.IOException as e:
             if "lock" in str(e).lower():
                 raise StoreError(
-                    f"数据库文件 {self.path} 正被另一个程序使用（例如正在运行的仪表板），"
-                    "请稍后再试。"
-                    f" / The database file {self.path} is in use by another process "
-                    f"(a running dashboard?): {e}"
+                    "数据库正被另一个程序使用（例如另一个正在运行的仪表板），请稍后再试。"
+                    " / The database is in use by another process (a running dashboard?); "
+                    "try again later.",
+                    self._detail(e),
                 ) from e
             raise StoreError(
-                f"无法打开数据库文件 {self.path}：它不是本系统的数据库文件。"
-                f" / Cannot open {self.path}: not a database file of this dashboard: {e}"
+                "无法打开数据库：文件不是本系统的数据库。"
+                " / Cannot open the database: the file is not a database file of this dashboard.",
+                self._detail(e),
             ) from e
         except (duckdb.Error, OSError) as e:
-            raise StoreError(
-                f"无法打开数据库文件 {self.path}：{e} / Cannot open {self.path}: {e}"
-            ) from e
+            raise StoreError("无法打开数据库。 / Cannot open the database.", self._detail(e)) from e
         self._lock = threading.RLock()
         self._rounds: tuple[int, pd.DataFrame] | None = None  # (data version, rounds())
         self.migrate()
+
+    def _detail(self, error: BaseException) -> str:
+        """What an administrator needs: the file, this process, and DuckDB's message (which
+        names the process holding a lock: its interpreter and PID)."""
+        here = f"this process: {sys.executable}, PID {os.getpid()}"
+        return f"database {self.path} ({here}): {error}"
 
     def close(self) -> None:
         """Closes the connection (the file stays)."""
@@ -242,6 +266,20 @@ class Store:
                 raise
             finally:
                 cur.close()
+
+    @contextmanager
+    def write_if_free(self) -> Iterator[duckdb.DuckDBPyConnection | None]:
+        """``write``, or None at once when another write is under way (an import can hold
+        the writer for minutes): for bookkeeping a reader may skip, such as noting when a
+        session was last used, so that no page waits for it."""
+        if not self._lock.acquire(blocking=False):
+            yield None
+            return
+        try:
+            with self.write() as cur:
+                yield cur
+        finally:
+            self._lock.release()
 
     # ----------------------------------------------------------------- reads
     def data_version(self) -> int:

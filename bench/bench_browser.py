@@ -128,10 +128,10 @@ def one_run(root: Path, browser) -> dict[str, list[float]]:
             box.fill(option)
             start = time.perf_counter()
             box.press("Enter")
-            if label == "批次":
-                page.get_by_role("heading", name="诗礼乡 · 2017年精准核查").wait_for()
-            else:
-                page.get_by_role("heading", name="三合村 · 2017年精准核查").wait_for()
+            if label == "行政村":
+                box.press("Escape")  # a multiselect's list stays open and hides the page
+            heading = f"{'诗礼乡' if label == '批次' else '三合村'} · 2017年精准核查"
+            page.get_by_role("heading", name=heading).wait_for(timeout=120_000)
             _loaded(page)
             out["filter"].append(time.perf_counter() - start)
         ctx.close()

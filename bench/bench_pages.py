@@ -68,7 +68,8 @@ from streamlit.logger import set_log_level  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from analytics import synthetic  # noqa: E402
-from analytics.store import DB_ENV, Store  # noqa: E402
+from analytics.config import DB_ENV  # noqa: E402
+from analytics.store import Store  # noqa: E402
 
 SIZES = {"county": synthetic.COUNTY, "prefecture": synthetic.PREFECTURE}
 # The pages a leader (not signed in) sees with figures; the data page is for staff.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +14,8 @@ from streamlit.testing.v1 import AppTest
 from analytics import accounts, ingest
 from analytics.store import Store
 from tests.builders import survey_row, workbook_bytes
+from tests.signin import sign_in
+from ui.auth import TOKEN_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL_ID = "530921198001010018"
@@ -140,7 +143,7 @@ def _drill(db: Path, user: accounts.User | None, unmask: bool = False) -> AppTes
     at = AppTest.from_file("../app.py", default_timeout=120)
     at.switch_page("views/drilldown.py")
     if user:
-        at.session_state["user"] = user
+        sign_in(at, db, user)
     at.session_state["unmask"] = unmask
     at.session_state["drill"] = {
         "township": "测试乡",
@@ -174,6 +177,14 @@ def test_an_administrator_who_unmasks_sees_full_data_and_is_audited(town):
     assert FULL_ID in _rendered(at)
     at = _drill(town, accounts.User("boss", "admin"), unmask=False)
     assert FULL_ID not in _rendered(at)
+    s = Store(town)
+    seen = accounts.audit_log(s)
+    s.close()
+    seen = seen[seen["action"] == "view_unmasked"]
+    assert len(seen) == 1 and seen["actor"].iloc[0] == "boss"  # the unmasked run only
+    detail = json.loads(seen["detail"].iloc[0])
+    assert detail["page"] == "drilldown"
+    assert detail["filters"]["round"] == "R1" and detail["filters"]["villages"] == []
 
 
 def test_signing_in_through_the_sidebar_form(town):
@@ -182,9 +193,11 @@ def test_signing_in_through_the_sidebar_form(town):
     at.sidebar.text_input(key="login_name").input("li")
     at.sidebar.text_input(key="login_password").input("inspector pw")
     at.sidebar.button[0].click().run()  # the form's submit button
-    assert at.session_state["user"] == accounts.User("li", "inspector")
+    assert not at.exception, [e.message for e in at.exception]
+    at.run()  # the browser reloads the page after signing in
     assert any("li" in c.value for c in at.sidebar.caption)
     s = Store(town)
+    assert accounts.session_user(s, at.session_state[TOKEN_KEY]) == accounts.User("li", "inspector")
     assert "login" in set(accounts.audit_log(s)["action"])
     s.close()
 
@@ -196,10 +209,18 @@ def test_data_page_asks_for_the_first_administrator_and_hides_upload_from_visito
     assert not at.exception
     assert any(s.value == "首次使用：创建管理员账号" for s in at.subheader)
     assert len(at.get("file_uploader")) == 0
+    s = Store(tmp_path / "fresh.duckdb")
+    token = accounts.new_setup_token(s)  # what the server prints when it starts
+    s.close()
+    at.text_input(key="first_token").input(token)
     at.text_input(key="first_name").input("boss")
     at.text_input(key="first_password").input("long enough")
     at.button[0].click().run()
-    assert at.session_state["user"] == accounts.User("boss", "admin")
+    assert not at.exception, [e.message for e in at.exception]
+    at.run()  # the browser reloads the page after signing in
+    s = Store(tmp_path / "fresh.duckdb")
+    assert accounts.session_user(s, at.session_state[TOKEN_KEY]) == accounts.User("boss", "admin")
+    s.close()
     assert len(at.get("file_uploader")) == 1
 
 
@@ -232,3 +253,71 @@ def test_cli_unmasked_export_is_audited_with_the_os_user(town, tmp_path):
     hit = log[log["action"] == "export_unmasked"]
     assert len(hit) == 1 and hit["actor"].iloc[0].startswith("cli:")
     assert '"table": "households"' in hit["detail"].iloc[0]
+
+
+# ------------------------------------------------------------- unmasking and reports audited
+def _log(db: Path, action: str) -> list[dict]:
+    s = Store(db)
+    try:
+        log = accounts.audit_log(s)
+    finally:
+        s.close()
+    hits = log[log["action"] == action]
+    return [
+        {"actor": a, **json.loads(d)} for a, d in zip(hits["actor"], hits["detail"], strict=True)
+    ]
+
+
+def test_switching_unmasking_on_and_off_is_audited(town):
+    at = _drill(town, accounts.User("boss", "admin"))
+    at.sidebar.toggle(key="unmask").set_value(True).run()
+    assert FULL_ID in _rendered(at)
+    at.sidebar.toggle(key="unmask").set_value(False).run()
+    assert FULL_ID not in _rendered(at)
+    assert len(_log(town, "unmask_on")) == 1 and len(_log(town, "unmask_off")) == 1
+    assert [e["actor"] for e in _log(town, "unmask_on")] == ["boss"]
+
+
+def test_every_new_unmasked_view_is_audited_with_its_page_filters_and_household(town):
+    at = _drill(town, accounts.User("boss", "admin"), unmask=True)
+    at.run()  # the same view again: no new line
+    views = _log(town, "view_unmasked")
+    assert len(views) == 1
+    assert (views[0]["page"], views[0]["village"], views[0]["group"]) == (
+        "drilldown",
+        "甲村",
+        "一组",
+    )
+    assert views[0]["filters"]["round"] == "R1"
+    at.selectbox(key="drill_pick_household").select("H1").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert FULL_NAME in _rendered(at)
+    views = _log(town, "view_unmasked")  # newest first
+    assert len(views) == 2 and views[0]["household"] == "H1"
+
+
+def test_a_downloaded_situation_report_is_audited_with_its_filters(town):
+    os.environ["POVERTY_DB"] = str(town)
+    at = AppTest.from_file("../app.py", default_timeout=120).run()
+    at.button(key="make_report").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    at.download_button(key="report_md").click().run()
+    at.download_button(key="report_docx").click().run()
+    reports = _log(town, "download_report")
+    assert [r["format"] for r in reports] == ["docx", "md"]  # newest first
+    assert reports[0]["actor"] == "visitor" and reports[0]["filters"]["round"] == "R1"
+
+
+def test_cli_report_is_audited_with_the_os_user(town, tmp_path):
+    out = tmp_path / "r.md"
+    command = ["report", "--db", str(town), "--format", "md", "--out", str(out)]
+    p = subprocess.run(
+        [sys.executable, "-m", "analytics", *command],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stderr
+    (hit,) = _log(town, "report")
+    assert hit["actor"].startswith("cli:") and hit["round"] == "R1" and hit["format"] == "md"

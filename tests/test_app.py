@@ -10,6 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import accounts
+from analytics.store import default_path
+from tests.signin import sign_in
 
 TIMEOUT = 180
 
@@ -92,7 +94,7 @@ def _small_workbook() -> bytes:
 def test_uploading_a_workbook_through_the_data_page_changes_the_figures(app):
     page = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
     page.switch_page("views/data.py")
-    page.session_state["user"] = accounts.User("boss", "admin")  # uploads need an admin
+    sign_in(page, default_path(), accounts.User("boss", "admin"))  # uploads need an admin
     page.run()
     assert not page.exception
     page.get("file_uploader")[0].set_value(

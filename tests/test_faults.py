@@ -8,15 +8,18 @@ error after writing every row and sleeps before its commit; the test kills it th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+from streamlit.testing.v1 import AppTest
 
 from analytics import ingest, metrics, queries
 from analytics.backup import table_counts
@@ -122,9 +125,9 @@ def test_a_process_killed_inside_its_import_leaves_the_database_as_it_was(tmp_pa
 
 
 # ------------------------------------------------------------------ locked file
-def test_a_database_held_by_another_process_gives_a_message_not_a_traceback(tmp_path):
-    db = tmp_path / "held.duckdb"
-    Store(db).close()
+@contextlib.contextmanager
+def held(db: Path) -> Iterator[subprocess.Popen]:
+    """Another process holding ``db`` open (as a running dashboard does) while inside."""
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -139,6 +142,34 @@ def test_a_database_held_by_another_process_gives_a_message_not_a_traceback(tmp_
     )
     try:
         assert holder.stdout.readline().strip() == "ready"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+        holder.stdout.close()
+
+
+def test_a_page_tells_visitors_the_database_is_busy_and_only_the_log_says_where(
+    tmp_path, monkeypatch, caplog
+):
+    db = tmp_path / "held.duckdb"
+    Store(db).close()
+    monkeypatch.setenv("POVERTY_DB", str(db))
+    with held(db) as holder:
+        at = AppTest.from_file("../app.py", default_timeout=120).run()
+    assert not at.exception, [e.message for e in at.exception]
+    shown = " ".join(e.value for e in at.error)
+    assert "正被另一个程序使用" in shown
+    for secret in (str(db), str(tmp_path), f"PID {holder.pid}", str(holder.pid), "python"):
+        assert secret not in shown
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert str(db) in logged and str(holder.pid) in logged
+
+
+def test_a_database_held_by_another_process_gives_a_message_not_a_traceback(tmp_path):
+    db = tmp_path / "held.duckdb"
+    Store(db).close()
+    with held(db):
         done = subprocess.run(
             [sys.executable, "-m", "analytics", "metrics", "--db", str(db)],
             cwd=ROOT,
@@ -146,10 +177,6 @@ def test_a_database_held_by_another_process_gives_a_message_not_a_traceback(tmp_
             text=True,
             timeout=120,
         )
-    finally:
-        holder.kill()
-        holder.wait(timeout=30)
-        holder.stdout.close()
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     assert "正被另一个程序使用" in done.stderr and "in use by another process" in done.stderr

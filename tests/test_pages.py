@@ -15,6 +15,7 @@ from analytics import accounts, ingest
 from analytics.demo import load_demo
 from analytics.store import Store
 from tests.builders import meeting_row, relocation_row, survey_row, survey_workbook
+from tests.signin import sign_in
 
 TIMEOUT = 180
 PAGES = ("dynamics", "households", "accuracy", "progress", "relocation", "meetings", "data")
@@ -86,7 +87,7 @@ def test_dynamics_page_sums_to_the_seeds_adjustments(demo_db):
         297,
     )
     flows = _table(at, "dyn_flows")
-    assert flows.loc[flows["动态管理结果"] == "新增", "按人"].sum() == 297
+    assert flows.loc[flows["动态管理结果"] == "新增", "人数"].sum() == 297
 
 
 def test_accuracy_page_shows_numerators_and_denominators_of_the_seed_rates(demo_db):
@@ -113,11 +114,11 @@ def test_meetings_page_counts_the_seeds_114_sessions_and_1329_attendances(demo_d
 def test_relocation_page_shows_13_households_and_3_over_standard(demo_db):
     at = _app(demo_db, "relocation", round=CHECK)
     sites = _table(at, "rel_sites")
-    assert (sites["按户"].sum(), sites["按人"].sum()) == (13, 54)
+    assert (sites["户数"].sum(), sites["人数"].sum()) == (13, 54)
     # a visitor (leader) gets the over-standard figures per village, no household rows
     summary = _table(at, "rel_area")
     over = summary[summary["是否超标"] == "超标"]
-    assert (over["按户"].sum(), over["按人"].sum()) == (3, 14)
+    assert (over["户数"].sum(), over["人数"].sum()) == (3, 14)
     assert "户编号" not in summary.columns
     # an inspector gets each household against the standard
     at = _inspector(demo_db, "relocation", round=CHECK)
@@ -235,7 +236,7 @@ def _inspector(db: Path, page: str, user=None, **state: object) -> AppTest:
     os.environ["POVERTY_DB"] = str(db)
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
     at.switch_page(f"views/{page}.py")
-    at.session_state["user"] = user or accounts.User("li", "inspector")
+    sign_in(at, db, user or accounts.User("li", "inspector"))
     for k, v in state.items():
         at.session_state[k] = v
     at.run()

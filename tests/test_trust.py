@@ -15,6 +15,7 @@ from analytics import accounts, ingest, metrics, queries
 from analytics.demo import load_demo
 from analytics.store import Store
 from tests.builders import SURVEY_HEADER, survey_row, workbook_bytes
+from tests.signin import sign_in
 
 TIMEOUT = 180
 QINGSHAN = "2018年动态管理"
@@ -63,7 +64,7 @@ def _app(db, monkeypatch, page: str | None = None, user=None, **params) -> AppTe
     if page:
         at.switch_page(f"views/{page}.py")
     if user:
-        at.session_state["user"] = user
+        sign_in(at, db, user)
     for k, v in params.items():
         at.query_params[k] = v
     at.run()

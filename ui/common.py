@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 import streamlit as st
 
@@ -9,7 +11,9 @@ from analytics import coverage, export, metrics, queries
 from analytics.demo import ensure_demo
 from analytics.labels import fmt_change, fmt_change_rate, fmt_count, fmt_rate, label
 from analytics.settings import Settings
-from analytics.store import Store, default_path
+from analytics.store import Store, StoreError, default_path
+
+_LOG = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner=False)
@@ -23,8 +27,18 @@ def store() -> Store:
     """The process's one store (the database named by $POVERTY_DB or data/poverty.duckdb).
 
     On first start with an empty database it loads the demo township.
+
+    Raises
+    ------
+    StoreError
+        When the database cannot be opened: its message is plain (pages show it to
+        anyone); the details (file, process, DuckDB's words) go to the server log.
     """
-    return _store(str(default_path()))
+    try:
+        return _store(str(default_path()))
+    except StoreError as e:
+        _LOG.error("database not available: %s", e.detail or e)
+        raise
 
 
 def lang() -> str:

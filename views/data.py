@@ -31,20 +31,21 @@ BATCH_COLUMNS = [
 
 
 def first_admin() -> None:
-    """Metabase-style first run: no account yet, so the first administrator is created here."""
+    """First run, no account yet: the first administrator is created here, with the one-time
+    setup token the server printed on its console when it started."""
     st.subheader(t("first_admin"))
     st.caption(t("first_admin_help"))
     with st.form("first_admin_form"):
+        token = st.text_input(t("setup_token"), type="password", key="first_token")
         name = st.text_input(t("username"), key="first_name")
         password = st.text_input(t("password"), type="password", key="first_password")
         if st.form_submit_button(t("create")):
             try:
-                created = accounts.create_user(store(), name, password, "admin")
+                created = accounts.create_first_admin(store(), name, password, token)
             except accounts.AccountError as e:
-                st.error(str(e))
+                st.error(e.message(lang()))
             else:
-                st.session_state["user"] = created
-                st.rerun()
+                auth.start_session(created)
 
 
 def batches_section() -> None:
@@ -187,7 +188,8 @@ def settings_section() -> None:
 
 
 def users_section() -> None:
-    """Accounts: add one, change a role, disable or enable (administrators)."""
+    """Accounts: add one, change a role, disable or enable, reset a password (administrators).
+    A role change, disabling and a reset end the user's sign-ins."""
     s = store()
     me = auth.user().username
     frame = accounts.users(s)
@@ -204,27 +206,44 @@ def users_section() -> None:
                 accounts.create_user(s, name, password, role, by=me)
                 st.success(t("created_user", u=name))
             except accounts.AccountError as e:
-                st.error(str(e))
+                st.error(e.message(lang()))
     if len(frame):
-        c1, c2, c3 = st.columns([2, 2, 1])
+        c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
         who = c1.selectbox(t("username"), frame["username"].tolist(), key="edit_user")
         what = c2.selectbox(
             t("action"),
-            ["", *(f"role:{r}" for r in accounts.ROLES), "disable", "enable"],
+            ["", *(f"role:{r}" for r in accounts.ROLES), "disable", "enable", "reset_password"],
             format_func=lambda v: (
                 t(f"role_{v[5:]}") if v.startswith("role:") else t(v) if v else t("no_action")
             ),
             key="edit_action",
         )
-        if c3.button(t("apply"), key="edit_apply") and what and auth.allowed("manage_users"):
+        new_password = c3.text_input(
+            t("new_password"),
+            type="password",
+            key="edit_password",
+            disabled=what != "reset_password",
+        )
+        if c4.button(t("apply"), key="edit_apply") and what and auth.allowed("manage_users"):
             try:
                 if what.startswith("role:"):
                     accounts.set_role(s, who, what[5:], by=me)
+                elif what == "reset_password":
+                    accounts.set_password(s, who, new_password, by=me)
+                    st.session_state["_reset_done"] = who
                 else:
                     accounts.set_disabled(s, who, what == "disable", by=me)
                 st.rerun()
             except accounts.AccountError as e:
-                st.error(str(e))
+                st.error(e.message(lang()))
+        if st.session_state.get("_reset_done"):
+            st.success(t("password_reset_done", u=st.session_state.pop("_reset_done")))
+
+
+def audit_section() -> None:
+    """The audit log, newest first, its actions in words (administrators)."""
+    log = accounts.readable_audit(accounts.audit_log(store()), lang())
+    table_with_download(labelled(log), "审计日志", "audit")
 
 
 filters.frame("page_data", empty_hint=False)
@@ -269,6 +288,4 @@ if auth.allowed("manage_users"):
     users_section()
 if auth.allowed("read_audit"):
     st.subheader(t("audit"))
-    table_with_download(
-        labelled(accounts.readable_audit(accounts.audit_log(s), lang())), "审计日志", "audit"
-    )
+    audit_section()

@@ -134,7 +134,8 @@ def household_list(view: filters.View, family: str) -> None:
         return
     only = st.toggle(t("only_counted", f=t(family)), value=True, key="drill_only")
     group = metrics.Filters(f.round, (path["township"],), (path["village"],), (path["group"],))
-    rows = query("household_list", group, family=family if only else None, unmask=auth.unmasked())
+    unmask = auth.unmasked(village=path["village"], group=path["group"])
+    rows = query("household_list", group, family=family if only else None, unmask=unmask)
     st.caption(t("household_count", n=len(rows)))
     shown = rows.assign(
         registry_state=rows["registry_state"].map(lambda v: t(v) if isinstance(v, str) else ""),
@@ -174,7 +175,7 @@ def household_record(view: filters.View, household_id: str) -> None:
     if not auth.allowed("view_households"):
         auth.deny("view_households")
         return
-    history = query("household_history", household_id, unmask=auth.unmasked())
+    history = query("household_history", household_id, unmask=auth.unmasked(household=household_id))
     if history.empty:
         st.warning(t("no_household", h=household_id))
         return
@@ -252,7 +253,7 @@ def search_box(view: filters.View) -> None:
     text = st.text_input(t("search"), key="drill_search", placeholder=t("search_hint"))
     if not text.strip():
         return
-    found = query("search", text, f.round, unmask=auth.unmasked())
+    found = query("search", text, f.round, unmask=auth.unmasked(search=text))
     st.caption(t("household_count", n=len(found)))
     table = st.dataframe(
         found.rename(columns={c: t(c) for c in found.columns}),

@@ -7,7 +7,7 @@ year that measured it (``analytics.headline``)."""
 import streamlit as st
 
 from analytics import headline, metrics, report
-from ui import filters, tiles
+from ui import auth, filters, tiles
 from ui.blocks import metrics_table
 from ui.common import lang, metrics_frame, query, settings, store, t
 
@@ -115,6 +115,8 @@ else:
             f"{built.title}.docx",
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             key="report_docx",
+            on_click=auth.audit_report,
+            args=("docx", built.title),
         )
         c2.download_button(
             t("download_md"),
@@ -122,6 +124,8 @@ else:
             f"{built.title}.md",
             "text/markdown",
             key="report_md",
+            on_click=auth.audit_report,
+            args=("md", built.title),
         )
         with st.expander(t("preview"), expanded=True):
             st.markdown(report.to_markdown(built))

@@ -8,6 +8,7 @@ skip.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -40,8 +41,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Iterator[str]:
-    """The dashboard on a free port, its database in a temporary folder; yields its URL."""
+def served(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """The dashboard on a free port, its database in a temporary folder; yields its URL and
+    the file its console output goes to."""
     port = _free_port()
     db = tmp_path_factory.mktemp("e2e") / "e2e.duckdb"
     log = open(db.parent / "streamlit.log", "w")  # noqa: SIM115  (closed below)
@@ -80,13 +82,27 @@ def server(tmp_path_factory) -> Iterator[str]:
         proc.kill()
         tail = (db.parent / "streamlit.log").read_text()[-2000:]
         raise RuntimeError(f"streamlit did not answer on {url}: {tail}")
-    yield url
+    yield url, db.parent / "streamlit.log"
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+@pytest.fixture(scope="session")
+def server(served) -> str:
+    """The dashboard's URL (see ``served``)."""
+    return served[0]
+
+
+@pytest.fixture(scope="session")
+def setup_token(served) -> str:
+    """The one-time first-administrator token the server printed on its console at start."""
+    found = re.search(r"SETUP TOKEN: (\S+)", served[1].read_text(encoding="utf-8"))
+    assert found, "the server printed no setup token"
+    return found.group(1)
 
 
 @pytest.fixture(scope="session")

@@ -86,9 +86,10 @@ def sign_in(page: Page, user: str, password: str) -> None:
     settle(page)
 
 
-def as_admin(page: Page, server: str) -> None:
-    """Opens the data page as the administrator: created through the first-run form when
-    the database has no account yet, else signed in through the sidebar."""
+def as_admin(page: Page, server: str, setup_token: str) -> None:
+    """Opens the data page as the administrator: created through the first-run form (with
+    the setup token the server printed) when the database has no account yet, else signed
+    in through the sidebar."""
     page.goto(f"{server}/data")
     first = page.get_by_role("heading", name="首次使用：创建管理员账号")
     signed_out = page.get_by_test_id("stSidebar").get_by_text("未登录", exact=False)
@@ -96,6 +97,7 @@ def as_admin(page: Page, server: str) -> None:
     expect(page.get_by_role("heading", name="阈值与贫困线设置")).to_be_visible()
     if first.count():
         form = page.get_by_test_id("stForm").filter(has_text="创建")
+        form.get_by_label("一次性设置口令").fill(setup_token)
         form.get_by_label("用户名").fill(ADMIN)
         form.get_by_label("密码").fill(ADMIN_PW)
         form.get_by_role("button", name="创建").click()
@@ -156,10 +158,12 @@ def test_screenshots_of_every_main_page(server, page):
         shot(page, name)
 
 
-def test_first_admin_uploads_a_messy_workbook_and_the_figures_change(server, page, tmp_path):
+def test_first_admin_uploads_a_messy_workbook_and_the_figures_change(
+    server, page, tmp_path, setup_token
+):
     page.goto(f"{server}/data")
     expect(page.get_by_role("heading", name="首次使用：创建管理员账号")).to_be_visible()
-    as_admin(page, server)
+    as_admin(page, server, setup_token)
 
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
         str(messy_workbook(tmp_path / "补充调查.xlsx"))
@@ -178,9 +182,10 @@ def test_first_admin_uploads_a_messy_workbook_and_the_figures_change(server, pag
     expect(metric(page, "新增户")).to_contain_text("88 户 / 302 人")
 
 
-def test_clicking_a_village_bar_lands_on_its_households(server, page):
-    as_admin(page, server)
-    # in-app navigation keeps the session (and the sign-in); a typed URL starts a new one
+def test_clicking_a_village_bar_lands_on_its_households(server, page, setup_token):
+    as_admin(page, server, setup_token)
+    # in-app navigation keeps the Streamlit session; a typed URL starts a new one (the
+    # cookie keeps the sign-in, but the sidebar filters would start over)
     open_page(page, "核查钻取")
     sidebar_select(page, "批次", "2017年精准核查")
     choose(page, "按指标钻取", "错评户")
@@ -216,9 +221,9 @@ def test_a_downloaded_table_matches_the_screen(server, page):
     assert rows[0]["错评人数"] == persons  # a number, without separators
 
 
-def test_a_download_is_written_to_the_audit_log(server, page):
+def test_a_download_is_written_to_the_audit_log(server, page, setup_token):
     # The files are built when clicked (deferred); the click must still be audited.
-    as_admin(page, server)
+    as_admin(page, server, setup_token)
 
     def audit_log() -> list[dict[str, str]]:
         with page.expect_download() as info:
@@ -228,7 +233,7 @@ def test_a_download_is_written_to_the_audit_log(server, page):
         return list(csv.DictReader(io.StringIO(data)))
 
     def exports(rows: list[dict[str, str]]) -> list[dict[str, str]]:
-        return [r for r in rows if r["操作"] == "导出"]  # the action, in the chosen language
+        return [r for r in rows if r["操作"] == "下载表格"]  # the action "export", in words
 
     before = exports(audit_log())  # this click is audited after the file has started
     # Away and back: the page is drawn again after the click's own rerun.
@@ -264,8 +269,8 @@ def test_switching_to_english(server, page):
     expect(page).to_have_url(re.compile("lang=English"))
 
 
-def test_a_leader_account_cannot_see_household_rows(server, page, browser):
-    as_admin(page, server)
+def test_a_leader_account_cannot_see_household_rows(server, page, browser, setup_token):
+    as_admin(page, server, setup_token)
     form = page.get_by_test_id("stForm").filter(has_text="添加用户")
     form.get_by_label("用户名").fill(LEADER)
     form.get_by_label("密码").fill(LEADER_PW)
