@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from analytics import schema
 
@@ -663,6 +664,30 @@ def label(key: str, lang: str = "zh", **fmt: object) -> str:
         return key
     text = pair[1] if lang == "en" else pair[0]
     return text.format(**fmt) if fmt else text
+
+
+# --------------------------------------------------------------- text from data
+# Characters that start a Markdown construct (links, images, HTML, emphasis, code, tables,
+# headings, strikethrough, Streamlit's :color[...] directives and $math$), and the starts of
+# bare links that GFM turns into links.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#|!~$])")
+_BARE_LINK = re.compile(r"(?i)(?<=[a-z]:)(?=//)|(?<=www)(?=\.)")
+_JOINER = "\u2060"  # a word joiner: invisible, and GFM finds no link across it
+
+
+def md_escape(text: object) -> str:
+    """Text from data or from the URL (round, township, village names, file names) made
+    safe for an element that renders Markdown: the characters that start a link, an image,
+    HTML, emphasis, code, a table, a heading or a directive are backslash-escaped, and bare
+    links (``http://``, ``www.``) are broken by an invisible word joiner (GFM links them
+    after escapes are read), so the text shows as written and nothing in it
+    links or loads anywhere; line breaks become spaces. Figures ("5.23%", "2,952") and
+    Chinese text are unchanged. The one helper of every page, and of the Markdown report.
+    """
+    s = "" if text is None else str(text)
+    s = s.replace("\r", " ").replace("\n", " ")
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    return _BARE_LINK.sub(_JOINER, s)
 
 
 # ------------------------------------------------------------- number formats

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analytics import coverage, metrics, queries
-from analytics.labels import EMPTY, fmt_rate, label
+from analytics.labels import EMPTY, fmt_rate, label, md_escape
 from analytics.store import Store
 
 RATE_LABELS: dict[str, str] = {
@@ -806,12 +806,12 @@ def build_report(
 
 # ------------------------------------------------------------------------ rendering
 def _md_cell(value: object) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return md_escape(value)
 
 
 def _md_table(table: Table) -> str:
     f = table.frame
-    lines = [f"**{table.caption}**", ""]
+    lines = [f"**{md_escape(table.caption)}**", ""]
     lines.append("| " + " | ".join(_md_cell(c) for c in f.columns) + " |")
     lines.append("| " + " | ".join("---" for _ in f.columns) + " |")
     for row in f.itertuples(index=False):
@@ -820,15 +820,17 @@ def _md_table(table: Table) -> str:
 
 
 def to_markdown(report: Report) -> str:
-    """The report as Markdown: "#" title, "##" sections, pipe tables with a bold caption."""
-    parts = [f"# {report.title}"]
+    """The report as Markdown: "#" title, "##" sections, pipe tables with a bold caption.
+    Every text is escaped (``labels.md_escape``): a village or round name shows as written,
+    never as a link or an image."""
+    parts = [f"# {md_escape(report.title)}"]
     if report.date_line:
-        parts.append(report.date_line)
-    parts.extend(report.preamble)
+        parts.append(md_escape(report.date_line))
+    parts.extend(md_escape(line) for line in report.preamble)
     for s in report.sections:
-        parts.append(f"## {s.heading}")
+        parts.append(f"## {md_escape(s.heading)}")
         for block in s.blocks:
-            parts.append(_md_table(block) if isinstance(block, Table) else block)
+            parts.append(_md_table(block) if isinstance(block, Table) else md_escape(block))
     return "\n\n".join(parts) + "\n"
 
 

@@ -150,3 +150,11 @@ def test_the_unit_table_fits_a_screen_and_the_rest_is_a_choice(demo_db, monkeypa
     at.multiselect(key="overview_more_columns").set_value(["meeting_attendance"]).run()
     table = at.get_by_key("box_overview_units").dataframe[0].value
     assert "参会人次" in table.columns
+
+
+def test_a_name_written_as_html_is_not_a_link_in_a_chart():
+    frame = pd.DataFrame({"village": ['<a href="http://x.invalid">点此</a>'], "a": [1]})
+    fig = charts.stacked_bars(frame, "village", {"a": "<b>A</b>"}, "<i>t</i>", "村", "户")
+    assert fig.data[0].x[0] == '&lt;a href="http://x.invalid">点此&lt;/a>'
+    assert fig.data[0].name == "&lt;b>A&lt;/b>"
+    assert fig.layout.title.text == "&lt;i>t&lt;/i>"

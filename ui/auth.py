@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from dataclasses import asdict
 
 import streamlit as st
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -24,7 +23,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from analytics import accounts
 from ui import server
-from ui.common import lang, store, t
+from ui.common import audit_filters, lang, md, store, t, tm
 
 TOKEN_KEY = "auth_token"  # this browser session's session token (server-side state)
 
@@ -50,10 +49,9 @@ def unmasked(**subject: object) -> bool:
     current = user()
     if not (current.can("unmask") and st.session_state.get("unmask")):
         return False
-    view = st.session_state.get("_view")
     detail = {
         "page": page(),
-        "filters": asdict(view) if view is not None else {},
+        "filters": audit_filters(),
         **{k: str(v) for k, v in subject.items()},
     }
     key = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
@@ -67,12 +65,7 @@ def unmasked(**subject: object) -> bool:
 def audit_report(fmt: str, title: str) -> None:
     """Writes a situation-report download to the audit log (``download_report``) with its
     format, title and the filters it was written for (an ``on_click`` callback)."""
-    view = st.session_state.get("_view")
-    detail = {
-        "format": fmt,
-        "title": title,
-        "filters": asdict(view) if view is not None else {},
-    }
+    detail = {"format": fmt, "title": title, "filters": audit_filters()}
     accounts.audit(store(), user().username, "download_report", detail)
 
 
@@ -207,7 +200,7 @@ def sidebar() -> None:
     box = st.sidebar.container(border=True)
     current = user()
     if current.username:
-        box.caption(t("signed_in_as", u=current.username, r=t(f"role_{current.role}")))
+        box.caption(tm("signed_in_as", u=current.username, r=t(f"role_{current.role}")))
         if current.can("unmask"):
             box.toggle(t("unmask"), key="unmask", on_change=_unmask_changed)
         if box.button(t("sign_out"), key="sign_out"):
@@ -229,7 +222,7 @@ def sidebar() -> None:
                 try:
                     found = accounts.sign_in(s, name, password, client=client())
                 except accounts.TooManyAttempts as e:
-                    st.error(e.message(lang()))
+                    st.error(md(e.message(lang())))
                 else:
                     if found is None:
                         st.error(t("bad_login"))
@@ -253,7 +246,7 @@ def _password_form(box, current: accounts.User) -> None:
         try:
             accounts.change_password(store(), current.username, old, new, client=client())
         except accounts.AccountError as e:
-            st.error(e.message(lang()))
+            st.error(md(e.message(lang())))
             return
     # Every session of the user has ended in the database, the cookie's too (worthless now,
     # it goes with the next sign-in or sign-out): no redirect, so that the notice shows.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -11,12 +10,11 @@ import streamlit as st
 
 from analytics import accounts, export, metrics
 from ui import auth
-from ui.common import display_frame, export_frame, measured, store, t
+from ui.common import audit_filters, display_frame, export_frame, md, measured, store, t, tm
 
 
 def _log_export(name: str, fmt: str) -> None:
-    view = st.session_state.get("_view")
-    detail = {"file": name, "format": fmt, "filters": asdict(view) if view else {}}
+    detail = {"file": name, "format": fmt, "filters": audit_filters()}
     accounts.audit(store(), auth.user().username or "visitor", "export", detail)
 
 
@@ -132,19 +130,20 @@ def page_filters(view, inputs: tuple[str, ...]) -> metrics.Filters:
     if view.round is None:
         for r in view.year_rounds:
             if measured(r, inputs, view):
-                st.caption(t("showing_round", r=r, what=what))
+                st.caption(tm("showing_round", r=r, what=what))
+                st.session_state["_shown_round"] = r  # what the audit log records
                 return view.filters_for(r)
     holders = [r for r in view.rounds if measured(r, inputs, view)]
     if view.round is None:
         st.info(t("year_lacks", y=view.year, what=what))
     else:
-        st.info(t("round_lacks", r=view.round, what=what))
+        st.info(tm("round_lacks", r=view.round, what=what))
     if holders:
         st.caption(t("rounds_that_have", what=what))
         cols = st.columns(min(len(holders), 4))
         for i, r in enumerate(holders):
             cols[i % len(cols)].button(
-                r,
+                md(r),
                 key=f"goto_round_{i}",
                 on_click=_choose_round,
                 args=(r,),

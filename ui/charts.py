@@ -15,11 +15,38 @@ OK = "#2ca02c"
 PALETTE = plotly.colors.qualitative.Safe
 
 
+def _plain(value: object) -> object:
+    """A name from data for a Plotly text: "<" as an entity, so that Plotly, which renders a
+    few HTML tags (a link among them) in labels, shows it as written."""
+    return value.replace("&", "&amp;").replace("<", "&lt;") if isinstance(value, str) else value
+
+
+def plain_text(fig: go.Figure) -> go.Figure:
+    """Every category, trace name, label and hover text of ``fig`` shown as written (see
+    ``_plain``): a village named ``<a href=...>`` is not a link in a chart."""
+    for trace in fig.data:
+        for attr in ("x", "y", "text", "hovertext", "labels"):
+            values = getattr(trace, attr, None)
+            if (
+                values is not None
+                and not isinstance(values, str)
+                and any(isinstance(v, str) for v in values)
+            ):
+                trace[attr] = [_plain(v) for v in values]
+        if getattr(trace, "name", None):
+            trace.name = _plain(trace.name)
+        if trace.type == "sankey":
+            trace.node.label = [_plain(v) for v in trace.node.label]
+    return fig
+
+
 def style(fig: go.Figure, title: str = "", height: int = 420) -> go.Figure:
-    """Common layout: CJK fonts, legend on top, compact margins, thousands separators."""
+    """Common layout: CJK fonts, legend beside the plot, compact margins, thousands
+    separators; every text from data shown as text (``plain_text``)."""
+    plain_text(fig)
     right = max(10, fig.layout.margin.r or 0)  # a label beside the plot keeps its room
     fig.update_layout(
-        title=title,
+        title=_plain(title),
         font_family=FONT,
         height=height,
         margin={"l": 10, "r": right, "t": 60 if title else 30, "b": 10},

@@ -9,7 +9,7 @@ import streamlit as st
 
 from analytics import coverage, export, metrics, queries
 from analytics.demo import ensure_demo
-from analytics.labels import fmt_change, fmt_change_rate, fmt_count, fmt_rate, label
+from analytics.labels import fmt_change, fmt_change_rate, fmt_count, fmt_rate, label, md_escape
 from analytics.settings import Settings
 from analytics.store import Store, StoreError, default_path
 
@@ -48,8 +48,22 @@ def lang() -> str:
 
 
 def t(key: str, **fmt: object) -> str:
-    """The label of ``key`` in the chosen language."""
+    """The label of ``key`` in the chosen language (for plain-text places: tables, charts,
+    file names; in a Markdown element use ``tm``)."""
     return label(key, lang(), **fmt)
+
+
+def tm(key: str, **fmt: object) -> str:
+    """``t`` for an element that renders Markdown (title, subheader, caption, info, button,
+    widget label): every text value filled in comes from data or the URL and is escaped
+    (``md``), so it shows as text, never as a link or an image."""
+    return label(key, lang(), **{k: md(v) if isinstance(v, str) else v for k, v in fmt.items()})
+
+
+def md(text: object) -> str:
+    """Text from data or the URL, for a Markdown element: shown as written
+    (``labels.md_escape``)."""
+    return md_escape(text)
 
 
 def metric_label(key: str) -> str:
@@ -123,6 +137,24 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
 def round_year(round_name: str) -> int | None:
     """The round's year (for the poverty line): see ``queries.round_year``."""
     return queries.round_year(store(), round_name)
+
+
+def audit_filters() -> dict[str, object]:
+    """The view as the audit log records it: the round shown (the chosen one, or the one
+    the page showed when none was chosen, see ``ui.blocks.page_filters``), the area, the
+    basis and the compared round."""
+    view = st.session_state.get("_view")
+    if view is None:
+        return {}
+    shown = st.session_state.get("_shown_round")
+    return {
+        "round": view.round or shown,
+        "townships": list(view.townships),
+        "villages": list(view.villages),
+        "groups": list(view.groups),
+        "basis": view.basis,
+        "compare": view.compare,
+    }
 
 
 def year_rounds(rounds: tuple[str, ...]) -> tuple[int | None, tuple[str, ...]]:

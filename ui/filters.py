@@ -18,7 +18,7 @@ import streamlit as st
 from analytics import metrics
 from analytics.store import StoreError
 from ui import auth
-from ui.common import metrics_frame, store, t, year_rounds
+from ui.common import md, metrics_frame, store, t, year_rounds
 
 BASES = ("households", "persons")
 # widget key = query parameter name
@@ -119,6 +119,7 @@ def sidebar() -> View | None:
 
     Called once per run by the entrypoint; pages read the result with ``current()``.
     """
+    st.session_state["_shown_round"] = None  # a page that picks its round sets it
     rounds = tuple(reversed(store().round_names()))
     if not rounds:
         st.session_state["_view"] = None
@@ -263,7 +264,7 @@ def shell() -> View | None:
     try:
         store()
     except StoreError as e:
-        st.error(t("db_error") + str(e))
+        st.error(t("db_error") + md(e))
         st.stop()
     auth.sidebar()
     return sidebar()

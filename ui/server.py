@@ -291,11 +291,36 @@ def announce_setup_token() -> str | None:
     return token
 
 
+def prepare_database() -> None:
+    """Server start, before the health check answers: builds the demo into an empty
+    database and compiles the SQL of the first page's questions (kept per query shape for
+    the process, ``analytics.prepared``), then closes the file again, as
+    ``announce_setup_token`` does, so that the command line can use it until a page is
+    viewed. The first visitor then waits for the figures, not for the demo or compiling."""
+    from analytics import queries
+    from analytics.demo import ensure_demo
+
+    try:
+        store = Store(default_path())
+    except StoreError as e:
+        _LOG.error("cannot open the database at start: %s", e.detail or e)
+        return
+    try:
+        ensure_demo(store)
+        for round_name in store.round_names():
+            for level in ("county", "township", "village", "group"):
+                queries.metrics_frame(store, round_name, level)
+    finally:
+        store.close()
+
+
 @asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[None]:
     """Server start: on a fresh install, the setup token printed before the first page is
-    served."""
+    served; the demo built and the first page's queries compiled
+    (``prepare_database``)."""
     from anyio import to_thread
 
     await to_thread.run_sync(announce_setup_token)
+    await to_thread.run_sync(prepare_database)
     yield

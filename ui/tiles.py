@@ -12,7 +12,7 @@ import streamlit as st
 
 from analytics import coverage, headline
 from analytics.labels import fmt_change, fmt_change_rate, fmt_count, fmt_rate
-from ui.common import lang, t
+from ui.common import lang, md, t, tm
 
 _UNITS = {
     "households": "households_unit",
@@ -40,7 +40,7 @@ def _why(tile: headline.Tile) -> str:
 def _help(tile: headline.Tile, picture: bool) -> str | None:
     parts = []
     if picture:
-        parts.append(t("tile_from_round", r="、".join(tile.rounds)))
+        parts.append(tm("tile_from_round", r="、".join(tile.rounds)))
     why = _why(tile)
     if why:
         parts.append(why)
@@ -67,7 +67,7 @@ def count_tiles(tiles: Sequence[headline.Tile], basis: str, picture: bool) -> No
         if tile.status == coverage.MISSING:
             delta = _why(tile)
         elif picture:
-            delta = "、".join(tile.rounds)
+            delta = md("、".join(tile.rounds))
         else:
             j = 1 if basis == "persons" and len(tile.keys) > 1 else 0
             change = tile.change[j] if tile.change else None
@@ -121,7 +121,7 @@ def sources(tiles: Sequence[headline.Tile]) -> None:
     for tile in tiles:
         if tile.status != coverage.MISSING:
             by_round.setdefault("、".join(tile.rounds), []).append(t(tile.name))
-    parts = [t("tiles_from", r=r, names="、".join(names)) for r, names in by_round.items()]
+    parts = [tm("tiles_from", r=r, names="、".join(names)) for r, names in by_round.items()]
     if parts:
         st.caption("；".join(parts))
 

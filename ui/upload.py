@@ -9,7 +9,7 @@ from analytics import accounts, export, ingest, spellings
 from analytics.store import StoreError
 from ui import auth
 from ui.blocks import readable
-from ui.common import lang, store, t
+from ui.common import lang, md, store, t, tm
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -37,7 +37,7 @@ def proposals_block(reports: list[ingest.FileReport]) -> None:
             (header, key)
             for i, ((header, key), table) in enumerate(found.items())
             if st.checkbox(
-                t("proposal", h=header, f=t(key), tb=t(table)),
+                tm("proposal", h=header, f=t(key), tb=t(table)),
                 key=f"proposal_{i}",
                 value=False,
             )
@@ -50,7 +50,7 @@ def proposals_block(reports: list[ingest.FileReport]) -> None:
                 except spellings.SpellingError as e:
                     errors.append(str(e))
             for e in errors:
-                st.error(e)
+                st.error(md(e))
             if chosen and not errors:
                 st.session_state.pop("upload_results", None)
                 st.rerun()
@@ -101,7 +101,7 @@ def _show_report(report: ingest.FileReport, key: str) -> None:
     text = report.message_en if lang() == "en" else report.message
     # A reader's message starts with the file's name, already at the start of the line.
     text = text.removeprefix(f"{report.file}：").removeprefix(f"{report.file}: ")
-    line = f"**{report.file}**：{status}" + (f" — {text}" if text else "")
+    line = f"**{md(report.file)}**：{status}" + (f" — {md(text)}" if text else "")
     if report.status in ("refused", "unreadable"):
         st.error(line)
     elif report.status in ("loaded", "partial"):
@@ -175,7 +175,7 @@ def upload_block() -> None:
                     replace=replace,
                 )
             except StoreError as e:
-                st.error(str(e))
+                st.error(md(e))
                 break
             results.append(report)
             if report.batch_id is not None:

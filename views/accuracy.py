@@ -8,7 +8,7 @@ from analytics.metrics import FINDING_FAMILIES as RATES_FINDINGS
 from analytics.metrics import LEVELS, RATES
 from ui import charts, filters
 from ui.blocks import chart_and_table, page_filters, readable
-from ui.common import fmt_count, fmt_rate, metrics_frame, settings, t
+from ui.common import fmt_count, fmt_rate, metrics_frame, settings, t, tm
 
 view = filters.frame("page_accuracy")
 if view is None:
@@ -57,7 +57,7 @@ def rate_section(rate: str, num: str, den: str, ceiling: float | None, floor: bo
     over = over.fillna(False)
     names = units.loc[over, level].tolist()
     if names:
-        st.error(t("over_units", v="、".join(names)))
+        st.error(tm("over_units", v="、".join(names)))
     numerator = t("numerator") + f"（{t(num) if num in units else num}）"
     denominator = t("denominator") + f"（{t(den)}）"
     status = [

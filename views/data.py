@@ -11,7 +11,7 @@ from analytics import accounts, spellings
 from analytics.template import template_bytes
 from ui import auth, filters
 from ui.blocks import readable, table_with_download
-from ui.common import labelled, lang, settings, store, t
+from ui.common import labelled, lang, md, settings, store, t, tm
 from ui.upload import upload_block
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -43,7 +43,7 @@ def first_admin() -> None:
             try:
                 created = accounts.create_first_admin(store(), name, password, token)
             except accounts.AccountError as e:
-                st.error(e.message(lang()))
+                st.error(md(e.message(lang())))
             else:
                 auth.start_session(created)
 
@@ -96,7 +96,7 @@ def spellings_section() -> None:
     picked = c1.selectbox(t("spelling_remove"), table["spelling"].tolist(), key="spelling_pick")
     if c2.button(t("spelling_remove"), key="spelling_remove") and auth.allowed("upload"):
         spellings.remove(s, picked, by=auth.user().username)
-        st.toast(t("spelling_removed", s=picked))
+        st.toast(tm("spelling_removed", s=picked))
         st.rerun()
 
 
@@ -204,9 +204,9 @@ def users_section() -> None:
         if st.form_submit_button(t("create")) and auth.allowed("manage_users"):
             try:
                 accounts.create_user(s, name, password, role, by=me)
-                st.success(t("created_user", u=name))
+                st.success(tm("created_user", u=name))
             except accounts.AccountError as e:
-                st.error(e.message(lang()))
+                st.error(md(e.message(lang())))
     if len(frame):
         c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
         who = c1.selectbox(t("username"), frame["username"].tolist(), key="edit_user")
@@ -235,9 +235,9 @@ def users_section() -> None:
                     accounts.set_disabled(s, who, what == "disable", by=me)
                 st.rerun()
             except accounts.AccountError as e:
-                st.error(e.message(lang()))
+                st.error(md(e.message(lang())))
         if st.session_state.get("_reset_done"):
-            st.success(t("password_reset_done", u=st.session_state.pop("_reset_done")))
+            st.success(tm("password_reset_done", u=st.session_state.pop("_reset_done")))
 
 
 def audit_section() -> None:

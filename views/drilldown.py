@@ -12,7 +12,7 @@ from analytics import coverage, metrics
 from analytics.metrics import ADJUSTMENT_FAMILIES, FINDING_FAMILIES, STATE_FAMILIES
 from ui import auth, charts, filters
 from ui.blocks import page_filters, table_with_download
-from ui.common import household_rules, labelled, lang, metrics_frame, query, t
+from ui.common import household_rules, labelled, lang, md, metrics_frame, query, t, tm
 
 # The count families an inspector drills into: findings first, then adjustments, states.
 FAMILIES = (*FINDING_FAMILIES, *ADJUSTMENT_FAMILIES, *STATE_FAMILIES)
@@ -71,7 +71,7 @@ def breadcrumb(view: filters.View) -> None:
     cols = st.columns(len(crumbs) + 1)
     for i, (level, _value, text) in enumerate(crumbs):
         last = i == len(crumbs) - 1
-        if cols[i].button(("› " if i else "") + text, key=f"crumb_{i}", disabled=last):
+        if cols[i].button(("› " if i else "") + md(text), key=f"crumb_{i}", disabled=last):
             if level == "top":
                 go("township", None)
             else:
@@ -177,11 +177,11 @@ def household_record(view: filters.View, household_id: str) -> None:
         return
     history = query("household_history", household_id, unmask=auth.unmasked(household=household_id))
     if history.empty:
-        st.warning(t("no_household", h=household_id))
+        st.warning(tm("no_household", h=household_id))
         return
     now = history[history["round"] == f.round]
     current = (now if len(now) else history).iloc[-1]
-    st.subheader(t("household_title", h=household_id))
+    st.subheader(tm("household_title", h=household_id))
     record = pd.DataFrame(
         {t("field"): [t(k) for k in current.index], t("value"): [_text(v) for v in current.values]}
     )

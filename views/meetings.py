@@ -6,7 +6,7 @@ import streamlit as st
 
 from ui import charts, filters
 from ui.blocks import chart_and_table, page_filters, table_with_download
-from ui.common import metrics_frame, query, t
+from ui.common import metrics_frame, query, t, tm
 
 view = filters.frame("page_meetings")
 if view is None:
@@ -112,7 +112,7 @@ if not meetings.empty:
     villages = metrics_frame(f.round, "village", f.villages, townships=f.townships, groups=f.groups)
     silent = villages.loc[villages["meetings"].eq(0).fillna(False), "village"].dropna().tolist()
     if silent:
-        st.warning(t("villages_no_meeting", v="、".join(silent)))
+        st.warning(tm("villages_no_meeting", v="、".join(silent)))
     missing = query("groups_without_meetings", f)
     st.subheader(t("groups_no_meeting"))
     if missing.empty:

@@ -9,7 +9,7 @@ import streamlit as st
 from analytics import headline, metrics, report
 from ui import auth, filters, tiles
 from ui.blocks import metrics_table
-from ui.common import lang, metrics_frame, query, settings, store, t
+from ui.common import lang, md, metrics_frame, query, settings, store, t, tm
 
 view = filters.frame("app_title")
 if view is None:
@@ -41,9 +41,9 @@ else:
 
 names = view.groups or view.villages or view.townships or view.all_townships
 scope = "、".join(names) if len(names) <= 3 else t("county_totals")
-st.subheader(f"{scope} · {t('year_picture', y=view.year) if picture else view.round}")
+st.subheader(f"{md(scope)} · {t('year_picture', y=view.year) if picture else md(view.round)}")
 if view.compare and before is not None:
-    st.caption(t("change_vs", r=view.compare))
+    st.caption(tm("change_vs", r=view.compare))
 counts = headline.count_tiles(figures, before)
 tiles.count_tiles(counts, view.basis, picture)
 st.divider()
@@ -86,9 +86,9 @@ if view.compare and not picture:
     keys = metrics.LEVELS[level]
     only_now, only_then = metrics.unmatched(now_units, other, keys)
     if only_now:
-        st.caption(t("only_in_round", r=view.round, u="、".join(u[-1] for u in only_now)))
+        st.caption(tm("only_in_round", r=view.round, u="、".join(u[-1] for u in only_now)))
     if only_then:
-        st.caption(t("only_in_round", r=view.compare, u="、".join(u[-1] for u in only_then)))
+        st.caption(tm("only_in_round", r=view.compare, u="、".join(u[-1] for u in only_then)))
     change = metrics.compare(now_units, other, keys)
     metrics_table(
         change[[*keys, *columns]],
