@@ -75,6 +75,7 @@ ACTIONS = (
     "report",
     "confirm_spelling",
     "remove_spelling",
+    "search",
 )
 MIN_PASSWORD = 8
 _USERNAME = re.compile(r"^[\w.@-]{2,64}$")
@@ -159,6 +160,10 @@ class Throttle:
 
 
 THROTTLE = Throttle()
+# Household searches that find nothing, per account and client: ten free misses, then a
+# growing wait (2 s, 4 s, ... 15 min), so that an ID number cannot be worked out by trying
+# its hidden digits (issue 12: 58 searches rebuilt one).
+SEARCH_THROTTLE = Throttle(free=10, first=dt.timedelta(seconds=2))
 
 
 # ------------------------------------------------------------------ accounts
@@ -461,6 +466,65 @@ def _check(
         detail = {"account": account, "client": client, "failures": failures + 1}
         log(cur, "visitor", "login_failed", detail)
     return None
+
+
+def check_search(
+    store: Store,
+    username: str,
+    *,
+    client: str,
+    now: dt.datetime | None = None,
+    throttle: Throttle = SEARCH_THROTTLE,
+) -> None:
+    """Refuses a household search inside the wait after too many that found nothing
+    (``SEARCH_THROTTLE``), keyed on the account and the client.
+
+    Raises
+    ------
+    TooManyAttempts
+        Inside the wait.
+    """
+    now = now or utcnow()
+    with store.write() as cur:
+        cur.execute("DELETE FROM search_misses WHERE last_miss <= ?", [now - throttle.forget])
+        row = cur.execute(
+            "SELECT misses, last_miss FROM search_misses WHERE username = ? AND client = ?",
+            [username, client],
+        ).fetchone()
+    if row is not None:
+        wait = throttle.delay(row[0]) - (now - row[1])
+        if wait > dt.timedelta(0):
+            raise TooManyAttempts(wait)
+
+
+def record_search(
+    store: Store,
+    username: str,
+    shown: str,
+    hits: int,
+    *,
+    client: str,
+    now: dt.datetime | None = None,
+) -> None:
+    """Audits one household search (``search``, with the query as the searcher may see it
+    and the number of households found) and counts it: a miss adds to the account and
+    client's misses, a hit starts over."""
+    now = now or utcnow()
+    with store.write() as cur:
+        if hits:
+            cur.execute(
+                "DELETE FROM search_misses WHERE username = ? AND client = ?", [username, client]
+            )
+        else:
+            row = cur.execute(
+                "SELECT misses FROM search_misses WHERE username = ? AND client = ?",
+                [username, client],
+            ).fetchone()
+            cur.execute(
+                "INSERT OR REPLACE INTO search_misses VALUES (?, ?, ?, ?)",
+                [username, client, (row[0] if row else 0) + 1, now],
+            )
+        log(cur, username, "search", {"query": shown, "households": hits})
 
 
 def start_session(

@@ -447,6 +447,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "no": ("否", "no"),
     "search": ("搜索户", "Search households"),
     "search_hint": ("户编号、户主姓名或身份证号", "Household id, head's name or ID number"),
+    "search_hint_masked": (
+        "户编号、脱敏后的户主姓名（如 张**）或完整的 18 位身份证号",
+        "Household id, the masked head's name (e.g. 张**) or a whole 18-digit ID number",
+    ),
     "batch_id_short": ("批次号", "Batch"),
     # anomalies
     "page_anomalies": ("异常核查", "Anomalies"),
@@ -603,6 +607,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "audit_download_report": ("下载情况报告", "downloaded the report"),
     "audit_report": ("生成情况报告", "wrote the report"),
     "audit_confirm_spelling": ("确认列名写法", "confirmed a header spelling"),
+    "audit_search": ("搜索户", "searched households"),
     "audit_remove_spelling": ("删除列名写法", "removed a header spelling"),
     # report
     "report": ("情况报告", "Situation report"),

@@ -8,11 +8,13 @@ who may ask for that. Ibis expressions, so the same code runs on any backend.
 
 from __future__ import annotations
 
+import re
+
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from analytics import schema
+from analytics import schema, validate
 from analytics.metrics import Filters, apply_filters, family_conditions
 
 PERSONAL = ("head_name", "head_id_number")
@@ -136,14 +138,23 @@ def household_history(
     return t.order_by("batch_id").execute()
 
 
+ID_NUMBER = re.compile(r"\d{17}[\dX]|\d{15}")
+
+
 def search(
     con: ibis.BaseBackend, text: str, round_name: str | None = None, *, unmask: bool = False
 ) -> pd.DataFrame:
-    """Households whose id, head's name or ID number matches ``text`` (case-insensitive).
+    """Households that ``text`` names, in one round (or all); at most 200 rows, masked
+    unless ``unmask``. Columns: round and ``HOUSEHOLD_LIST``.
 
-    A household id or ID number matches exactly or by prefix; a name by substring. The
-    search runs on the real values, the result is masked unless ``unmask``. Columns:
-    round and ``HOUSEHOLD_LIST``; at most 200 rows.
+    What a search may match depends on what the searcher sees, so that no search reveals a
+    hidden character (issue 12: an ID number was rebuilt from 58 prefix searches):
+
+    - masked (``unmask`` False): a household id or its beginning (ids are shown), the
+      masked head's name exactly as shown (``张**``), the masked ID number exactly as shown
+      (``530921***********8``), or a whole ID number (18 or 15 characters, exact);
+    - unmasked (administrators who switched it on): also the beginning of an ID number and
+      any part of a name, case-insensitive.
     """
     needle = text.strip().replace(" ", "")
     t = con.table("households")
@@ -152,10 +163,28 @@ def search(
     if not needle:
         return _masked(t.select("round", *HOUSEHOLD_LIST), unmask).limit(0).execute()
     upper = needle.upper()
-    hit = (
-        t.household_id.startswith(needle)
-        | t.head_id_number.upper().startswith(upper)
-        | t.head_name.contains(needle)
-    )
+    if unmask:
+        hit = (
+            t.household_id.startswith(needle)
+            | t.head_id_number.upper().startswith(upper)
+            | t.head_name.contains(needle)
+        )
+    else:
+        hit = (
+            t.household_id.startswith(needle)
+            | (mask_name(t.head_name) == needle)
+            | (mask_id_number(t.head_id_number.upper()) == upper)
+        )
+        if ID_NUMBER.fullmatch(upper):
+            hit = hit | (t.head_id_number.upper() == upper)
     t = _masked(t.filter(hit.fill_null(False)).select("round", *HOUSEHOLD_LIST), unmask)
     return t.order_by("household_id", "round").limit(200).execute()
+
+
+def search_shown(text: str) -> str:
+    """A search as the audit log keeps it: a whole ID number masked, anything else as
+    typed (a household id, or a masked name)."""
+    needle = text.strip().replace(" ", "").upper()
+    if ID_NUMBER.fullmatch(needle) or (len(needle) >= 15 and needle[:6].isdigit()):
+        return validate.mask_id(needle)
+    return text.strip()

@@ -27,7 +27,7 @@ from analytics import columns, config, schema
 from analytics.settings import Settings
 
 SCHEMA_VERSION = 3  # 2: sessions, login_failures, setup_token; 3: batch_columns, batch_units,
-# header_spellings
+# header_spellings, search_misses
 
 _SQL_TYPES = {
     schema.TEXT: "VARCHAR",
@@ -108,6 +108,10 @@ def _ddl() -> list[str]:
         """CREATE TABLE IF NOT EXISTS login_failures (
             account_hash VARCHAR NOT NULL, client VARCHAR NOT NULL, failures INTEGER NOT NULL,
             last_failure TIMESTAMP NOT NULL, PRIMARY KEY (account_hash, client))""",
+        # Household searches that found nothing, per account and client (the search wait).
+        """CREATE TABLE IF NOT EXISTS search_misses (
+            username VARCHAR NOT NULL, client VARCHAR NOT NULL, misses INTEGER NOT NULL,
+            last_miss TIMESTAMP NOT NULL, PRIMARY KEY (username, client))""",
         # The one-time first-administrator token printed at start: its SHA-256 only.
         """CREATE TABLE IF NOT EXISTS setup_token (
             token_hash VARCHAR PRIMARY KEY, created_at TIMESTAMP NOT NULL)""",

@@ -8,11 +8,11 @@ finds a household by id, head's name or ID number. Personal data is masked.
 import pandas as pd
 import streamlit as st
 
-from analytics import coverage, metrics
+from analytics import accounts, coverage, metrics, records
 from analytics.metrics import ADJUSTMENT_FAMILIES, FINDING_FAMILIES, STATE_FAMILIES
 from ui import auth, charts, filters
-from ui.blocks import page_filters, table_with_download
-from ui.common import household_rules, labelled, lang, md, metrics_frame, query, t, tm
+from ui.blocks import page_filters, readable, table_with_download
+from ui.common import household_rules, labelled, lang, md, metrics_frame, query, store, t, tm
 
 # The count families an inspector drills into: findings first, then adjustments, states.
 FAMILIES = (*FINDING_FAMILIES, *ADJUSTMENT_FAMILIES, *STATE_FAMILIES)
@@ -247,16 +247,33 @@ def _text(value: object) -> str:
 
 
 def search_box(view: filters.View) -> None:
-    """Search by household id, head's name or ID number; a result row opens the household."""
+    """Search households (``records.search``: a masked role searches by what it sees, or a
+    whole ID number); each new search is audited, and searches that find nothing earn a
+    growing wait (``accounts.SEARCH_THROTTLE``). A result row opens the household."""
     if not auth.allowed("view_households"):
         return
-    text = st.text_input(t("search"), key="drill_search", placeholder=t("search_hint"))
-    if not text.strip():
+    unmasked_now = auth.allowed("unmask") and bool(st.session_state.get("unmask"))
+    hint = t("search_hint") if unmasked_now else t("search_hint_masked")
+    text = st.text_input(t("search"), key="drill_search", placeholder=hint).strip()
+    if not text:
         return
-    found = query("search", text, f.round, unmask=auth.unmasked(search=text))
+    who = auth.user().username
+    if st.session_state.get("_searched") != (text, f.round):
+        try:
+            accounts.check_search(store(), who, client=auth.client())
+        except accounts.TooManyAttempts as e:
+            st.warning(md(e.message(lang())))
+            return
+        found = query("search", text, f.round, unmask=auth.unmasked(search=text))
+        accounts.record_search(
+            store(), who, records.search_shown(text), len(found), client=auth.client()
+        )
+        st.session_state["_searched"] = (text, f.round)
+    else:
+        found = query("search", text, f.round, unmask=auth.unmasked(search=text))
     st.caption(t("household_count", n=len(found)))
     table = st.dataframe(
-        found.rename(columns={c: t(c) for c in found.columns}),
+        readable(found.rename(columns={c: t(c) for c in found.columns})),
         hide_index=True,
         width="stretch",
         on_select="rerun",
