@@ -53,6 +53,13 @@ class Limits:
         500 MB).
     zip_ratio : uncompressed / compressed size of one zip entry over 1 MB
         (``POVERTY_MAX_ZIP_RATIO``, 100).
+    worker_bytes : address space of the worker process that parses and validates one file
+        (``POVERTY_WORKER_MEMORY_MB``, 4096 MB; ``RLIMIT_AS``, analytics/worker.py). The
+        worker starts at about 0.4 GB of it (Python, numpy, pyarrow, calamine mapped in); a
+        100,000-household workbook (9 MB) peaks near 1 GB.
+    worker_seconds : CPU time of that worker (``POVERTY_WORKER_SECONDS``, 300 s;
+        ``RLIMIT_CPU``); it is also stopped after ``WALL_FACTOR`` times as long on the clock
+        (a stalled or starved parse). A 100,000-household workbook takes about 4 s.
     """
 
     file_bytes: int = 50 * MB
@@ -60,6 +67,8 @@ class Limits:
     cells: int = 30_000_000
     unzipped_bytes: int = 500 * MB
     zip_ratio: int = 100
+    worker_bytes: int = 4096 * MB
+    worker_seconds: int = 300
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
@@ -87,7 +96,10 @@ LIMIT_ENV: dict[str, tuple[str, int]] = {
     "cells": ("POVERTY_MAX_CELLS", 1),
     "unzipped_bytes": ("POVERTY_MAX_UNZIPPED_MB", MB),
     "zip_ratio": ("POVERTY_MAX_ZIP_RATIO", 1),
+    "worker_bytes": ("POVERTY_WORKER_MEMORY_MB", MB),
+    "worker_seconds": ("POVERTY_WORKER_SECONDS", 1),
 }
+WALL_FACTOR = 3  # the worker is stopped after this many times its CPU limit on the clock
 RATIO_MIN_ENTRY_BYTES = MB  # the ratio limit applies to zip entries larger than this
 MAX_ZIP_ENTRIES = 10_000
 MAX_TAG_BYTES = MB  # a cell, row or shared-string tag longer than this is refused
@@ -167,7 +179,11 @@ class SheetNote:
 
 
 def read_grids(file_name: str, data: bytes, limits: Limits | None = None) -> list[Grid]:
-    """Reads every sheet of an Excel file, or the one table of a CSV file.
+    """Reads every sheet of an Excel file, or the one table of a CSV file: ``check_file``,
+    then ``parse_grids``, in this process.
+
+    For trusted bytes only (tests, tools): an uploaded or command-line file is parsed in a
+    worker process with memory and CPU limits (``ingest.inspect_file``, analytics/worker.py).
 
     Parameters
     ----------
@@ -185,6 +201,21 @@ def read_grids(file_name: str, data: bytes, limits: Limits | None = None) -> lis
         raised before the file is parsed (or, for CSV, as soon as a limit is passed).
     """
     limits = limits or Limits.from_env()
+    check_file(file_name, data, limits)
+    return parse_grids(file_name, data, limits)
+
+
+def check_file(file_name: str, data: bytes, limits: Limits) -> None:
+    """The checks before any parser sees the bytes (the first line; cheap, bounded, in
+    Python): the suffix, the size limit, what the content is (a zip or OLE workbook, an HTML
+    page under an Excel name, else text), and for a workbook its container and the shape of
+    its sheets (``_preflight``: zip bombs, far-away cells, lying counts).
+
+    Raises
+    ------
+    ReadError, LimitError
+        As ``read_grids``, for everything that can be refused before parsing.
+    """
     suffix = PurePath(file_name).suffix.lower()
     if suffix not in EXCEL_SUFFIXES and suffix not in CSV_SUFFIXES:
         raise ReadError(
@@ -194,18 +225,32 @@ def read_grids(file_name: str, data: bytes, limits: Limits | None = None) -> lis
             " .csv (save .xlsb and .ods as .xlsx)."
         )
     check_size(file_name, len(data), limits)
-    budget = _Budget(limits)
     # The content decides, not the name: clerks rename files (a workbook saved as .csv,
     # a CSV renamed .xlsx). Zip (.xlsx/.xlsm) and OLE (.xls) containers are workbooks.
     if is_workbook(data):
-        return _read_excel(file_name, data, budget)
-    if suffix in EXCEL_SUFFIXES and _looks_like_html(data):
+        _preflight(file_name, data, limits)
+    elif suffix in EXCEL_SUFFIXES and _looks_like_html(data):
         raise ReadError(
             f"{file_name}：这是网页（HTML）格式的表格，只是用了 Excel 的文件名。"
             "请在 Excel 中打开后“另存为” .xlsx 再上传。"
             f" / {file_name}: this is a web page (HTML) table with an Excel name; open it in "
             "Excel and save it as .xlsx."
         )
+
+
+def parse_grids(file_name: str, data: bytes, limits: Limits) -> list[Grid]:
+    """Parses bytes that passed ``check_file`` (not checked again): a workbook with
+    python-calamine, anything else as CSV text. Rows and cells are counted against
+    ``limits`` as the sheets are read.
+
+    Raises
+    ------
+    ReadError, LimitError
+        As ``read_grids``, for what only the parse finds.
+    """
+    budget = _Budget(limits)
+    if is_workbook(data):
+        return _read_excel(file_name, data, budget)
     return [_read_csv(file_name, data, budget)]
 
 
@@ -300,7 +345,6 @@ class _Budget:
 
 
 def _read_excel(file_name: str, data: bytes, budget: _Budget) -> list[Grid]:
-    _preflight(file_name, data, budget.limits)
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         grids = []
@@ -329,6 +373,17 @@ def _read_excel(file_name: str, data: bytes, budget: _Budget) -> list[Grid]:
         if type(e).__name__ == "PanicException":
             raise _damaged(file_name, e) from e
         raise
+
+
+def out_of_range(file_name: str, e: BaseException) -> ReadError:
+    """A value the store's column types cannot hold (a whole number past 2**63, a date
+    after the year 9999): the file is refused as unreadable, nothing imported."""
+    return ReadError(
+        f"{file_name}：有值超出可处理的范围（如 9999 年以后的日期、超过 19 位的整数），"
+        "未导入任何数据。"
+        f" / {file_name}: a value is out of range (a date after the year 9999? a whole number"
+        f" of more than 19 digits?); nothing was imported ({str(e)[:200]})."
+    )
 
 
 def _password(file_name: str) -> ReadError:

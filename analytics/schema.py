@@ -291,3 +291,29 @@ def value_lookup(codes: dict[str, tuple[str, ...]]) -> dict[str, str]:
         for s in spellings:
             out[s] = k
     return out
+
+
+# Value kind -> the DuckDB type of its column (the store's tables, analytics/store.py).
+SQL_TYPES = {
+    TEXT: "VARCHAR",
+    ID_NUMBER: "VARCHAR",
+    STATE: "VARCHAR",
+    ADJUSTMENT: "VARCHAR",
+    FINDING: "VARCHAR",
+    INT: "BIGINT",
+    NUMBER: "DOUBLE",
+    DATE: "DATE",
+    YESNO: "BOOLEAN",
+}
+
+
+def table_columns(table_key: str) -> list[tuple[str, str]]:
+    """(column, SQL type) of a data table: batch and round, the fields, the source row."""
+    fields = [(f.key, SQL_TYPES[f.kind]) for f in TABLES[table_key].fields]
+    return [
+        ("batch_id", "BIGINT"),
+        ("round", "VARCHAR"),
+        *fields,
+        ("source_sheet", "VARCHAR"),
+        ("source_row", "BIGINT"),
+    ]

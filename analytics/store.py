@@ -23,30 +23,13 @@ import pandas as pd
 import pyarrow as pa
 
 from analytics import columns, schema
+from analytics.schema import table_columns
 from analytics.settings import Settings
 
 DB_ENV = "POVERTY_DB"
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "poverty.duckdb"
 SCHEMA_VERSION = 1
 
-_SQL_TYPES = {
-    schema.TEXT: "VARCHAR",
-    schema.ID_NUMBER: "VARCHAR",
-    schema.STATE: "VARCHAR",
-    schema.ADJUSTMENT: "VARCHAR",
-    schema.FINDING: "VARCHAR",
-    schema.INT: "BIGINT",
-    schema.NUMBER: "DOUBLE",
-    schema.DATE: "DATE",
-    schema.YESNO: "BOOLEAN",
-}
-_ARROW_TYPES = {
-    "VARCHAR": pa.string(),
-    "BIGINT": pa.int64(),
-    "DOUBLE": pa.float64(),
-    "DATE": pa.date32(),
-    "BOOLEAN": pa.bool_(),
-}
 DATA_TABLES = tuple(schema.TABLES)
 
 
@@ -60,18 +43,6 @@ class StoreError(Exception):
 def default_path() -> Path:
     """The database file: ``$POVERTY_DB`` if set, else ``data/poverty.duckdb``."""
     return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
-
-
-def table_columns(table_key: str) -> list[tuple[str, str]]:
-    """(column, SQL type) of a data table: batch and round, the fields, the source row."""
-    fields = [(f.key, _SQL_TYPES[f.kind]) for f in schema.TABLES[table_key].fields]
-    return [
-        ("batch_id", "BIGINT"),
-        ("round", "VARCHAR"),
-        *fields,
-        ("source_sheet", "VARCHAR"),
-        ("source_row", "BIGINT"),
-    ]
 
 
 def _ddl() -> list[str]:
@@ -469,9 +440,8 @@ class Store:
 
     def _bulk_insert(self, cur, table: str, batch_id: int, round_name: str, rows: list[dict]):
         cols = table_columns(table)
-        fields = [(c, _ARROW_TYPES[t]) for c, t in cols if c not in ("batch_id", "round")]
-        values = columns.to_columns(rows, [c for c, _ in fields])  # a missing key: null
-        incoming = pa.table({c: pa.array(values[c], type=t) for c, t in fields})
+        fields = [(c, columns.ARROW_TYPES[t]) for c, t in cols if c not in ("batch_id", "round")]
+        incoming = columns.to_arrow(rows, fields)  # a missing key: null
         cur.register("_rows", incoming)
         try:
             names = ", ".join(f'"{c}"' for c, _ in cols)

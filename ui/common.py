@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import metrics, queries
+from analytics import metrics, queries, worker
 from analytics.demo import ensure_demo
 from analytics.labels import fmt_change, fmt_change_rate, fmt_count, fmt_rate, label
 from analytics.settings import Settings
@@ -14,6 +14,7 @@ from analytics.store import Store, default_path
 
 @st.cache_resource(show_spinner=False)
 def _store(path: str) -> Store:
+    worker.warm()  # the parse workers' fork server, ready before the first upload
     store = Store(path)
     ensure_demo(store)
     return store
