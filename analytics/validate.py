@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -744,6 +745,7 @@ def _is_numbering(values: list[str]) -> bool:
 
 # ------------------------------------------------------------- column at a time
 _MEMO_ONLY = 256  # a column with at most this many distinct values is parsed value by value
+_FIRST_BLOCK = 16  # household ids _ByColumn.take checks at once at first (then 32, 64, ...)
 _TOTAL_LINES = re.compile(schema.TOTAL_PATTERN.pattern, re.MULTILINE)
 _FOOTER_LINES = re.compile(schema.FOOTER_PATTERN.pattern, re.MULTILINE)
 # Characters header_key removes or cuts at; text without them (and already clean) is its key.
@@ -931,6 +933,14 @@ class _ByColumn:
         self.township = file_township
         self.check_ids = table.key in ("households", "relocation")
         self.plain = self._plain_rows(located, cols, by_key, n)
+        # run_end[j]: the first row from j on that is not plain (j itself when j is not)
+        run_end: list[int] = []
+        after = 0
+        for b in compress(range(n), map(operator.not_, self.plain)):
+            run_end.extend(repeat(b, b - after + 1))
+            after = b + 1
+        run_end.extend(repeat(n, n - after))
+        self.run_end = run_end
         # The loaded plain rows, as columns: each row a columns.RowView of this frame.
         frame = dict(by_key)
         if self.fill_township:
@@ -1023,31 +1033,41 @@ class _ByColumn:
 
     def take(self, i: int, rows: list, problems: list[Problem]) -> int:
         """Loads the run of plain rows (see the class) from row ``i`` on; returns the first
-        row not loaded (``i`` when row ``i`` is not plain)."""
-        start, plain = self.start, self.plain
+        row not loaded (``i`` when row ``i`` is not plain).
+
+        Linear in the rows loaded (plus a bounded look past a repeated id): the end of each
+        run of plain rows is known from the start (``run_end``), and household ids are
+        checked in blocks that double while they hold no id seen before, so a sheet whose
+        household id repeats on every row (filled down by mistake) costs the same per row as
+        any other, however many rows follow.
+        """
+        start, sheet = self.start, self.sheet
         j0 = j = i - start
-        n = len(plain)
-        while j < n and plain[j]:
-            j += 1
-        if self.check_ids and j > j0:
-            seen, table_key = self.validator._seen_ids, self.table.key
-            keys = list(zip(repeat(table_key), self.ids[j0:j]))
-            if len(set(keys)) == len(keys) and (not seen or seen.keys().isdisjoint(keys)):
-                fresh = keys
-            else:  # a repeated id: load up to it; the per-row code reports it
-                fresh, known = [], set(seen)
-                for key in keys:
-                    if key in known:
-                        break
-                    known.add(key)
-                    fresh.append(key)
-                j = j0 + len(fresh)
-            # (sheet, Excel row): _labels makes the labels of _row_rules from it when asked
-            numbers = self.frame["source_row"][j0:j]
-            seen.update(zip(fresh, zip(repeat(self.sheet), numbers), strict=True))
+        end = self.run_end[j0] if j0 < len(self.run_end) else j0
+        if self.check_ids and end > j0:
+            seen, table_key, ids = self.validator._seen_ids, self.table.key, self.ids
+            numbers = self.frame["source_row"]
+            size = _FIRST_BLOCK
+            while j < end:
+                k = min(end, j + size)
+                keys = list(zip(repeat(table_key), ids[j:k]))
+                if len(set(keys)) == len(keys) and seen.keys().isdisjoint(keys):
+                    # (sheet, Excel row): _labels makes the labels of _row_rules from it
+                    seen.update(zip(keys, zip(repeat(sheet), numbers[j:k]), strict=True))
+                    j = k
+                    size *= 2
+                    continue
+                for key, number in zip(keys, numbers[j:k], strict=True):
+                    if key in seen:
+                        break  # a repeated id: load up to it; the per-row code reports it
+                    seen[key] = (sheet, number)
+                    j += 1
+                break
+        else:
+            j = end
         rows.extend(map(columns.RowView, repeat(self.frame, j - j0), range(j0, j)))
         warnings = self.warnings
-        if warnings:
+        if warnings and j > j0:
             numbers = self.frame["source_row"]
             run = range(j0, j)
             for k in sorted(warnings.keys() & run) if len(run) > len(warnings) else run:
