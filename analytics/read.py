@@ -442,10 +442,15 @@ def _make_grid(
 def decode_text(file_name: str, data: bytes) -> str:
     """Decodes CSV bytes strictly: UTF-8 (BOM or not), UTF-16 with BOM, else GB18030.
 
+    GB18030 decodes nearly any bytes, Big5 and Shift-JIS among them, into other characters:
+    text decoded that way is refused when too much of it is outside what a Chinese
+    register holds (``_MOJIBAKE``), with the encoding it more likely is.
+
     Raises
     ------
     ReadError
-        When no encoding decodes every byte: nothing is dropped or replaced silently.
+        When no encoding decodes every byte, or GB18030 gives mojibake: nothing is dropped
+        or replaced silently.
     """
     if data.startswith(b"\xef\xbb\xbf"):
         encodings = ["utf-8-sig"]
@@ -456,15 +461,82 @@ def decode_text(file_name: str, data: bytes) -> str:
     last: UnicodeDecodeError | None = None
     for enc in encodings:
         try:
-            return data.decode(enc, errors="strict")
+            text = data.decode(enc, errors="strict")
         except UnicodeDecodeError as e:
             last = e
+            continue
+        if enc == "gb18030":
+            _refuse_mojibake(file_name, data, text)
+        return text
     pos = last.start if last else 0
     raise ReadError(
         f"{file_name}：无法识别文字编码（第 {pos} 字节起既不是 UTF-8 也不是 GB18030），"
         "请用 Excel 另存为“CSV UTF-8”或直接上传 Excel 文件。"
         f" / {file_name}: undecodable text at byte {pos}: neither UTF-8 nor GB18030."
     )
+
+
+# What a GB18030/GBK register holds besides ASCII: CJK punctuation and symbols, full-width
+# forms, Latin-1 signs (× ° ·), general punctuation, letterlike and number forms (℃ № Ⅱ),
+# arrows and mathematical signs (√ ≤), enclosed numbers (①), geometric shapes (○ ■), CJK
+# compatibility units (㎡), and the Han characters of GB 2312 (the 6,763 in common use).
+# Anything else (kana, Greek, Cyrillic, box drawing, private use, Hangul, rare Han) in a
+# large share of the text is mojibake: Big5 or Shift-JIS bytes read as GB18030.
+_EXPECTED_SIGNS = re.compile(
+    "[\u00a0-\u00ff\u2010-\u205e\u2100-\u22ff\u2460-\u24ff\u25a0-\u25ff"
+    "\u3000-\u303f\u3300-\u33ff\uff00-\uffef]"
+)
+_HAN = re.compile("[\u4e00-\u9fff]")
+_MOJIBAKE_SHARE = 0.2  # of the non-ASCII characters
+_MOJIBAKE_MIN = 3  # characters
+_MOJIBAKE_SAMPLE = 200_000  # characters looked at, from the start
+# Encodings a Chinese office's CSV may be in that GB18030 decodes without an error.
+_OTHER_ENCODINGS = ["gb18030", "big5", "shift_jis", "euc_kr", "euc_jp"]
+_ENCODING_NAMES = {
+    "big5": ("Big5（繁体中文）", "Big5 (traditional Chinese)"),
+    "cp950": ("Big5（繁体中文）", "Big5 (traditional Chinese)"),
+    "big5hkscs": ("Big5（繁体中文）", "Big5 (traditional Chinese)"),
+    "shift_jis": ("Shift-JIS（日文）", "Shift-JIS (Japanese)"),
+    "cp932": ("Shift-JIS（日文）", "Shift-JIS (Japanese)"),
+    "euc_jp": ("EUC-JP（日文）", "EUC-JP (Japanese)"),
+    "euc_kr": ("EUC-KR（韩文）", "EUC-KR (Korean)"),
+}
+
+
+def _refuse_mojibake(file_name: str, data: bytes, text: str) -> None:
+    """Refuses ``text`` (``data`` decoded as GB18030) when it is mostly characters a Chinese
+    register does not hold and charset-normalizer finds another encoding likelier."""
+    sample = text[:_MOJIBAKE_SAMPLE]
+    rest = re.sub(r"[\x00-\x7f]+", "", _EXPECTED_SIGNS.sub("", sample))
+    if not rest:
+        return
+    odd = [ch for ch in rest if not _HAN.match(ch) or not _in_gb2312(ch)]
+    non_ascii = len(re.sub(r"[\x00-\x7f]+", "", sample))
+    if len(odd) < _MOJIBAKE_MIN or len(odd) < _MOJIBAKE_SHARE * non_ascii:
+        return
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[: 4 * _MOJIBAKE_SAMPLE], cp_isolation=_OTHER_ENCODINGS).best()
+    guess = best.encoding if best is not None else None
+    if guess is None or guess.startswith("gb"):
+        return  # more likely GB18030 after all (rare characters, traditional text in GBK)
+    zh, en = _ENCODING_NAMES.get(guess, (guess, guess))
+    shown = "".join(dict.fromkeys(odd))[:8]
+    raise ReadError(
+        f"{file_name}：文字编码看起来是 {zh}，不是 UTF-8 或 GB18030（GBK）；按 GB18030 读出的是乱码"
+        f"（如“{shown}”），已拒绝。请用 Excel 或记事本另存为“CSV UTF-8”后再上传。"
+        f" / {file_name}: the text looks like {en}, not UTF-8 or GB18030 (GBK); read as "
+        f"GB18030 it is mojibake (e.g. '{shown}'), so it was refused. Save it as 'CSV UTF-8' "
+        "and upload that."
+    )
+
+
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _read_csv(file_name: str, data: bytes, budget: _Budget) -> Grid:

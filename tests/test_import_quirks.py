@@ -320,6 +320,42 @@ def test_gb18030_file_is_not_read_as_gbk():
     assert loaded(inspect("gb18030.csv", data), "head_name") == [NAME_OUTSIDE_GBK]
 
 
+# A small household register as a Taiwanese or Hong Kong system (Big5, traditional
+# characters) and a Japanese one (Shift-JIS) would write it: GB18030 decodes both bytes
+# without an error, into other characters.
+BIG5_REGISTER = (
+    "序號,鄉鎮,行政村,村民小組,戶編號,戶主姓名,戶主身份證號,家庭人口數,建檔立卡狀態\r\n"
+    "1,詩禮鄉,孔興村,孔興組,H001,張三,533921198001010010,4,未脫貧\r\n"
+    "2,詩禮鄉,詩禮村,一組,H002,李四,533921198001010029,3,已脫貧\r\n"
+)
+SHIFT_JIS_REGISTER = (
+    "番号,郷鎮,行政村,村民小組,戸番号,世帯主氏名,世帯主身分証番号,家族人数,登録状態\r\n"
+    "1,詩礼郷,孔興村,孔興組,H001,張三,533921198001010010,4,未脱貧\r\n"
+    "2,詩礼郷,詩礼村,一組,H002,李四,533921198001010029,3,既脱貧\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "named"),
+    [(BIG5_REGISTER, "big5", "Big5"), (SHIFT_JIS_REGISTER, "shift_jis", "Shift-JIS")],
+)
+def test_big5_and_shift_jis_csv_are_refused_naming_the_encoding(text, encoding, named):
+    data = text.encode(encoding)
+    assert data.decode("gb18030")  # decodes without an error: mojibake, not an error
+    report = inspect("户信息.csv", data)
+    assert report.status == "unreadable" and report.parsed == []
+    assert report.message.startswith("户信息.csv") and report.message_en.startswith("户信息.csv")
+    assert named in report.message and named in report.message_en
+    assert "CSV UTF-8" in report.message_en
+
+
+def test_a_gbk_register_with_rare_name_characters_is_not_taken_for_mojibake():
+    names = ["张喆", "李堃", "王玥", "赵昇"]  # GBK characters outside GB 2312
+    rows = [list(HOUSEHOLD_HEADER), *(household(n, name=v) for n, v in enumerate(names, 1))]
+    report = inspect("户信息.csv", csv_bytes(rows, encoding="gbk"))
+    assert loaded(report, "head_name") == names
+
+
 def test_undecodable_csv_is_unreadable_with_a_message_naming_the_file():
     data = "户编号,行政村\r\n".encode() + b"H001,\xff\xfe\x80\x80\r\n"
     report = inspect("坏编码.csv", data)
