@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from analytics import columns, read, validate
@@ -83,8 +83,8 @@ class FileReport:
     parsed: list[validate.ParsedTable] = field(default_factory=list, repr=False)
     batch_id: int | None = None
     replaced: list[int] = field(default_factory=list)
-    # A bulk import (analytics/bulk.py) keeps its rows in DuckDB, not in ``parsed``: its
-    # counts ("loaded", "rejected", "skipped") are here.
+    # A bulk import (analytics/bulk.py) keeps its rows in DuckDB, not in ``parsed``, and a
+    # ``summary`` drops them: their counts ("loaded", "rejected", "skipped") are here.
     totals: dict[str, int] | None = None
 
     @property
@@ -112,6 +112,15 @@ class FileReport:
         if self.totals is not None:
             return self.totals["skipped"]
         return sum(sum(p.skipped.values()) for p in self.parsed)
+
+    def summary(self) -> FileReport:
+        """This report without its parsed rows: what a page shows of an inspection (status,
+        messages, sheets, the row report, the counts), a small fraction of the rows' size."""
+        return replace(
+            self,
+            parsed=[],
+            totals={"loaded": self.loaded, "rejected": self.rejected, "skipped": self.skipped},
+        )
 
     @property
     def warnings(self) -> int:

@@ -11,9 +11,12 @@ from ui import auth
 from ui.common import lang, store, t
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+# The page keeps each inspection while the user decides: only its summary (no parsed rows:
+# a 35 MB file's rows took about 85 MB of the server's memory per entry), and only a few.
+# The import reads the file again.
+@st.cache_data(show_spinner=False, max_entries=8)
 def _inspect(name: str, data: bytes, township: str) -> ingest.FileReport:
-    return ingest.inspect_file(name, data, township or None)
+    return ingest.inspect_file(name, data, township or None).summary()
 
 
 def _sheet_frame(report: ingest.FileReport) -> pd.DataFrame:
