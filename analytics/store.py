@@ -101,6 +101,9 @@ class Store:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path else default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        from analytics.backup import remove_stale_temporaries  # backup imports this module
+
+        remove_stale_temporaries(self.path)  # what a killed restore left beside the file
         try:
             self.con = duckdb.connect(str(self.path))
         except duckdb.IOException as e:
