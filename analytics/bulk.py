@@ -480,7 +480,8 @@ class _Run:
             words = [s for s, f in self.lookup.items() if f == key]
             spellings = f" AND {c} NOT IN ({', '.join(map(_sql_str, words))})" if words else ""
         safe = (
-            f"regexp_full_match({c}, {_sql_str(_SAFE)}) "
+            f"length({c}) <> {columns.EXCEL_CELL_CHARS} "
+            f"AND regexp_full_match({c}, {_sql_str(_SAFE)}) "
             f"AND NOT regexp_matches({c}, {_sql_str(trig)}){spellings}"
         )
         if key is None:

@@ -33,15 +33,27 @@ _ID_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
 _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 
 
+# The most characters an Excel cell holds: a text exactly this long was probably cut off
+# (validate's W_CELL_TRUNCATED; never a plain text, here or in analytics/bulk.py's SQL).
+EXCEL_CELL_CHARS = 32_767
+
+
 def _plain(v: str) -> bool:
-    return bool(v) and v.isprintable() and " " not in v and unicodedata.is_normalized("NFKC", v)
+    return (
+        bool(v)
+        and v.isprintable()
+        and " " not in v
+        and len(v) != EXCEL_CELL_CHARS
+        and unicodedata.is_normalized("NFKC", v)
+    )
 
 
 def plain_texts(values: Sequence[object]) -> list[bool]:
     """True where a cell is non-empty text that ``clean_text`` returns unchanged and that
     holds no whitespace at all: NFKC already (``unicodedata.is_normalized``), printable (no
-    control character, no whitespace but " "), and no " ". Such a cell is its own clean
-    text, its own compact text, and its own value in any text field.
+    control or formatting character, no whitespace but " "), and no " ". Such a cell is its
+    own clean text, its own compact text, and its own value in any text field, with no
+    problem (a text of exactly ``EXCEL_CELL_CHARS`` characters raises one: not plain).
 
     Checked a block of cells at a time (one join, one pass of C code); a block with a
     non-text or unclean cell is checked cell by cell.
@@ -59,6 +71,7 @@ def plain_texts(values: Sequence[object]) -> list[bool]:
             and s.count("\n") == len(block) - 1
             and " " not in s
             and s.replace("\n", "").isprintable()
+            and EXCEL_CELL_CHARS not in map(len, block)
             and unicodedata.is_normalized("NFKC", s)
         ):
             out.extend([True] * len(block))

@@ -132,6 +132,18 @@ RULES: dict[str, tuple[str, str, str]] = {
         "列“{value}”与前面的列重复，已忽略",
         "column '{value}' repeats an earlier column and was ignored",
     ),
+    "W_INVISIBLE": (
+        WARNING,
+        "“{field}”含有不可见的格式字符（{chars}，如从右到左覆盖、零宽字符），已删除",
+        "'{field}' held invisible formatting characters ({chars}: right-to-left override, "
+        "zero-width ...); they were removed",
+    ),
+    "W_CELL_TRUNCATED": (
+        WARNING,
+        "“{field}”正好 32,767 个字符，是 Excel 单元格的上限，内容多半已被截断，请核实",
+        "'{field}' is exactly 32,767 characters long, Excel's limit for a cell: it was "
+        "probably cut off; check it",
+    ),
 }
 
 
@@ -197,6 +209,16 @@ _SCIENTIFIC = re.compile(r"\d(\.\d+)?E\+?\d+")
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 EXAMPLE_MARK = "(示例)"  # NFKC of （示例）: marks the blank template's example rows
+# Invisible formatting characters (Unicode category Cf) that turn up in pasted text: soft
+# hyphen, Arabic and Syriac marks, Mongolian vowel separator, zero-width space / joiners,
+# left-to-right and right-to-left marks, embeddings and overrides (U+202E reverses what
+# follows on screen), word joiner and invisible operators, isolates, byte order mark,
+# interlinear annotation, tag characters. clean_text drops them; W_INVISIBLE reports them.
+INVISIBLE = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u08e2\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
 DATE_FLOOR = dt.date(1990, 1, 1)  # no survey or meeting of the registry predates this
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
@@ -216,8 +238,10 @@ def clean_text(value: object) -> str:
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M") if value.time() != dt.time() else str(value.date())
     s = unicodedata.normalize("NFKC", str(value))
-    # control characters (NUL, BEL, ...) are dropped; tabs and line breaks become spaces
-    s = "".join(ch for ch in s if ch in "\t\n\r" or unicodedata.category(ch) != "Cc")
+    # control characters (NUL, BEL, ...) and invisible formatting characters (right-to-left
+    # override, zero-width space, ...: INVISIBLE) are dropped; tabs and line breaks become
+    # spaces
+    s = "".join(ch for ch in s if ch in "\t\n\r" or unicodedata.category(ch) not in ("Cc", "Cf"))
     return _SPACES.sub(" ", s).strip()
 
 
@@ -540,6 +564,13 @@ class Validator:
                 problem(file, sheet, row.excel_row, col, shown, code, field=f.header, **params)
             )
 
+        if raw.__class__ is str:
+            found = INVISIBLE.findall(raw)  # type: ignore[arg-type]
+            if found:
+                chars = ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(found))
+                add("W_INVISIBLE", chars=chars)
+            if len(raw) == columns.EXCEL_CELL_CHARS:  # type: ignore[arg-type]
+                add("W_CELL_TRUNCATED")
         if f.kind == schema.ID_NUMBER:
             out = self._id_number(raw, text, add)
         elif not text:

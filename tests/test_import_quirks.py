@@ -596,3 +596,42 @@ def test_a_hidden_sheet_is_reported_and_not_imported():
     assert report.loaded == 1
     note = next(s for s in report.sheets if s.sheet == "旧数据")
     assert note.table is None and "hidden sheet" in note.note_en
+
+
+# ------------------------------------------------------------ invisible and cut-off text
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_invisible_formatting_characters_are_stripped_with_a_warning(fmt):
+    """A right-to-left override shows 张\u202e三丰 as 张丰三 on screen; zero-width characters
+    make two spellings of one village. Both are removed, and the row report says so."""
+    rows = [
+        list(HOUSEHOLD_HEADER),
+        household(1, name="张\u202e三丰"),
+        household(2, name="李\u200b四", village="孔兴\u200d村"),
+        household(3),
+    ]
+    data = xlsx_bytes(rows) if fmt == "xlsx" else csv_bytes(rows)
+    report = inspect(f"户信息.{fmt}", data)
+    assert loaded(report, "head_name") == ["张三丰", "李四", "张三"]
+    assert loaded(report, "village") == ["孔兴村", "孔兴村", "孔兴村"]
+    found = [(p.row, p.column, p.code, p.severity) for p in report.problems]
+    assert found == [
+        (2, "F 户主姓名", "W_INVISIBLE", "warning"),
+        (3, "C 行政村", "W_INVISIBLE", "warning"),
+        (3, "F 户主姓名", "W_INVISIBLE", "warning"),
+    ]
+    assert "U+202E" in report.problems[0].message and "U+200B" in report.problems[2].message_en
+
+
+def test_a_cell_of_exactly_32767_characters_is_a_warning_that_it_was_cut():
+    """Excel keeps at most 32,767 characters in a cell: a cell exactly that long was
+    probably cut off where it was pasted; one character shorter is not suspect."""
+    rows = [
+        list(HOUSEHOLD_HEADER),
+        household(1, name="王" * 32_767),
+        household(2, name="王" * 32_766),
+    ]
+    report = inspect("长.xlsx", xlsx_bytes(rows))
+    assert [len(n) for n in loaded(report, "head_name")] == [32_767, 32_766]
+    found = [(p.row, p.column, p.code) for p in report.problems]
+    assert found == [(2, "F 户主姓名", "W_CELL_TRUNCATED")]
+    assert "32,767" in report.problems[0].message_en
