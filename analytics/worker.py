@@ -300,12 +300,12 @@ def _failure(
             "(POVERTY_WORKER_SECONDS); it was stopped and nothing was imported."
         )
     if oom:
-        asked = int(oom.group(1))
+        asked = _size(int(oom.group(1)))
         return WorkerFailed(
-            f"{file_name}：读取时解析程序一次要求分配 {read._mb(asked)} 内存，超过上限 {mb} MB"
+            f"{file_name}：读取时解析程序一次要求分配 {asked} 内存，超过上限 {mb} MB"
             "（环境变量 POVERTY_WORKER_MEMORY_MB），已停止；文件可能已损坏或被恶意构造，"
             "未导入任何数据。"
-            f" / {file_name}: the parser asked for {read._mb(asked)} of memory at once, over "
+            f" / {file_name}: the parser asked for {asked} of memory at once, over "
             f"the limit of {mb} MB (POVERTY_WORKER_MEMORY_MB), and was stopped; the file is "
             "damaged or crafted. Nothing was imported."
         )
@@ -316,6 +316,10 @@ def _failure(
         f" / {file_name}: the parser stopped abnormally while reading it ({how}); the file "
         "is damaged or crafted. Nothing was imported."
     )
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:,.1f} GB" if n >= 2**30 else read._mb(n)
 
 
 def _signal_name(exitcode: int | None) -> str:

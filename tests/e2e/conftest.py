@@ -14,6 +14,8 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -39,13 +41,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Iterator[str]:
-    """The dashboard on a free port, its database in a temporary folder; yields its URL."""
+@contextmanager
+def running_server(folder: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """``streamlit run app.py`` on a free port, its database ``folder/e2e.duckdb``, with
+    ``env`` added to the environment; stopped on leaving."""
     port = _free_port()
-    db = tmp_path_factory.mktemp("e2e") / "e2e.duckdb"
-    log = open(db.parent / "streamlit.log", "w")  # noqa: SIM115  (closed below)
-    env = {**os.environ, "POVERTY_DB": str(db)}
+    db = folder / "e2e.duckdb"
+    log = open(folder / "streamlit.log", "w")  # noqa: SIM115  (closed below)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -63,7 +65,7 @@ def server(tmp_path_factory) -> Iterator[str]:
             "false",
         ],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "POVERTY_DB": str(db), **(env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -78,15 +80,31 @@ def server(tmp_path_factory) -> Iterator[str]:
             time.sleep(0.5)
     else:
         proc.kill()
-        tail = (db.parent / "streamlit.log").read_text()[-2000:]
+        tail = (folder / "streamlit.log").read_text()[-2000:]
         raise RuntimeError(f"streamlit did not answer on {url}: {tail}")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        yield Server(url, proc, db)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@dataclass
+class Server:
+    url: str
+    proc: subprocess.Popen
+    db: Path
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[str]:
+    """The dashboard on a free port, its database in a temporary folder; yields its URL."""
+    with running_server(tmp_path_factory.mktemp("e2e")) as running:
+        yield running.url
 
 
 @pytest.fixture(scope="session")
