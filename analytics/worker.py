@@ -38,6 +38,7 @@ import re
 import resource
 import signal
 import threading
+import time
 from multiprocessing.connection import Connection
 
 import pyarrow as pa
@@ -98,17 +99,31 @@ class WorkerFailed(read.LimitError):
 
 # ---------------------------------------------------------------- the caller's side
 def warm() -> None:
-    """Starts the fork server (in the background) so that the first file does not wait for
-    it: a fresh interpreter importing this module and the parsers, about 0.3-0.8 s."""
+    """Starts the fork server in the background (``start``), so that the first file does not
+    wait for it."""
 
-    def start() -> None:
+    def run() -> None:
         try:
-            _ctx()
-            multiprocessing.forkserver.ensure_running()
+            start()
         except Exception:  # the first file will start it, or say why
-            log.exception("could not start the parse worker's fork server")
+            log.exception("could not start the parse workers' fork server")
 
-    threading.Thread(target=start, name="parse-worker-warmup", daemon=True).start()
+    threading.Thread(target=run, name="parse-worker-warmup", daemon=True).start()
+
+
+def start() -> float:
+    """Starts the fork server if it is not running, and returns once a worker forked from it
+    has answered: a fresh interpreter importing this module and the parsers, about 1 s once
+    per process (bench/RESULTS.md, "Import"). Returns the seconds it took.
+
+    Raises
+    ------
+    read.ReadError
+        ``WorkerFailed`` when no worker can be started.
+    """
+    started = time.perf_counter()
+    _call("(start)", {"kind": "ping", "file": "(start)"}, [], read.Limits.from_env())
+    return time.perf_counter() - started
 
 
 def _ctx() -> multiprocessing.context.BaseContext:
@@ -186,11 +201,13 @@ def _call(
     if head.get("ok") is not True:
         raise _out_of_format(file_name, "header says neither ok nor why not")
     if isinstance(head.get("peak_rss_kb"), int):
-        last_run["worker_peak_mb"] = head["peak_rss_kb"] / 1024
+        peak = max(last_run.get("worker_peak_mb", 0.0), head["peak_rss_kb"] / 1024)
+        last_run["worker_peak_mb"] = peak
     return head, messages[1:]
 
 
-# Peak resident memory of the last worker that answered (for bench/bench_import.py).
+# The largest peak resident memory of a worker that answered, in this process (MB; for
+# bench/bench_import.py).
 last_run: dict[str, float] = {}
 
 
@@ -756,4 +773,14 @@ def _job_parse(job: dict, payloads: list[bytes], limits: read.Limits):
     return {"parsed": _parsed_meta(parsed)}, _encode_parsed(job["file"], parsed)
 
 
-_JOBS = {"inspect": _job_inspect, "cells": _job_cells, "ids": _job_ids, "parse": _job_parse}
+def _job_ping(job: dict, payloads: list[bytes], limits: read.Limits):
+    return {}, []
+
+
+_JOBS = {
+    "ping": _job_ping,
+    "inspect": _job_inspect,
+    "cells": _job_cells,
+    "ids": _job_ids,
+    "parse": _job_parse,
+}
