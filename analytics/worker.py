@@ -16,7 +16,7 @@ them forever; it would also copy the server's whole address space under the chil
 ``RLIMIT_AS``. ``multiprocessing``'s fork server is started once by fork+exec (a fresh
 interpreter, one thread) and imports this module and its parsers before any request
 (``warm``); each file is then a ``fork`` of that small, single-threaded process (about
-15 ms: measured in bench/RESULTS.md, "Import"), which exits when its file is done, so
+30 ms: measured in bench/RESULTS.md, "Import"), which exits when its file is done, so
 limits are per file and nothing leaks from one file to the next.
 
 What the worker hands back is data, not code: a JSON header (status, messages, sheets) and,
