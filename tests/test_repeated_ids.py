@@ -101,3 +101,31 @@ def bulk_work(n: int, tmp_path: Path) -> int:
 def test_the_bulk_paths_python_side_is_linear_in_rows_of_one_household_id(tmp_path):
     small, large = bulk_work(1_000, tmp_path), bulk_work(4_000, tmp_path)
     assert large < 5 * small, (small, large)
+
+
+def test_the_bulk_path_refuses_more_odd_rows_than_a_sheet_may_hold(tmp_path, monkeypatch):
+    """Every row that is not plainly data goes through the Python validator: more of them
+    than POVERTY_MAX_ROWS is refused before any is read into Python, nothing written."""
+    from analytics import ingest
+    from analytics.store import Store
+
+    rows = filled_down(120)
+    path = tmp_path / "filled.parquet"
+    pq.write_table(pa.table({h: [r[c] for r in rows[1:]] for c, h in enumerate(rows[0])}), path)
+    store = Store(tmp_path / "db.duckdb")
+    before = store.counts()
+    monkeypatch.setenv("POVERTY_MAX_ROWS", "100")
+    try:
+        ingest.import_path(store, path, "R", allow_partial=True)
+    except read.LimitError as e:
+        assert "filled.parquet" in str(e) and "120 rows need row-by-row checks" in str(
+            e
+        )  # the first one too
+        assert "POVERTY_MAX_ROWS" in str(e)
+    else:
+        raise AssertionError("not refused")
+    assert store.counts() == before
+    monkeypatch.setenv("POVERTY_MAX_ROWS", "200")
+    report = ingest.import_path(store, path, "R", allow_partial=True)
+    assert (report.status, report.loaded, report.rejected) == ("partial", 1, 119)
+    store.close()
