@@ -63,8 +63,8 @@ def test_a_file_over_the_workers_memory_limit_is_unreadable(store, monkeypatch):
 
 
 def test_a_parse_over_the_workers_time_limit_is_unreadable(store, monkeypatch):
-    """200,000 rows take several seconds of CPU; the worker may use 1 s (3 s on the clock)."""
-    data = csv_bytes([HOUSEHOLD_HEADER, *(household(n) for n in range(1, 200_001))])
+    """400,000 rows take about 6 s of CPU here; the worker may use 1 s (3 s on the clock)."""
+    data = csv_bytes([HOUSEHOLD_HEADER, *(household(n) for n in range(1, 400_001))])
     monkeypatch.setenv("POVERTY_WORKER_SECONDS", "1")
     before = store.counts()
     report = ingest.import_file(store, "慢.csv", data, ROUND)
