@@ -8,6 +8,12 @@ table, schema version, when). ``restore`` rebuilds a database file from such a f
 a temporary file beside the target, checked against the manifest, migrated to the current
 schema, then moved into place in one rename, so a failed restore leaves the target as it
 was. It refuses a target that holds data unless ``force`` is given.
+
+Both hold every table, password hashes included: a backup folder and every file in it are
+the owner's only (0700 / 0600), as is a restore's temporary file (and the restored file
+when there was none before; a replaced file keeps its mode). A restore killed half-way
+leaves its temporary file behind: ``remove_stale_temporaries`` deletes such files when the
+next restore starts and whenever a ``Store`` opens the database beside them.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +32,7 @@ from analytics.store import SCHEMA_VERSION, Store, StoreError
 
 MANIFEST = "manifest.json"
 FORMAT = "poverty-dashboard-backup"
+OWNER_ONLY_FILE, OWNER_ONLY_DIR = 0o600, 0o700
 
 
 class BackupError(Exception):
@@ -113,22 +121,70 @@ def backup(store: Store, out_dir: str | Path) -> Manifest:
             f"备份目录 {out} 已存在且不是空目录，请换一个目录。"
             f" / The backup folder {out} exists and is not empty; choose another."
         )
-    out.mkdir(parents=True, exist_ok=True)
-    with store.write() as cur:
-        counts = table_counts(cur)
-        path = str(out.resolve()).replace("'", "''")
-        try:
-            cur.execute(f"EXPORT DATABASE '{path}' (FORMAT parquet)")
-        except duckdb.Error as e:
-            raise BackupError(f"备份失败：{e} / Backup failed: {e}") from e
-    manifest = Manifest(
-        tables=counts,
-        schema_version=SCHEMA_VERSION,
-        created_at=dt.datetime.now().isoformat(timespec="seconds"),
-        source=str(store.path),
-    )
-    (out / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+    with _owner_only():
+        out.mkdir(parents=True, exist_ok=True)
+        out.chmod(OWNER_ONLY_DIR)
+        with store.write() as cur:
+            counts = table_counts(cur)
+            path = str(out.resolve()).replace("'", "''")
+            try:
+                cur.execute(f"EXPORT DATABASE '{path}' (FORMAT parquet)")
+            except duckdb.Error as e:
+                raise BackupError(f"备份失败：{e} / Backup failed: {e}") from e
+        manifest = Manifest(
+            tables=counts,
+            schema_version=SCHEMA_VERSION,
+            created_at=dt.datetime.now().isoformat(timespec="seconds"),
+            source=str(store.path),
+        )
+        (out / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+    for p in out.rglob("*"):
+        p.chmod(OWNER_ONLY_DIR if p.is_dir() else OWNER_ONLY_FILE)
     return manifest
+
+
+@contextlib.contextmanager
+def _owner_only() -> Iterator[None]:
+    """Files and folders created in the block (by DuckDB too) are the owner's only. The
+    mask is the process's: backup and restore run from the command line, not the server."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+RESTORING = ".restoring-"  # a restore's temporary file: .<target name>.restoring-<pid>
+
+
+def remove_stale_temporaries(target: str | Path) -> list[Path]:
+    """Deletes what restores into ``target`` that were killed left beside it: their
+    temporary files (``.<name>.restoring-<pid>`` and its ``.wal``), whole copies of a
+    database, when process ``pid`` no longer runs. Returns the files removed.
+    """
+    target = Path(target)
+    removed = []
+    prefix = f".{target.name}{RESTORING}"
+    for p in target.parent.glob(f"{prefix}*"):
+        pid = p.name[len(prefix) :].removesuffix(".wal")
+        if not pid.isdigit() or _running(int(pid)):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+            removed.append(p)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def is_empty(path: str | Path) -> bool:
@@ -176,34 +232,43 @@ def restore(src_dir: str | Path, db_path: str | Path, *, force: bool = False) ->
             "Add --force to overwrite."
         )
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.restoring-{os.getpid()}")
+    remove_stale_temporaries(target)
+    tmp = target.with_name(f".{target.name}{RESTORING}{os.getpid()}")
     _remove(tmp)
+    mode = target.stat().st_mode & 0o777 if target.exists() else OWNER_ONLY_FILE
     try:
-        con = duckdb.connect(str(tmp))
-        try:
-            folder = str(src.resolve()).replace("'", "''")
-            con.execute(f"IMPORT DATABASE '{folder}'")
-            counts = table_counts(con)
-        except duckdb.Error as e:
-            raise BackupError(f"恢复失败：{e} / Restore failed: {e}") from e
-        finally:
-            con.close()
-        missing = {t: n for t, n in manifest.tables.items() if counts.get(t) != n}
-        if missing:
-            found = {t: counts.get(t) for t in missing}
-            raise BackupError(
-                f"恢复后的行数与备份清单不符：{found}，应为 {missing}。"
-                f" / Restored row counts {found} differ from the manifest's {missing}."
-            )
-        Store(tmp).close()  # migrate: tables added since the backup are created empty
-        if target.exists():
-            # Replays and checkpoints the old file's write-ahead log, so that no stale
-            # .wal is left to be applied to the restored file; fails when it is in use.
-            _connect(target).close()
+        with _owner_only():
+            _restore_into(src, tmp, target, manifest)
+        tmp.chmod(mode)
         os.replace(tmp, target)
     finally:
         _remove(tmp)
     return manifest
+
+
+def _restore_into(src: Path, tmp: Path, target: Path, manifest: Manifest) -> None:
+    """The import into ``tmp``, checked and migrated; ``target``'s log checkpointed."""
+    con = duckdb.connect(str(tmp))
+    try:
+        folder = str(src.resolve()).replace("'", "''")
+        con.execute(f"IMPORT DATABASE '{folder}'")
+        counts = table_counts(con)
+    except duckdb.Error as e:
+        raise BackupError(f"恢复失败：{e} / Restore failed: {e}") from e
+    finally:
+        con.close()
+    missing = {t: n for t, n in manifest.tables.items() if counts.get(t) != n}
+    if missing:
+        found = {t: counts.get(t) for t in missing}
+        raise BackupError(
+            f"恢复后的行数与备份清单不符：{found}，应为 {missing}。"
+            f" / Restored row counts {found} differ from the manifest's {missing}."
+        )
+    Store(tmp).close()  # migrate: tables added since the backup are created empty
+    if target.exists():
+        # Replays and checkpoints the old file's write-ahead log, so that no stale
+        # .wal is left to be applied to the restored file; fails when it is in use.
+        _connect(target).close()
 
 
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:

@@ -41,10 +41,11 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from openpyxl.utils import get_column_letter
 
-from analytics import ingest, read, schema, store, validate
+from analytics import columns, ingest, read, schema, store, validate, worker
 from analytics.ingest import FileReport, SheetSummary
 
 MB = 1024 * 1024
@@ -66,7 +67,7 @@ CSV_SHEET, PARQUET_SHEET = "CSV", "Parquet"
 _SAFE = r"[!-~\x{4E00}-\x{9FFF}]+"
 _DECIMAL = r"[0-9]{1,15}(\.[0-9]{1,15})?"
 _ID = r"[0-9]{17}[0-9X]"
-_SQL_TYPES = store._SQL_TYPES
+_SQL_TYPES = schema.SQL_TYPES
 
 
 class NotBulk(Exception):
@@ -340,11 +341,7 @@ def import_path(
             f"imported. Raise {MEMORY_ENV}."
         ) from e
     except (OverflowError, pa.ArrowException) as e:  # a date after 9999, a huge number
-        raise read.ReadError(
-            f"{name}：有值超出可处理的范围（如 9999 年以后的日期），未导入任何数据。"
-            f" / {name}: a value is out of range (a date after the year 9999?); nothing was "
-            f"imported ({str(e)[:200]})."
-        ) from e
+        raise read.out_of_range(name, e) from e
     finally:
         digest.join()
         st.cursor().execute(f"SET memory_limit = {_sql_str(memory)}")
@@ -370,6 +367,16 @@ class _Run:
             c: f"{get_column_letter(c + 1)} {located.headers[c]}" for c in located.columns
         }
         self.lookup = schema.header_lookup(self.table, located.spellings)
+        self.limits = read.Limits.from_env()
+        # What the worker's jobs need to know of the file (worker.bulk_cells, ...): the
+        # header only, not the rows read in Python.
+        header_only = replace(located.grid, rows=located.grid.rows[:1], row_numbers=None)
+        self.job = {
+            "located": replace(located, grid=header_only),
+            "township": self.validator.township,
+            "sheet": self.sheet,
+            "types": list(plan.types),
+        }
 
     def q(self, sql: str, params: list | None = None) -> list[tuple]:
         return self.cur.execute(sql, params or []).fetchall()
@@ -430,82 +437,39 @@ class _Run:
 
     # ------------------------------------------------------- column values
     def columns(self) -> None:
-        """Per column: the SQL shortcut (large columns), and the values parsed in Python."""
-        plan, located = self.plan, self.plan.located
+        """Per column: the SQL shortcut (large columns), and the values parsed in Python
+        (in a worker process: ``worker.bulk_cells``)."""
+        plan = self.plan
         # The distinct values the shortcuts leave, of every column: one grouping-sets query.
         kept = ", ".join(
             f"CASE WHEN NOT f{k} THEN c{k} END AS g{k}" if self.fast[k] else f"c{k} AS g{k}"
             for k in range(plan.width)
         )
         sets = ", ".join(f"(g{k})" for k in range(plan.width))
-        lists: list[list] = [[] for _ in range(plan.width)]
-        for row in self.q(
+        grouped = self.cur.sql(
             f"SELECT GROUPING_ID({', '.join(f'g{k}' for k in range(plan.width))}) AS _set, * "
             f"FROM (SELECT {kept} FROM _bulk_raw) GROUP BY GROUPING SETS ({sets})"
-        ):
-            k = plan.width - (~row[0] & ((1 << plan.width) - 1)).bit_length()
-            value = row[1 + k]
-            if value is not None:
-                lists[k].append(value)
-        id_col = located.column_of("household_id")
-        self.templates: dict[int, dict] = {}  # column -> value -> problems (row 0)
-        self.maps: dict[int, str] = {}
-        null_ok = True
+        ).to_arrow_table()
+        everything = (1 << plan.width) - 1
+        values = []
         for k in range(plan.width):
-            key = located.columns.get(k)
-            values = lists[k] or []
-            out, skip, err, warn, has_id = [], [], [], [], []
-            found_of = {}
-            for v in values:
-                skip.append(validate.cell_may_skip(v, key, self.lookup))
-                if key is None:
-                    continue
-                o, found = self.validator._cell_result(
-                    plan.name, self.sheet, self.table, key, v, self.colname[k]
-                )
-                out.append(o)
-                err.append(any(p.severity == validate.ERROR for p in found))
-                warn.append(bool(found))
-                if found:
-                    found_of[v] = found
-                if k == id_col:
-                    text = validate.clean_text(v).replace(" ", "")
-                    has_id.append(bool(text) and not schema.FOOTER_PATTERN.match(text))
-            if key is not None:
-                self.templates[k] = found_of
-                null_ok &= self.validator._cell_result(
-                    plan.name, self.sheet, self.table, key, None, self.colname[k]
-                ) == (None, ())
-            arrow_type = (
-                store._ARROW_TYPES[plan.types[k]]
-                if plan.types[k] != "TIMESTAMP"
-                else pa.timestamp("us")
-            )
-            cols = {"v": pa.array(values, arrow_type), "skip": pa.array(skip, pa.bool_())}
-            if key is not None:
-                out_type = _SQL_TYPES[self.table.by_key[key].kind]
-                cols |= {
-                    "out": pa.array(out, store._ARROW_TYPES[out_type]),
-                    "err": pa.array(err, pa.bool_()),
-                    "warn": pa.array(warn, pa.bool_()),
-                }
-                if k == id_col:
-                    cols["has_id"] = pa.array(has_id, pa.bool_())
-            # A column whose values all stand for themselves, unflagged, needs no lookup.
-            same = not any(skip) and (
-                key is None
-                or (
-                    plan.types[k] == "VARCHAR"
-                    and _SQL_TYPES[self.table.by_key[key].kind] == "VARCHAR"
-                    and out == values
-                    and not any(warn)
-                    and (k != id_col or all(has_id))
-                )
-            )
-            if not same:
-                self._register(f"_bulk_m{k}", cols)
+            mine = pc.equal(grouped.column("_set"), everything & ~(1 << (plan.width - 1 - k)))
+            column = grouped.column(f"g{k}").filter(mine).drop_null().combine_chunks()
+            values.append(column.cast(self._arrow_type(k)))
+        del grouped
+        maps, templates, self.null_ok = worker.bulk_cells(plan.name, self.job, values, self.limits)
+        self.templates: dict[int, dict] = {
+            k: templates[k] for k in range(plan.width) if plan.located.columns.get(k) is not None
+        }
+        self.maps: dict[int, str] = {}
+        for k, table in enumerate(maps):
+            if table is not None:
+                self._register(f"_bulk_m{k}", table)
                 self.maps[k] = f"_bulk_m{k}"
-        self.null_ok = null_ok
+
+    def _arrow_type(self, k: int) -> pa.DataType:
+        typ = self.plan.types[k]
+        return columns.ARROW_TYPES[typ] if typ != "TIMESTAMP" else pa.timestamp("us")
 
     def _fast(self, k: int, key: str | None) -> str | None:
         """SQL: the clean values of column ``k`` whose results need no Python, or None."""
@@ -516,7 +480,8 @@ class _Run:
             words = [s for s, f in self.lookup.items() if f == key]
             spellings = f" AND {c} NOT IN ({', '.join(map(_sql_str, words))})" if words else ""
         safe = (
-            f"regexp_full_match({c}, {_sql_str(_SAFE)}) "
+            f"length({c}) <> {columns.EXCEL_CELL_CHARS} "
+            f"AND regexp_full_match({c}, {_sql_str(_SAFE)}) "
             f"AND NOT regexp_matches({c}, {_sql_str(trig)}){spellings}"
         )
         if key is None:
@@ -640,19 +605,33 @@ class _Run:
                   FROM (SELECT {", ".join(level1)} FROM _bulk_raw r {joins}))"""
         )
 
-    def fetch_rows(self, where: str) -> list[tuple]:
-        """(row, raw cells) of the rows of _bulk_rows matching ``where``, in row order."""
+    def fetch_rows(self, where: str) -> pa.Table:
+        """Row number ("row") and raw cells (c0, c1, ...) of the rows of _bulk_rows matching
+        ``where``, in row order, as Arrow: refused when they are more than a sheet may hold
+        (``Limits.rows``), as every one of them goes through the Python validator."""
+        (n,) = self.q(f"SELECT count(*) FROM _bulk_rows WHERE {where}")[0]
+        if n > self.limits.rows:
+            name, limit = self.plan.name, self.limits.rows
+            raise read.LimitError(
+                f"{name}：有 {n:,} 行需要逐行检查（空行、合计行、有错误或户编号重复的行等），"
+                f"超过上限 {limit:,} 行（环境变量 POVERTY_MAX_ROWS），未导入任何数据；"
+                "请检查文件（例如户编号列是否被整列填充成同一个值）。"
+                f" / {name}: {n:,} rows need row-by-row checks (blank, totals, errors, "
+                f"repeated household ids, ...), over the limit of {limit:,} rows "
+                "(POVERTY_MAX_ROWS); nothing was imported. Check the file (a household id "
+                "column filled down with one value?)."
+            )
         cells = ", ".join(f"r.c{k}" for k in range(self.plan.width))
-        return self.q(
+        return self.cur.sql(
             f"""SELECT r.rowid - {self.base} + 2 AS row, {cells} FROM _bulk_raw r
             WHERE r.rowid - {self.base} + 2 IN (SELECT row FROM _bulk_rows WHERE {where})
             ORDER BY 1"""
-        )
+        ).to_arrow_table()
 
     # ----------------------------------------------------------------- run
     def go(self, round_name: str, allow_partial: bool, replace_: bool, is_demo: bool) -> None:
-        located, table, report, cur = self.plan.located, self.table, self.report, self.cur
-        missing = validate.missing_columns(located)
+        table, report, cur = self.table, self.report, self.cur
+        missing = validate.missing_columns(self.plan.located)
         if missing:
             # Every row would be rejected (validate.Validator.parse): refused unread.
             report.problems = missing
@@ -664,20 +643,13 @@ class _Run:
         self.stage()
         self.columns()
         self.classify()
-        header = located.grid.rows[0]
         # The rows that are not plain, in order: which of them are data, with which ids.
         odd = self.fetch_rows("NOT plain")
-        data = validate.Validator(self.validator.township).data_ids(self._located(odd, header))
-        validator = self.validator
+        data = worker.bulk_ids(self.plan.name, self.job, odd, self.limits)
+        del odd
         if table.key in ("households", "relocation"):
             # The first data row of every id; a plain row repeating an earlier id is not plain.
-            self._register(
-                "_bulk_pyids",
-                {
-                    "row": pa.array([r for r, _ in data], pa.int64()),
-                    "hid": pa.array([h or None for _, h in data], pa.string()),
-                },
-            )
+            self._register("_bulk_pyids", data)
             cur.execute(
                 """CREATE TEMP TABLE _bulk_first AS SELECT hid, min(row) AS first FROM (
                     SELECT row, "household_id" AS hid FROM _bulk_rows WHERE plain
@@ -688,20 +660,18 @@ class _Run:
                 """UPDATE _bulk_rows SET plain = FALSE, dup = TRUE FROM _bulk_first f
                 WHERE plain AND "household_id" = f.hid AND row > f.first"""
             )
-            dups = self.fetch_rows("dup")
-            odd = sorted(odd + dups)
-            hids = {h for _, h in data if h}
-            hids |= {h for (h,) in self.q('SELECT "household_id" FROM _bulk_rows WHERE dup')}
-            self._register("_bulk_hids", {"hid": pa.array(sorted(hids), pa.string())})
-            inside = {r[0] for r in odd}
-            for hid, first_row in self.q(
-                "SELECT f.hid, f.first FROM _bulk_first f JOIN _bulk_hids USING (hid)"
-            ):
-                if first_row not in inside:  # as _row_rules and _ByColumn.take label them
-                    validator._seen_ids[(table.key, hid)] = (
-                        f"{self.sheet} 第 {first_row} 行",
-                        f"sheet {self.sheet} row {first_row}",
-                    )
+            # The ids the Python validator meets, first seen on a plain row: it must know
+            # where (as _row_rules and _ByColumn.take label them).
+            seen = self.cur.sql(
+                """SELECT f.hid, f.first FROM _bulk_first f JOIN _bulk_rows r ON r.row = f.first
+                WHERE r.plain AND f.hid IN (
+                    SELECT hid FROM _bulk_pyids UNION SELECT "household_id" FROM _bulk_rows
+                    WHERE dup)
+                ORDER BY f.first"""
+            ).to_arrow_table()
+        else:
+            seen = pa.table({"hid": pa.array([], pa.string()), "first": pa.array([], pa.int64())})
+        del data
         # The plain rows' warnings, from the raw cells that carry one.
         warnings: list[validate.Problem] = []
         for k in self.warn_cols:
@@ -711,7 +681,10 @@ class _Run:
             ):
                 warnings.extend(validate._at(p, row) for p in found[v])
         # Every other row through Validator.parse, with the ids of the plain rows before it.
-        parsed = validator.parse(self._located(odd, header))
+        seen = seen.cast(pa.schema([("hid", pa.string()), ("first", pa.int64())]))
+        odd = self.fetch_rows("NOT plain")
+        parsed = worker.bulk_parse(self.plan.name, self.job, odd, seen, self.limits)
+        del odd
         n_plain = self.q("SELECT count(*) FROM _bulk_rows WHERE plain")[0][0]
         self._report(parsed, warnings, n_plain)
         if not round_name:
@@ -732,26 +705,14 @@ class _Run:
         report.sha256 = self.digest.sha256
         self._write(parsed, round_name, replace_, is_demo)
 
-    def _register(self, name: str, columns: dict) -> None:
+    def _register(self, name: str, columns: dict | pa.Table) -> None:
         """A temp table ``name`` from Arrow columns."""
-        self.cur.register(f"{name}_arrow", pa.table(columns))
+        table = columns if isinstance(columns, pa.Table) else pa.table(columns)
+        self.cur.register(f"{name}_arrow", table)
         try:
             self.cur.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
         finally:
             self.cur.unregister(f"{name}_arrow")
-
-    def _located(self, rows: list[tuple], header: list[object]) -> read.LocatedTable:
-        width = self.plan.width
-        cells = [list(header) + [None] * (width - len(header))]
-        cells += [list(r[1 : width + 1]) for r in rows]
-        grid = read.Grid(
-            file=self.plan.name,
-            sheet=self.sheet,
-            rows=cells,
-            width=width,
-            row_numbers=[1, *(r[0] for r in rows)],
-        )
-        return replace(self.plan.located, grid=grid, data_start=1)
 
     # -------------------------------------------------------------- report
     def _report(self, parsed: validate.ParsedTable, warnings: list, n_plain: int) -> None:
@@ -817,7 +778,7 @@ class _Run:
             else ({fill} if n_plain else set())
         )
         values = []
-        for c, _ in store.table_columns(key)[2:]:
+        for c, _ in schema.table_columns(key)[2:]:
             if c == "source_sheet":
                 values.append(_sql_str(self.sheet))
             elif c == "source_row":

@@ -210,7 +210,7 @@ def _metrics(store: Store, args: argparse.Namespace) -> int:
         sys.stdout.write(frame.to_json(orient="records", force_ascii=False, date_format="iso"))
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(frame.to_csv(index=False))
+        sys.stdout.write(export.to_csv_text(frame))
     return 0
 
 
@@ -251,7 +251,7 @@ def _anomalies(store: Store, args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(frame.to_json(orient="records", force_ascii=False) + "\n")
     else:
-        sys.stdout.write(frame.to_csv(index=False))
+        sys.stdout.write(export.to_csv_text(frame))
     return 0
 
 

@@ -14,8 +14,17 @@ import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
+import pyarrow as pa
 
 SLOW = object()  # "this cell needs the per-cell parser"
+# DuckDB type of a column (schema.SQL_TYPES) -> the Arrow type its values travel in.
+ARROW_TYPES = {
+    "VARCHAR": pa.string(),
+    "BIGINT": pa.int64(),
+    "DOUBLE": pa.float64(),
+    "DATE": pa.date32(),
+    "BOOLEAN": pa.bool_(),
+}
 _INF = float("inf")
 _BLOCK = 512
 _PLAIN_DECIMAL = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,15})?")
@@ -24,15 +33,27 @@ _ID_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
 _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 
 
+# The most characters an Excel cell holds: a text exactly this long was probably cut off
+# (validate's W_CELL_TRUNCATED; never a plain text, here or in analytics/bulk.py's SQL).
+EXCEL_CELL_CHARS = 32_767
+
+
 def _plain(v: str) -> bool:
-    return bool(v) and v.isprintable() and " " not in v and unicodedata.is_normalized("NFKC", v)
+    return (
+        bool(v)
+        and v.isprintable()
+        and " " not in v
+        and len(v) != EXCEL_CELL_CHARS
+        and unicodedata.is_normalized("NFKC", v)
+    )
 
 
 def plain_texts(values: Sequence[object]) -> list[bool]:
     """True where a cell is non-empty text that ``clean_text`` returns unchanged and that
     holds no whitespace at all: NFKC already (``unicodedata.is_normalized``), printable (no
-    control character, no whitespace but " "), and no " ". Such a cell is its own clean
-    text, its own compact text, and its own value in any text field.
+    control or formatting character, no whitespace but " "), and no " ". Such a cell is its
+    own clean text, its own compact text, and its own value in any text field, with no
+    problem (a text of exactly ``EXCEL_CELL_CHARS`` characters raises one: not plain).
 
     Checked a block of cells at a time (one join, one pass of C code); a block with a
     non-text or unclean cell is checked cell by cell.
@@ -50,6 +71,7 @@ def plain_texts(values: Sequence[object]) -> list[bool]:
             and s.count("\n") == len(block) - 1
             and " " not in s
             and s.replace("\n", "").isprintable()
+            and EXCEL_CELL_CHARS not in map(len, block)
             and unicodedata.is_normalized("NFKC", s)
         ):
             out.extend([True] * len(block))
@@ -124,6 +146,78 @@ def _valid_ids(chars: np.ndarray) -> np.ndarray:
     days = _MONTH_DAYS[np.where(month_ok, month, 0)] + ((month == 2) & leap)
     dated = month_ok & (year >= 1) & (day >= 1) & (day <= days)
     return shaped & (check == last) & dated
+
+
+class ArrowFrame(Mapping):
+    """The columns of an Arrow table as a frame for ``RowView`` (field -> list of values),
+    each column turned into Python values the first time it is read.
+
+    ``table`` stays available: a consumer that wants the whole table (Store._bulk_insert)
+    takes it as it is, without converting a single value.
+    """
+
+    __slots__ = ("_lists", "table")
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+        self._lists: dict[str, list] = {}
+
+    def __getitem__(self, key: str) -> list:
+        values = self._lists.get(key)
+        if values is None:
+            if key not in self.table.column_names:
+                raise KeyError(key)
+            values = self._lists[key] = self.table.column(key).to_pylist()
+        return values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.table.column_names)
+
+    def __len__(self) -> int:
+        return self.table.num_columns
+
+
+def arrow_rows(table: pa.Table) -> list[RowView]:
+    """The rows of an Arrow table, each a ``RowView`` of one ``ArrowFrame`` (in order)."""
+    frame = ArrowFrame(table)
+    return [RowView(frame, j) for j in range(table.num_rows)]
+
+
+def whole_table(rows: Sequence[Mapping]) -> pa.Table | None:
+    """The Arrow table behind ``rows`` when they are exactly the rows of one ``ArrowFrame``
+    in order (as ``arrow_rows`` made them), else None."""
+    if not rows or not isinstance(rows[0], RowView):
+        return None
+    frame = rows[0]._frame
+    if not isinstance(frame, ArrowFrame) or len(rows) != frame.table.num_rows:
+        return None
+    for j, r in enumerate(rows):
+        if not isinstance(r, RowView) or r._frame is not frame or r._j != j:
+            return None
+    return frame.table
+
+
+def to_arrow(rows: Sequence[Mapping], fields: Sequence[tuple[str, pa.DataType]]) -> pa.Table:
+    """The rows as an Arrow table of ``fields`` (name, type); a row without a name is null
+    there. Rows that are exactly one ``ArrowFrame``'s (``whole_table``) are taken from its
+    table, not converted value by value.
+
+    Raises
+    ------
+    OverflowError, pyarrow.ArrowException
+        When a value does not fit its type (a whole number past 2**63).
+    """
+    table = whole_table(rows)
+    if table is not None:
+        n = table.num_rows
+        return pa.table(
+            {
+                name: table.column(name).cast(t) if name in table.column_names else pa.nulls(n, t)
+                for name, t in fields
+            }
+        )
+    values = to_columns(rows, [name for name, _ in fields])
+    return pa.table({name: pa.array(values[name], type=t) for name, t in fields})
 
 
 class RowView(Mapping):

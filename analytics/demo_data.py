@@ -28,6 +28,8 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from analytics import export
+
 DEMO_TOWNSHIP = "诗礼乡"
 DEMO_ROUNDS = ("2017年精准核查", "2017年动态管理")  # round order: the check round ran first
 
@@ -613,7 +615,7 @@ _DATE_FORMAT = "yyyy-mm-dd"
 
 
 def _title(ws: Worksheet, text: str, columns: int) -> None:
-    ws.cell(1, 1, text).font = _TITLE_FONT
+    export.put(ws, 1, 1, text).font = _TITLE_FONT
     ws.cell(1, 1).alignment = _CENTER
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=columns)
 
@@ -660,15 +662,15 @@ def _households_sheet(ws: Worksheet, demo: _Demo, round_name: str) -> None:
     layout = _LAYOUTS[round_name]
     columns = len(layout.headers)
     _title(ws, f"{_COUNTY}{DEMO_TOWNSHIP}2017年贫困对象{layout.kind}户信息表", columns)
-    ws.cell(2, 1, f"填报单位：{DEMO_TOWNSHIP}人民政府")
-    ws.cell(2, 8, f"填报日期：{layout.fill_date}")
+    export.put(ws, 2, 1, f"填报单位：{DEMO_TOWNSHIP}人民政府")
+    export.put(ws, 2, 8, f"填报日期：{layout.fill_date}")
     for col, header in enumerate(layout.headers, start=1):
         if col in _SECURE_COLUMNS:
-            ws.cell(4, col, header)
+            export.put(ws, 4, col, header)
         else:
-            ws.cell(3, col, header)
+            export.put(ws, 3, col, header)
             ws.merge_cells(start_row=3, start_column=col, end_row=4, end_column=col)
-    ws.cell(3, _SECURE_COLUMNS[0], "两不愁三保障")
+    export.put(ws, 3, _SECURE_COLUMNS[0], "两不愁三保障")
     ws.merge_cells(
         start_row=3, start_column=_SECURE_COLUMNS[0], end_row=3, end_column=_SECURE_COLUMNS[-1]
     )
@@ -687,13 +689,13 @@ def _households_sheet(ws: Worksheet, demo: _Demo, round_name: str) -> None:
             values[2] = demo.groups[v][h.group]
             for col, value in enumerate(values, start=1):
                 if value is not None:
-                    cell = ws.cell(row, col, value)
+                    cell = export.put(ws, row, col, value)
                     if isinstance(value, dt.date):
                         cell.number_format = _DATE_FORMAT
             ws.cell(row, 6).number_format = "@"
             ws.cell(row, _HOUSEHOLD_ID_COLUMN).number_format = "@"
             row += 1
-        ws.cell(first, _VILLAGE_COLUMN, village).alignment = _CENTER
+        export.put(ws, first, _VILLAGE_COLUMN, village).alignment = _CENTER
         ws.merge_cells(
             start_row=first,
             start_column=_VILLAGE_COLUMN,
@@ -702,11 +704,11 @@ def _households_sheet(ws: Worksheet, demo: _Demo, round_name: str) -> None:
         )
         if v == layout.blank_after_village:
             row += 1  # a blank row between two villages, as county files have
-    ws.cell(row, 1, "合计").font = _BOLD
-    ws.cell(row, _HOUSEHOLD_ID_COLUMN, seq)
-    ws.cell(row, _SIZE_COLUMN, persons)
-    ws.cell(row + 2, 1, "审核人：张某某        填表人：李某某")
-    ws.cell(row + 3, 1, "注：本表由各村工作队填报。")
+    export.put(ws, row, 1, "合计").font = _BOLD
+    export.put(ws, row, _HOUSEHOLD_ID_COLUMN, seq)
+    export.put(ws, row, _SIZE_COLUMN, persons)
+    export.put(ws, row + 2, 1, "审核人：张某某        填表人：李某某")
+    export.put(ws, row + 3, 1, "注：本表由各村工作队填报。")
     ws.freeze_panes = "D5"
     _widths(ws, (6, 9, 10, 19, 9, 21, 7, 11, 13, 13, 11, 7, 7, 7, 7, 7, 9, 9, 11, 9, 7, 7, 7, 7, 7))
 
@@ -724,7 +726,7 @@ def _relocation_sheet(ws: Worksheet, demo: _Demo) -> None:
     )
     _title(ws, f"{DEMO_TOWNSHIP}易地扶贫搬迁安置情况表", len(headers))
     for col, header in enumerate(headers, start=1):
-        ws.cell(2, col, header).font = _BOLD
+        export.put(ws, 2, col, header).font = _BOLD
     for row, r in enumerate(demo.relocations, start=3):
         h = r.household
         values = (
@@ -739,7 +741,7 @@ def _relocation_sheet(ws: Worksheet, demo: _Demo) -> None:
         )
         for col, value in enumerate(values, start=1):
             if value is not None:
-                ws.cell(row, col, value)
+                export.put(ws, row, col, value)
         ws.cell(row, 1).number_format = "@"
         ws.cell(row, 7).number_format = "0.0"
     _widths(ws, (19, 9, 9, 18, 10, 9, 18, 10))
@@ -749,20 +751,20 @@ def _villages_sheet(ws: Worksheet, demo: _Demo) -> None:
     headers = ("行政村", "是否贫困村", "总户数", "总人口", "乡村人口")
     _title(ws, f"{DEMO_TOWNSHIP}村基本情况表", len(headers))
     for col, header in enumerate(headers, start=1):
-        ws.cell(2, col, header).font = _BOLD
+        export.put(ws, 2, col, header).font = _BOLD
     totals = [0, 0]
     row = 3
     for v, (village, poor, _groups) in enumerate(_VILLAGES):
         members = [h for h in demo.households if h.village == v]
         count, persons = len(members), sum(h.size for h in members)
         for col, value in enumerate((village, "是" if poor else "否", count, persons, persons), 1):
-            ws.cell(row, col, value)
+            export.put(ws, row, col, value)
         totals[0] += count
         totals[1] += persons
         row += 1
-    ws.cell(row, 1, "合计").font = _BOLD
+    export.put(ws, row, 1, "合计").font = _BOLD
     for col, value in ((3, totals[0]), (4, totals[1]), (5, totals[1])):
-        ws.cell(row, col, value)
+        export.put(ws, row, col, value)
     _widths(ws, (10, 11, 9, 9, 9))
 
 
@@ -770,7 +772,7 @@ def _meetings_sheet(ws: Worksheet, demo: _Demo) -> None:
     headers = ("行政村", "村民小组", "会议日期", "会议阶段", "参会人数", "主持人")
     _title(ws, f"{DEMO_TOWNSHIP}2017年贫困对象动态管理贫情分析会议登记表", len(headers))
     for col, header in enumerate(headers, start=1):
-        ws.cell(2, col, header).font = _BOLD
+        export.put(ws, 2, col, header).font = _BOLD
     row = 3
     for m in demo.meetings:
         village = None if m.village is None else _VILLAGES[m.village][0]
@@ -778,11 +780,11 @@ def _meetings_sheet(ws: Worksheet, demo: _Demo) -> None:
         phase = "贫情分析" if m.date < _PHASE_TWO else "实地调查"
         for col, value in enumerate((village, group, m.date, phase, m.attendance, m.host), 1):
             if value is not None:
-                ws.cell(row, col, value)
+                export.put(ws, row, col, value)
         ws.cell(row, 3).number_format = _DATE_FORMAT
         row += 1
-    ws.cell(row, 1, "合计").font = _BOLD
-    ws.cell(row, 5, sum(m.attendance for m in demo.meetings))
+    export.put(ws, row, 1, "合计").font = _BOLD
+    export.put(ws, row, 5, sum(m.attendance for m in demo.meetings))
     _widths(ws, (10, 10, 12, 10, 9, 9))
 
 

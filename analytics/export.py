@@ -1,9 +1,12 @@
-"""Tables out to files people open in Excel: CSV (UTF-8 with BOM) and XLSX.
+"""The one writer of every CSV and XLSX the product emits: tables out to files people open
+in Excel (CSV in UTF-8 with BOM, CSV text on the command line's standard output, XLSX),
+and every cell of the workbooks it builds (the blank template, the demo workbooks).
 
 Text that a spreadsheet would run as a formula (starting with = + - @, tab, CR or LF) is
 neutralised with a leading apostrophe; numbers stay numbers. XLSX files have the header
 row frozen, filters on, and every text cell written as text so long ID numbers keep all
-their digits. Written with openpyxl.
+their digits. Written with openpyxl, whose own cells take text starting with "=" as a
+formula: a cell of a workbook the product builds is written through ``put``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import io
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from analytics import coverage, metrics
 from analytics.labels import label
@@ -37,9 +42,21 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def to_csv_text(frame: pd.DataFrame) -> str:
+    """CSV text, no BOM (the command line's standard output), text cells neutralised."""
+    return safe_frame(frame).to_csv(index=False)
+
+
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """CSV in UTF-8 with BOM (Excel on Chinese Windows opens it correctly)."""
-    return safe_frame(frame).to_csv(index=False).encode("utf-8-sig")
+    return to_csv_text(frame).encode("utf-8-sig")
+
+
+def put(ws: Worksheet, row: int, col: int, value: object) -> Cell:
+    """Writes one value into a cell of an openpyxl worksheet and returns the cell: text that
+    a spreadsheet would run as a formula neutralised (never an openpyxl formula), missing
+    values (None, NaN, NA) empty, numpy scalars as Python numbers."""
+    return ws.cell(row, col, neutralise(_cell(value)))
 
 
 def to_xlsx_bytes(frame: pd.DataFrame, sheet: str = "Sheet1") -> bytes:

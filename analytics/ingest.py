@@ -16,12 +16,15 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-
-import pandas as pd
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from analytics import columns, read, schema, validate
-from analytics.store import Store
+
+if TYPE_CHECKING:  # the worker process imports this module: no DuckDB, no pandas there
+    import pandas as pd
+
+    from analytics.store import Store
 
 # Exit codes of the command line, by outcome (the worst file decides).
 LOADED, REFUSED, UNREADABLE = 0, 1, 2
@@ -82,8 +85,8 @@ class FileReport:
     parsed: list[validate.ParsedTable] = field(default_factory=list, repr=False)
     batch_id: int | None = None
     replaced: list[int] = field(default_factory=list)
-    # A bulk import (analytics/bulk.py) keeps its rows in DuckDB, not in ``parsed``: its
-    # counts ("loaded", "rejected", "skipped") are here.
+    # A bulk import (analytics/bulk.py) keeps its rows in DuckDB, not in ``parsed``, and a
+    # ``summary`` drops them: their counts ("loaded", "rejected", "skipped") are here.
     totals: dict[str, int] | None = None
 
     @property
@@ -112,6 +115,15 @@ class FileReport:
             return self.totals["skipped"]
         return sum(sum(p.skipped.values()) for p in self.parsed)
 
+    def summary(self) -> FileReport:
+        """This report without its parsed rows: what a page shows of an inspection (status,
+        messages, sheets, the row report, the counts), a small fraction of the rows' size."""
+        return replace(
+            self,
+            parsed=[],
+            totals={"loaded": self.loaded, "rejected": self.rejected, "skipped": self.skipped},
+        )
+
     @property
     def warnings(self) -> int:
         """Problems of severity warning (the rows are kept)."""
@@ -129,9 +141,13 @@ class FileReport:
 
     def problem_frame(self) -> pd.DataFrame:
         """The row report as a table (one row per problem), in sheet and row order."""
+        import pandas as pd
+
         if not self.problems:
             return pd.DataFrame(columns=PROBLEM_COLUMNS)
-        frame = pd.DataFrame([asdict(p) for p in self.problems], columns=PROBLEM_COLUMNS)
+        frame = pd.DataFrame(
+            {name: [getattr(p, name) for p in self.problems] for name in PROBLEM_COLUMNS}
+        )
         frame["row"] = frame["row"].astype("Int64")
         return frame
 
@@ -186,6 +202,11 @@ def inspect_file(
 ) -> FileReport:
     """Reads and validates a file without writing anything.
 
+    The checks of ``read.check_file`` run here first; the parse and the validation
+    (``parse_file``) run in a worker process with memory and CPU limits
+    (analytics/worker.py), so that a parser that crashes, aborts or runs away on a hostile
+    file stops that process, not this one: the file is then "unreadable".
+
     Parameters
     ----------
     file_name : the uploaded name (its suffix picks the reader).
@@ -198,18 +219,47 @@ def inspect_file(
     FileReport with status "inspected", or "unreadable" / "refused" when no table could
     be read from it. Never raises for bad input.
     """
+    from analytics import worker  # worker imports this module
+
     report = FileReport(file=file_name, sha256=hashlib.sha256(data).hexdigest())
+    limits = read.Limits.from_env()
     try:
-        grids = read.read_grids(file_name, data)
+        read.check_file(file_name, data, limits)
+        return worker.inspect(report, data, township, limits, spellings)
     except read.ReadError as e:
-        report.status = "unreadable"
-        # "<zh> / <file>: <en>": split where the English part, which names the file, begins
-        text = str(e)
-        cut = text.find(f" / {file_name}:")
-        report.message, report.message_en = (
-            (text[:cut], text[cut + 3 :]) if cut >= 0 else (text, text)
-        )
-        return report
+        return unreadable(report, e)
+
+
+def unreadable(report: FileReport, error: read.ReadError) -> FileReport:
+    """Marks ``report`` unreadable with the error's message, split into its Chinese and
+    English parts ("<zh> / <file>: <en>")."""
+    report.status = "unreadable"
+    text = str(error)
+    cut = text.find(f" / {report.file}:")
+    report.message, report.message_en = (text[:cut], text[cut + 3 :]) if cut >= 0 else (text, text)
+    return report
+
+
+def parse_file(
+    report: FileReport,
+    data: bytes,
+    township: str | None,
+    limits: read.Limits,
+    spellings: schema.Spellings = schema.NO_SPELLINGS,
+) -> FileReport:
+    """The part of ``inspect_file`` that parses: the sheets (``read.parse_grids``, after
+    ``read.check_file`` passed), their tables (found with the office's ``spellings``),
+    every row validated, into ``report``.
+
+    Runs in the worker process (analytics/worker.py), never in the server's.
+
+    Raises
+    ------
+    read.ReadError
+        When the file cannot be read.
+    """
+    file_name = report.file
+    grids = read.parse_grids(file_name, data, limits)
     validator = validate.Validator(township)
     for grid in grids:
         if grid.hidden:

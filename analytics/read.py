@@ -53,6 +53,13 @@ class Limits:
         500 MB).
     zip_ratio : uncompressed / compressed size of one zip entry over 1 MB
         (``POVERTY_MAX_ZIP_RATIO``, 100).
+    worker_bytes : address space of the worker process that parses and validates one file
+        (``POVERTY_WORKER_MEMORY_MB``, 4096 MB; ``RLIMIT_AS``, analytics/worker.py). The
+        worker starts at about 0.4 GB of it (Python, numpy, pyarrow, calamine mapped in); a
+        100,000-household workbook (9 MB) peaks near 1 GB.
+    worker_seconds : CPU time of that worker (``POVERTY_WORKER_SECONDS``, 300 s;
+        ``RLIMIT_CPU``); it is also stopped after ``WALL_FACTOR`` times as long on the clock
+        (a stalled or starved parse). A 100,000-household workbook takes about 4 s.
     """
 
     file_bytes: int = 50 * MB
@@ -60,6 +67,8 @@ class Limits:
     cells: int = 30_000_000
     unzipped_bytes: int = 500 * MB
     zip_ratio: int = 100
+    worker_bytes: int = 4096 * MB
+    worker_seconds: int = 300
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
@@ -87,7 +96,10 @@ LIMIT_ENV: dict[str, tuple[str, int]] = {
     "cells": ("POVERTY_MAX_CELLS", 1),
     "unzipped_bytes": ("POVERTY_MAX_UNZIPPED_MB", MB),
     "zip_ratio": ("POVERTY_MAX_ZIP_RATIO", 1),
+    "worker_bytes": ("POVERTY_WORKER_MEMORY_MB", MB),
+    "worker_seconds": ("POVERTY_WORKER_SECONDS", 1),
 }
+WALL_FACTOR = 3  # the worker is stopped after this many times its CPU limit on the clock
 RATIO_MIN_ENTRY_BYTES = MB  # the ratio limit applies to zip entries larger than this
 MAX_ZIP_ENTRIES = 10_000
 MAX_TAG_BYTES = MB  # a cell, row or shared-string tag longer than this is refused
@@ -174,7 +186,11 @@ class SheetNote:
 
 
 def read_grids(file_name: str, data: bytes, limits: Limits | None = None) -> list[Grid]:
-    """Reads every sheet of an Excel file, or the one table of a CSV file.
+    """Reads every sheet of an Excel file, or the one table of a CSV file: ``check_file``,
+    then ``parse_grids``, in this process.
+
+    For trusted bytes only (tests, tools): an uploaded or command-line file is parsed in a
+    worker process with memory and CPU limits (``ingest.inspect_file``, analytics/worker.py).
 
     Parameters
     ----------
@@ -192,6 +208,21 @@ def read_grids(file_name: str, data: bytes, limits: Limits | None = None) -> lis
         raised before the file is parsed (or, for CSV, as soon as a limit is passed).
     """
     limits = limits or Limits.from_env()
+    check_file(file_name, data, limits)
+    return parse_grids(file_name, data, limits)
+
+
+def check_file(file_name: str, data: bytes, limits: Limits) -> None:
+    """The checks before any parser sees the bytes (the first line; cheap, bounded, in
+    Python): the suffix, the size limit, what the content is (a zip or OLE workbook, an HTML
+    page under an Excel name, else text), and for a workbook its container and the shape of
+    its sheets (``_preflight``: zip bombs, far-away cells, lying counts).
+
+    Raises
+    ------
+    ReadError, LimitError
+        As ``read_grids``, for everything that can be refused before parsing.
+    """
     suffix = PurePath(file_name).suffix.lower()
     if suffix not in EXCEL_SUFFIXES and suffix not in CSV_SUFFIXES:
         raise ReadError(
@@ -201,18 +232,32 @@ def read_grids(file_name: str, data: bytes, limits: Limits | None = None) -> lis
             " .csv (save .xlsb and .ods as .xlsx)."
         )
     check_size(file_name, len(data), limits)
-    budget = _Budget(limits)
     # The content decides, not the name: clerks rename files (a workbook saved as .csv,
     # a CSV renamed .xlsx). Zip (.xlsx/.xlsm) and OLE (.xls) containers are workbooks.
     if is_workbook(data):
-        return _read_excel(file_name, data, budget)
-    if suffix in EXCEL_SUFFIXES and _looks_like_html(data):
+        _preflight(file_name, data, limits)
+    elif suffix in EXCEL_SUFFIXES and _looks_like_html(data):
         raise ReadError(
             f"{file_name}：这是网页（HTML）格式的表格，只是用了 Excel 的文件名。"
             "请在 Excel 中打开后“另存为” .xlsx 再上传。"
             f" / {file_name}: this is a web page (HTML) table with an Excel name; open it in "
             "Excel and save it as .xlsx."
         )
+
+
+def parse_grids(file_name: str, data: bytes, limits: Limits) -> list[Grid]:
+    """Parses bytes that passed ``check_file`` (not checked again): a workbook with
+    python-calamine, anything else as CSV text. Rows and cells are counted against
+    ``limits`` as the sheets are read.
+
+    Raises
+    ------
+    ReadError, LimitError
+        As ``read_grids``, for what only the parse finds.
+    """
+    budget = _Budget(limits)
+    if is_workbook(data):
+        return _read_excel(file_name, data, budget)
     return [_read_csv(file_name, data, budget)]
 
 
@@ -307,7 +352,6 @@ class _Budget:
 
 
 def _read_excel(file_name: str, data: bytes, budget: _Budget) -> list[Grid]:
-    _preflight(file_name, data, budget.limits)
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         grids = []
@@ -336,6 +380,17 @@ def _read_excel(file_name: str, data: bytes, budget: _Budget) -> list[Grid]:
         if type(e).__name__ == "PanicException":
             raise _damaged(file_name, e) from e
         raise
+
+
+def out_of_range(file_name: str, e: BaseException) -> ReadError:
+    """A value the store's column types cannot hold (a whole number past 2**63, a date
+    after the year 9999): the file is refused as unreadable, nothing imported."""
+    return ReadError(
+        f"{file_name}：有值超出可处理的范围（如 9999 年以后的日期、超过 19 位的整数），"
+        "未导入任何数据。"
+        f" / {file_name}: a value is out of range (a date after the year 9999? a whole number"
+        f" of more than 19 digits?); nothing was imported ({str(e)[:200]})."
+    )
 
 
 def _password(file_name: str) -> ReadError:
@@ -402,10 +457,15 @@ def _has(value: object) -> bool:
 def decode_text(file_name: str, data: bytes) -> str:
     """Decodes CSV bytes strictly: UTF-8 (BOM or not), UTF-16 with BOM, else GB18030.
 
+    GB18030 decodes nearly any bytes, Big5 and Shift-JIS among them, into other characters:
+    text decoded that way is refused when too much of it is outside what a Chinese
+    register holds (``_MOJIBAKE``), with the encoding it more likely is.
+
     Raises
     ------
     ReadError
-        When no encoding decodes every byte: nothing is dropped or replaced silently.
+        When no encoding decodes every byte, or GB18030 gives mojibake: nothing is dropped
+        or replaced silently.
     """
     if data.startswith(b"\xef\xbb\xbf"):
         encodings = ["utf-8-sig"]
@@ -416,15 +476,82 @@ def decode_text(file_name: str, data: bytes) -> str:
     last: UnicodeDecodeError | None = None
     for enc in encodings:
         try:
-            return data.decode(enc, errors="strict")
+            text = data.decode(enc, errors="strict")
         except UnicodeDecodeError as e:
             last = e
+            continue
+        if enc == "gb18030":
+            _refuse_mojibake(file_name, data, text)
+        return text
     pos = last.start if last else 0
     raise ReadError(
         f"{file_name}：无法识别文字编码（第 {pos} 字节起既不是 UTF-8 也不是 GB18030），"
         "请用 Excel 另存为“CSV UTF-8”或直接上传 Excel 文件。"
         f" / {file_name}: undecodable text at byte {pos}: neither UTF-8 nor GB18030."
     )
+
+
+# What a GB18030/GBK register holds besides ASCII: CJK punctuation and symbols, full-width
+# forms, Latin-1 signs (× ° ·), general punctuation, letterlike and number forms (℃ № Ⅱ),
+# arrows and mathematical signs (√ ≤), enclosed numbers (①), geometric shapes (○ ■), CJK
+# compatibility units (㎡), and the Han characters of GB 2312 (the 6,763 in common use).
+# Anything else (kana, Greek, Cyrillic, box drawing, private use, Hangul, rare Han) in a
+# large share of the text is mojibake: Big5 or Shift-JIS bytes read as GB18030.
+_EXPECTED_SIGNS = re.compile(
+    "[\u00a0-\u00ff\u2010-\u205e\u2100-\u22ff\u2460-\u24ff\u25a0-\u25ff"
+    "\u3000-\u303f\u3300-\u33ff\uff00-\uffef]"
+)
+_HAN = re.compile("[\u4e00-\u9fff]")
+_MOJIBAKE_SHARE = 0.2  # of the non-ASCII characters
+_MOJIBAKE_MIN = 3  # characters
+_MOJIBAKE_SAMPLE = 200_000  # characters looked at, from the start
+# Encodings a Chinese office's CSV may be in that GB18030 decodes without an error.
+_OTHER_ENCODINGS = ["gb18030", "big5", "shift_jis", "euc_kr", "euc_jp"]
+_ENCODING_NAMES = {
+    "big5": ("Big5（繁体中文）", "Big5 (traditional Chinese)"),
+    "cp950": ("Big5（繁体中文）", "Big5 (traditional Chinese)"),
+    "big5hkscs": ("Big5（繁体中文）", "Big5 (traditional Chinese)"),
+    "shift_jis": ("Shift-JIS（日文）", "Shift-JIS (Japanese)"),
+    "cp932": ("Shift-JIS（日文）", "Shift-JIS (Japanese)"),
+    "euc_jp": ("EUC-JP（日文）", "EUC-JP (Japanese)"),
+    "euc_kr": ("EUC-KR（韩文）", "EUC-KR (Korean)"),
+}
+
+
+def _refuse_mojibake(file_name: str, data: bytes, text: str) -> None:
+    """Refuses ``text`` (``data`` decoded as GB18030) when it is mostly characters a Chinese
+    register does not hold and charset-normalizer finds another encoding likelier."""
+    sample = text[:_MOJIBAKE_SAMPLE]
+    rest = re.sub(r"[\x00-\x7f]+", "", _EXPECTED_SIGNS.sub("", sample))
+    if not rest:
+        return
+    odd = [ch for ch in rest if not _HAN.match(ch) or not _in_gb2312(ch)]
+    non_ascii = len(re.sub(r"[\x00-\x7f]+", "", sample))
+    if len(odd) < _MOJIBAKE_MIN or len(odd) < _MOJIBAKE_SHARE * non_ascii:
+        return
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[: 4 * _MOJIBAKE_SAMPLE], cp_isolation=_OTHER_ENCODINGS).best()
+    guess = best.encoding if best is not None else None
+    if guess is None or guess.startswith("gb"):
+        return  # more likely GB18030 after all (rare characters, traditional text in GBK)
+    zh, en = _ENCODING_NAMES.get(guess, (guess, guess))
+    shown = "".join(dict.fromkeys(odd))[:8]
+    raise ReadError(
+        f"{file_name}：文字编码看起来是 {zh}，不是 UTF-8 或 GB18030（GBK）；按 GB18030 读出的是乱码"
+        f"（如“{shown}”），已拒绝。请用 Excel 或记事本另存为“CSV UTF-8”后再上传。"
+        f" / {file_name}: the text looks like {en}, not UTF-8 or GB18030 (GBK); read as "
+        f"GB18030 it is mojibake (e.g. '{shown}'), so it was refused. Save it as 'CSV UTF-8' "
+        "and upload that."
+    )
+
+
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _read_csv(file_name: str, data: bytes, budget: _Budget) -> Grid:

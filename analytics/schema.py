@@ -11,7 +11,6 @@ import re
 import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 # Value kinds a field can hold; validate.py has one parser per kind.
 TEXT, INT, NUMBER, DATE, YESNO, STATE, ADJUSTMENT, FINDING, ID_NUMBER = (
@@ -282,7 +281,7 @@ def header_key(text: object) -> str:
 # (``Store.spellings``): normalised spelling (``header_key``) -> field key. They apply to
 # every table that has that field.
 Spellings = Mapping[str, str]
-NO_SPELLINGS: Spellings = MappingProxyType({})
+NO_SPELLINGS: Spellings = {}  # read only (a Mapping): never written to
 
 
 def header_lookup(table: Table, spellings: Spellings = NO_SPELLINGS) -> dict[str, str]:
@@ -365,3 +364,29 @@ def value_lookup(codes: dict[str, tuple[str, ...]]) -> dict[str, str]:
         for s in spellings:
             out[s] = k
     return out
+
+
+# Value kind -> the DuckDB type of its column (the store's tables, analytics/store.py).
+SQL_TYPES = {
+    TEXT: "VARCHAR",
+    ID_NUMBER: "VARCHAR",
+    STATE: "VARCHAR",
+    ADJUSTMENT: "VARCHAR",
+    FINDING: "VARCHAR",
+    INT: "BIGINT",
+    NUMBER: "DOUBLE",
+    DATE: "DATE",
+    YESNO: "BOOLEAN",
+}
+
+
+def table_columns(table_key: str) -> list[tuple[str, str]]:
+    """(column, SQL type) of a data table: batch and round, the fields, the source row."""
+    fields = [(f.key, SQL_TYPES[f.kind]) for f in TABLES[table_key].fields]
+    return [
+        ("batch_id", "BIGINT"),
+        ("round", "VARCHAR"),
+        *fields,
+        ("source_sheet", "VARCHAR"),
+        ("source_row", "BIGINT"),
+    ]

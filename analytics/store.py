@@ -24,29 +24,12 @@ import pandas as pd
 import pyarrow as pa
 
 from analytics import columns, config, schema
+from analytics.schema import table_columns
 from analytics.settings import Settings
 
 SCHEMA_VERSION = 3  # 2: sessions, login_failures, setup_token; 3: batch_columns, batch_units,
 # header_spellings, search_misses
 
-_SQL_TYPES = {
-    schema.TEXT: "VARCHAR",
-    schema.ID_NUMBER: "VARCHAR",
-    schema.STATE: "VARCHAR",
-    schema.ADJUSTMENT: "VARCHAR",
-    schema.FINDING: "VARCHAR",
-    schema.INT: "BIGINT",
-    schema.NUMBER: "DOUBLE",
-    schema.DATE: "DATE",
-    schema.YESNO: "BOOLEAN",
-}
-_ARROW_TYPES = {
-    "VARCHAR": pa.string(),
-    "BIGINT": pa.int64(),
-    "DOUBLE": pa.float64(),
-    "DATE": pa.date32(),
-    "BOOLEAN": pa.bool_(),
-}
 DATA_TABLES = tuple(schema.TABLES)
 # Tables of what a batch brought besides its rows, deleted with it.
 BATCH_TABLES = ("quarantine", "row_problems", "batch_columns", "batch_units", "batches")
@@ -68,18 +51,6 @@ class StoreError(Exception):
 def default_path() -> Path:
     """The database file: ``$POVERTY_DB`` if set, else ``data/poverty.duckdb``."""
     return config.db_path()
-
-
-def table_columns(table_key: str) -> list[tuple[str, str]]:
-    """(column, SQL type) of a data table: batch and round, the fields, the source row."""
-    fields = [(f.key, _SQL_TYPES[f.kind]) for f in schema.TABLES[table_key].fields]
-    return [
-        ("batch_id", "BIGINT"),
-        ("round", "VARCHAR"),
-        *fields,
-        ("source_sheet", "VARCHAR"),
-        ("source_row", "BIGINT"),
-    ]
 
 
 # The units a table of a batch holds rows of (``where`` narrows it to one batch).
@@ -175,6 +146,9 @@ class Store:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path else default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        from analytics.backup import remove_stale_temporaries  # backup imports this module
+
+        remove_stale_temporaries(self.path)  # what a killed restore left beside the file
         try:
             self.con = duckdb.connect(str(self.path))
         except duckdb.IOException as e:
@@ -625,9 +599,8 @@ class Store:
 
     def _bulk_insert(self, cur, table: str, batch_id: int, round_name: str, rows: list[dict]):
         cols = table_columns(table)
-        fields = [(c, _ARROW_TYPES[t]) for c, t in cols if c not in ("batch_id", "round")]
-        values = columns.to_columns(rows, [c for c, _ in fields])  # a missing key: null
-        incoming = pa.table({c: pa.array(values[c], type=t) for c, t in fields})
+        fields = [(c, columns.ARROW_TYPES[t]) for c, t in cols if c not in ("batch_id", "round")]
+        incoming = columns.to_arrow(rows, fields)  # a missing key: null
         cur.register("_rows", incoming)
         try:
             names = ", ".join(f'"{c}"' for c, _ in cols)

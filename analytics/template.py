@@ -11,7 +11,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from analytics import schema
+from analytics import export, schema
 
 # Drop-down choices per value kind (first spelling of each code, as county staff write it).
 CHOICES = {
@@ -109,7 +109,7 @@ def template_bytes() -> bytes:
         example = EXAMPLES[key]
         for col, f in enumerate(table.fields, start=1):
             letter = get_column_letter(col)
-            head = ws.cell(1, col, f.header)
+            head = export.put(ws, 1, col, f.header)
             head.font = Font(bold=True)
             head.fill = PatternFill("solid", fgColor="DDEBF7")
             head.alignment = Alignment(horizontal="center")
@@ -117,7 +117,7 @@ def template_bytes() -> bytes:
             value = example.get(f.key)
             if col == 1:
                 value = f"{EXAMPLE_MARK}{value if value is not None else ''}"
-            cell = ws.cell(2, col, value)
+            cell = export.put(ws, 2, col, value)
             if f.kind in (schema.ID_NUMBER, schema.TEXT):
                 for row in range(2, 1002):
                     ws.cell(row, col).number_format = "@"

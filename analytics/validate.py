@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -132,6 +133,18 @@ RULES: dict[str, tuple[str, str, str]] = {
         "列“{value}”与前面的列重复，已忽略",
         "column '{value}' repeats an earlier column and was ignored",
     ),
+    "W_INVISIBLE": (
+        WARNING,
+        "“{field}”含有不可见的格式字符（{chars}，如从右到左覆盖、零宽字符），已删除",
+        "'{field}' held invisible formatting characters ({chars}: right-to-left override, "
+        "zero-width ...); they were removed",
+    ),
+    "W_CELL_TRUNCATED": (
+        WARNING,
+        "“{field}”正好 32,767 个字符，是 Excel 单元格的上限，内容多半已被截断，请核实",
+        "'{field}' is exactly 32,767 characters long, Excel's limit for a cell: it was "
+        "probably cut off; check it",
+    ),
 }
 
 
@@ -197,6 +210,16 @@ _SCIENTIFIC = re.compile(r"\d(\.\d+)?E\+?\d+")
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 EXAMPLE_MARK = "(示例)"  # NFKC of （示例）: marks the blank template's example rows
+# Invisible formatting characters (Unicode category Cf) that turn up in pasted text: soft
+# hyphen, Arabic and Syriac marks, Mongolian vowel separator, zero-width space / joiners,
+# left-to-right and right-to-left marks, embeddings and overrides (U+202E reverses what
+# follows on screen), word joiner and invisible operators, isolates, byte order mark,
+# interlinear annotation, tag characters. clean_text drops them; W_INVISIBLE reports them.
+INVISIBLE = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u08e2\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
 DATE_FLOOR = dt.date(1990, 1, 1)  # no survey or meeting of the registry predates this
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
@@ -216,8 +239,10 @@ def clean_text(value: object) -> str:
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M") if value.time() != dt.time() else str(value.date())
     s = unicodedata.normalize("NFKC", str(value))
-    # control characters (NUL, BEL, ...) are dropped; tabs and line breaks become spaces
-    s = "".join(ch for ch in s if ch in "\t\n\r" or unicodedata.category(ch) != "Cc")
+    # control characters (NUL, BEL, ...) and invisible formatting characters (right-to-left
+    # override, zero-width space, ...: INVISIBLE) are dropped; tabs and line breaks become
+    # spaces
+    s = "".join(ch for ch in s if ch in "\t\n\r" or unicodedata.category(ch) not in ("Cc", "Cf"))
     return _SPACES.sub(" ", s).strip()
 
 
@@ -575,6 +600,13 @@ class Validator:
                 problem(file, sheet, row.excel_row, col, shown, code, field=f.header, **params)
             )
 
+        if raw.__class__ is str:
+            found = INVISIBLE.findall(raw)  # type: ignore[arg-type]
+            if found:
+                chars = ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(found))
+                add("W_INVISIBLE", chars=chars)
+            if len(raw) == columns.EXCEL_CELL_CHARS:  # type: ignore[arg-type]
+                add("W_CELL_TRUNCATED")
         if f.kind == schema.ID_NUMBER:
             out = self._id_number(raw, text, add)
         elif not text:
@@ -780,6 +812,7 @@ def _is_numbering(values: list[str]) -> bool:
 
 # ------------------------------------------------------------- column at a time
 _MEMO_ONLY = 256  # a column with at most this many distinct values is parsed value by value
+_FIRST_BLOCK = 16  # household ids _ByColumn.take checks at once at first (then 32, 64, ...)
 _TOTAL_LINES = re.compile(schema.TOTAL_PATTERN.pattern, re.MULTILINE)
 _FOOTER_LINES = re.compile(schema.FOOTER_PATTERN.pattern, re.MULTILINE)
 # Characters header_key removes or cuts at; text without them (and already clean) is its key.
@@ -967,6 +1000,14 @@ class _ByColumn:
         self.township = file_township
         self.check_ids = table.key in ("households", "relocation")
         self.plain = self._plain_rows(located, cols, by_key, n)
+        # run_end[j]: the first row from j on that is not plain (j itself when j is not)
+        run_end: list[int] = []
+        after = 0
+        for b in compress(range(n), map(operator.not_, self.plain)):
+            run_end.extend(repeat(b, b - after + 1))
+            after = b + 1
+        run_end.extend(repeat(n, n - after))
+        self.run_end = run_end
         # The loaded plain rows, as columns: each row a columns.RowView of this frame.
         frame = dict(by_key)
         if self.fill_township:
@@ -1062,31 +1103,41 @@ class _ByColumn:
 
     def take(self, i: int, rows: list, problems: list[Problem]) -> int:
         """Loads the run of plain rows (see the class) from row ``i`` on; returns the first
-        row not loaded (``i`` when row ``i`` is not plain)."""
-        start, plain = self.start, self.plain
+        row not loaded (``i`` when row ``i`` is not plain).
+
+        Linear in the rows loaded (plus a bounded look past a repeated id): the end of each
+        run of plain rows is known from the start (``run_end``), and household ids are
+        checked in blocks that double while they hold no id seen before, so a sheet whose
+        household id repeats on every row (filled down by mistake) costs the same per row as
+        any other, however many rows follow.
+        """
+        start, sheet = self.start, self.sheet
         j0 = j = i - start
-        n = len(plain)
-        while j < n and plain[j]:
-            j += 1
-        if self.check_ids and j > j0:
-            seen, table_key = self.validator._seen_ids, self.table.key
-            keys = list(zip(repeat(table_key), self.ids[j0:j]))
-            if len(set(keys)) == len(keys) and (not seen or seen.keys().isdisjoint(keys)):
-                fresh = keys
-            else:  # a repeated id: load up to it; the per-row code reports it
-                fresh, known = [], set(seen)
-                for key in keys:
-                    if key in known:
-                        break
-                    known.add(key)
-                    fresh.append(key)
-                j = j0 + len(fresh)
-            # (sheet, Excel row): _labels makes the labels of _row_rules from it when asked
-            numbers = self.frame["source_row"][j0:j]
-            seen.update(zip(fresh, zip(repeat(self.sheet), numbers), strict=True))
+        end = self.run_end[j0] if j0 < len(self.run_end) else j0
+        if self.check_ids and end > j0:
+            seen, table_key, ids = self.validator._seen_ids, self.table.key, self.ids
+            numbers = self.frame["source_row"]
+            size = _FIRST_BLOCK
+            while j < end:
+                k = min(end, j + size)
+                keys = list(zip(repeat(table_key), ids[j:k]))
+                if len(set(keys)) == len(keys) and seen.keys().isdisjoint(keys):
+                    # (sheet, Excel row): _labels makes the labels of _row_rules from it
+                    seen.update(zip(keys, zip(repeat(sheet), numbers[j:k]), strict=True))
+                    j = k
+                    size *= 2
+                    continue
+                for key, number in zip(keys, numbers[j:k], strict=True):
+                    if key in seen:
+                        break  # a repeated id: load up to it; the per-row code reports it
+                    seen[key] = (sheet, number)
+                    j += 1
+                break
+        else:
+            j = end
         rows.extend(map(columns.RowView, repeat(self.frame, j - j0), range(j0, j)))
         warnings = self.warnings
-        if warnings:
+        if warnings and j > j0:
             numbers = self.frame["source_row"]
             run = range(j0, j)
             for k in sorted(warnings.keys() & run) if len(run) > len(warnings) else run:

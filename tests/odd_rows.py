@@ -54,6 +54,8 @@ def household_rows(text_cells: bool = False) -> list[list[object]]:
         150: [_row(1018, id_number=" 5339 2119 7512 0300 27 ")],
         160: [_row(1019, finding="正确", adjustment="无")],
         170: [_row(1002, name="又一户")],  # repeats an odd row's id
+        175: [_row(1021, name="张\u202e三", village="村0\u200b1")],  # invisible characters
+        180: [_row(1022, name="长" * 32_767)],  # exactly Excel's cell limit: probably cut off
         333: [_row(1020, date=dt.datetime(2019, 7, 1, 10, 30))],
     }
     for i, row in enumerate(plain):

@@ -8,6 +8,7 @@ the batch-id sequence must continue where it was.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -151,3 +152,68 @@ def test_backup_refuses_a_folder_that_is_not_empty(source, tmp_path):
     done = run("backup", "--db", source, "--out", out)
     assert done.returncode == 1
     assert "not empty" in done.stderr and "Traceback" not in done.stderr
+
+
+def _modes(folder: Path) -> set[tuple[str, int]]:
+    return {("dir" if p.is_dir() else "file", p.stat().st_mode & 0o777) for p in folder.rglob("*")}
+
+
+def test_a_backup_is_the_owners_only(source, tmp_path):
+    """It holds every table, password hashes included."""
+    out = tmp_path / "backup"
+    assert run("backup", "--db", source, "--out", out).returncode == 0
+    assert out.stat().st_mode & 0o777 == 0o700
+    assert _modes(out) == {("file", 0o600)}
+
+
+def test_a_restore_writes_its_temporary_and_a_new_target_owner_only(source, tmp_path, monkeypatch):
+    out = tmp_path / "backup"
+    assert run("backup", "--db", source, "--out", out).returncode == 0
+    seen = {}
+    migrate = backup.Store
+
+    def looking(path):  # the temporary file, full, before the rename
+        seen[Path(path).name] = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.glob(".*")}
+        return migrate(path)
+
+    monkeypatch.setattr(backup, "Store", looking)
+    target = tmp_path / "new.duckdb"
+    backup.restore(out, target)
+    [(name, files)] = seen.items()
+    assert name.startswith(".new.duckdb.restoring-") and files[name] == 0o600
+    assert all(mode == 0o600 for mode in files.values()), files
+    assert target.stat().st_mode & 0o777 == 0o600
+    # a target that existed keeps its mode
+    existing = tmp_path / "old.duckdb"
+    Store(existing).close()
+    existing.chmod(0o640)
+    backup.restore(out, existing, force=True)
+    assert existing.stat().st_mode & 0o777 == 0o640
+
+
+def test_what_a_killed_restore_left_is_removed_when_a_restore_or_the_store_starts(source, tmp_path):
+    out = tmp_path / "backup"
+    assert run("backup", "--db", source, "--out", out).returncode == 0
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead = int(gone.stdout)  # a process that has ended
+    target = tmp_path / "db.duckdb"
+
+    def leave_behind() -> list[Path]:
+        left = [
+            tmp_path / f".db.duckdb.restoring-{dead}",
+            tmp_path / f".db.duckdb.restoring-{dead}.wal",
+        ]
+        for p in left:
+            p.write_bytes(b"a copy of a database, password hashes included")
+        return left
+
+    alive = tmp_path / f".db.duckdb.restoring-{os.getppid()}"  # a restore still running
+    alive.write_bytes(b"in progress")
+    left = leave_behind()
+    assert run("restore", out, "--db", target).returncode == 0
+    assert not any(p.exists() for p in left) and alive.exists()
+    left = leave_behind()
+    Store(target).close()  # the dashboard or any command opening the database
+    assert not any(p.exists() for p in left) and alive.exists()

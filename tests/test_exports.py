@@ -16,7 +16,7 @@ import pytest
 from analytics import export, ingest, queries
 from analytics.metrics import Filters
 from analytics.store import Store
-from tests.builders import survey_row, survey_workbook
+from tests.builders import csv_bytes, survey_row, survey_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 LONG_ID = "530921198001010018"
@@ -146,3 +146,97 @@ def test_cli_export_writes_masked_csv_and_unmasked_xlsx_with_chinese_headers(sto
     assert ws.max_row == 2  # only 一组
     assert values["户主身份证号"] == LONG_ID
     assert values["户主姓名"] == "'=cmd|'/c calc'!A1"
+
+
+# ---------------------------------------------------- one writer for every file out
+HYPERLINK = '=HYPERLINK("http://x","y")'
+
+
+def _cells_of_csv(text: str) -> list[str]:
+    return [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+
+
+def _cells_of_xlsx(data: bytes) -> list[tuple[str, object]]:
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    return [(c.data_type, c.value) for ws in book for row in ws.iter_rows() for c in row]
+
+
+def _no_formula(cells: list[str]) -> None:
+    live = [c for c in cells if c.startswith(export.FORMULA_START)]
+    assert not live, live
+
+
+@pytest.fixture
+def hyperlink_db(tmp_path) -> str:
+    """A round whose one registered household (no income: an anomaly) lives in a village
+    named like a formula."""
+    s = Store(tmp_path / "h.duckdb")
+    rows = [
+        ["户编号", "乡镇", "行政村", "家庭人口数", "建档立卡状态"],
+        ["H1", "诗礼乡", HYPERLINK, 3, "未脱贫"],
+    ]
+    report = ingest.import_file(s, "h.csv", csv_bytes(rows), "R1")
+    assert report.status == "loaded", report.message_en
+    s.close()
+    return str(tmp_path / "h.duckdb")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["metrics", "--round", "R1", "--by", "village", "--format", "csv"],
+        ["anomalies", "--round", "R1", "--format", "csv"],
+    ],
+)
+def test_csv_on_standard_output_neutralises_a_village_named_like_a_formula(hyperlink_db, command):
+    p = _cli(*command, "--db", hyperlink_db)
+    assert p.returncode == 0, p.stderr
+    cells = _cells_of_csv(p.stdout)
+    assert "'" + HYPERLINK in cells  # the village is there, as text
+    _no_formula(cells)
+
+
+@pytest.mark.parametrize("table", ["households", "anomalies", "metrics"])
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_every_export_neutralises_a_village_named_like_a_formula(
+    hyperlink_db, table, fmt, tmp_path
+):
+    out = tmp_path / f"out.{fmt}"
+    p = _cli(
+        "export", table, "--db", hyperlink_db, "--round", "R1", "--format", fmt, "--out", str(out)
+    )
+    assert p.returncode == 0, p.stderr
+    if fmt == "csv":
+        cells = _cells_of_csv(out.read_bytes().decode("utf-8-sig"))
+    else:
+        typed = _cells_of_xlsx(out.read_bytes())
+        assert all(kind != "f" for kind, _ in typed)
+        cells = [v for _, v in typed if isinstance(v, str)]
+    assert "'" + HYPERLINK in cells
+    _no_formula(cells)
+
+
+def test_the_row_report_and_page_downloads_neutralise_a_file_named_like_a_formula():
+    """The row report's download (ui/upload.py) and every table's downloads (ui/blocks.py)
+    are written by export.to_xlsx_bytes / to_csv_bytes."""
+    name = f"{HYPERLINK}.csv"
+    report = ingest.inspect_file(
+        name, "户编号,乡镇,行政村,家庭人口数,建档立卡状态\nH1,诗礼乡,甲村,0,未脱贫\n".encode()
+    )
+    frame = report.problem_frame()
+    assert frame["file"].tolist() == [name]
+    typed = _cells_of_xlsx(export.to_xlsx_bytes(frame, "行报告"))
+    assert all(kind != "f" for kind, _ in typed)
+    _no_formula([v for _, v in typed if isinstance(v, str)])
+    _no_formula(_cells_of_csv(export.to_csv_bytes(frame).decode("utf-8-sig")))
+
+
+def test_the_template_and_the_demo_workbooks_hold_no_formula(tmp_path):
+    from analytics.demo_data import write_demo_workbooks
+    from analytics.template import template_bytes
+
+    workbooks = [template_bytes(), *(p.read_bytes() for p, _ in write_demo_workbooks(tmp_path))]
+    for data in workbooks:
+        typed = _cells_of_xlsx(data)
+        assert all(kind != "f" for kind, _ in typed)
+        _no_formula([v for _, v in typed if isinstance(v, str)])

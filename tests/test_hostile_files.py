@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from analytics import ingest, read
+from analytics import ingest, read, worker
 from analytics.store import Store
 from tests.builders import (
     HOUSEHOLD_HEADER,
@@ -124,12 +124,21 @@ def assert_unreadable(report: ingest.FileReport, *needles: str) -> None:
 
 @pytest.fixture
 def no_calamine(monkeypatch):
-    """Fails the test if the workbook reaches calamine (refused before parsing)."""
+    """Fails the test if the workbook reaches calamine (refused before parsing): calamine in
+    this process, or a workbook handed to the parse worker (analytics/worker.py)."""
 
     def boom(*_args, **_kwargs):
         raise AssertionError("calamine was asked to parse a file that should be refused")
 
     monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_filelike", boom)
+    handed = worker.inspect
+
+    def guarded(report, data, township, limits):
+        if read.is_workbook(data):
+            boom()
+        return handed(report, data, township, limits)
+
+    monkeypatch.setattr(worker, "inspect", guarded)
 
 
 # ------------------------------------------------------------------ limits

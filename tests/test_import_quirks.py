@@ -355,6 +355,42 @@ def test_gb18030_file_is_not_read_as_gbk():
     assert loaded(inspect("gb18030.csv", data), "head_name") == [NAME_OUTSIDE_GBK]
 
 
+# A small household register as a Taiwanese or Hong Kong system (Big5, traditional
+# characters) and a Japanese one (Shift-JIS) would write it: GB18030 decodes both bytes
+# without an error, into other characters.
+BIG5_REGISTER = (
+    "序號,鄉鎮,行政村,村民小組,戶編號,戶主姓名,戶主身份證號,家庭人口數,建檔立卡狀態\r\n"
+    "1,詩禮鄉,孔興村,孔興組,H001,張三,533921198001010010,4,未脫貧\r\n"
+    "2,詩禮鄉,詩禮村,一組,H002,李四,533921198001010029,3,已脫貧\r\n"
+)
+SHIFT_JIS_REGISTER = (
+    "番号,郷鎮,行政村,村民小組,戸番号,世帯主氏名,世帯主身分証番号,家族人数,登録状態\r\n"
+    "1,詩礼郷,孔興村,孔興組,H001,張三,533921198001010010,4,未脱貧\r\n"
+    "2,詩礼郷,詩礼村,一組,H002,李四,533921198001010029,3,既脱貧\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "named"),
+    [(BIG5_REGISTER, "big5", "Big5"), (SHIFT_JIS_REGISTER, "shift_jis", "Shift-JIS")],
+)
+def test_big5_and_shift_jis_csv_are_refused_naming_the_encoding(text, encoding, named):
+    data = text.encode(encoding)
+    assert data.decode("gb18030")  # decodes without an error: mojibake, not an error
+    report = inspect("户信息.csv", data)
+    assert report.status == "unreadable" and report.parsed == []
+    assert report.message.startswith("户信息.csv") and report.message_en.startswith("户信息.csv")
+    assert named in report.message and named in report.message_en
+    assert "CSV UTF-8" in report.message_en
+
+
+def test_a_gbk_register_with_rare_name_characters_is_not_taken_for_mojibake():
+    names = ["张喆", "李堃", "王玥", "赵昇"]  # GBK characters outside GB 2312
+    rows = [list(HOUSEHOLD_HEADER), *(household(n, name=v) for n, v in enumerate(names, 1))]
+    report = inspect("户信息.csv", csv_bytes(rows, encoding="gbk"))
+    assert loaded(report, "head_name") == names
+
+
 def test_undecodable_csv_is_unreadable_with_a_message_naming_the_file():
     data = "户编号,行政村\r\n".encode() + b"H001,\xff\xfe\x80\x80\r\n"
     report = inspect("坏编码.csv", data)
@@ -595,3 +631,42 @@ def test_a_hidden_sheet_is_reported_and_not_imported():
     assert report.loaded == 1
     note = next(s for s in report.sheets if s.sheet == "旧数据")
     assert note.table is None and "hidden sheet" in note.note_en
+
+
+# ------------------------------------------------------------ invisible and cut-off text
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_invisible_formatting_characters_are_stripped_with_a_warning(fmt):
+    """A right-to-left override shows 张\u202e三丰 as 张丰三 on screen; zero-width characters
+    make two spellings of one village. Both are removed, and the row report says so."""
+    rows = [
+        list(HOUSEHOLD_HEADER),
+        household(1, name="张\u202e三丰"),
+        household(2, name="李\u200b四", village="孔兴\u200d村"),
+        household(3),
+    ]
+    data = xlsx_bytes(rows) if fmt == "xlsx" else csv_bytes(rows)
+    report = inspect(f"户信息.{fmt}", data)
+    assert loaded(report, "head_name") == ["张三丰", "李四", "张三"]
+    assert loaded(report, "village") == ["孔兴村", "孔兴村", "孔兴村"]
+    found = [(p.row, p.column, p.code, p.severity) for p in report.problems]
+    assert found == [
+        (2, "F 户主姓名", "W_INVISIBLE", "warning"),
+        (3, "C 行政村", "W_INVISIBLE", "warning"),
+        (3, "F 户主姓名", "W_INVISIBLE", "warning"),
+    ]
+    assert "U+202E" in report.problems[0].message and "U+200B" in report.problems[2].message_en
+
+
+def test_a_cell_of_exactly_32767_characters_is_a_warning_that_it_was_cut():
+    """Excel keeps at most 32,767 characters in a cell: a cell exactly that long was
+    probably cut off where it was pasted; one character shorter is not suspect."""
+    rows = [
+        list(HOUSEHOLD_HEADER),
+        household(1, name="王" * 32_767),
+        household(2, name="王" * 32_766),
+    ]
+    report = inspect("长.xlsx", xlsx_bytes(rows))
+    assert [len(n) for n in loaded(report, "head_name")] == [32_767, 32_766]
+    found = [(p.row, p.column, p.code) for p in report.problems]
+    assert found == [(2, "F 户主姓名", "W_CELL_TRUNCATED")]
+    assert "32,767" in report.problems[0].message_en

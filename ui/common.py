@@ -7,7 +7,7 @@ import logging
 import pandas as pd
 import streamlit as st
 
-from analytics import coverage, export, metrics, queries
+from analytics import coverage, export, metrics, queries, worker
 from analytics.demo import ensure_demo
 from analytics.labels import fmt_change, fmt_change_rate, fmt_count, fmt_rate, label, md_escape
 from analytics.settings import Settings
@@ -18,6 +18,7 @@ _LOG = logging.getLogger(__name__)
 
 @st.cache_resource(show_spinner=False)
 def _store(path: str) -> Store:
+    worker.warm()  # the parse workers' fork server, ready before the first upload
     store = Store(path)
     ensure_demo(store)
     return store

@@ -12,12 +12,15 @@ from ui.blocks import readable
 from ui.common import lang, md, store, t, tm
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+# The page keeps each inspection while the user decides: only its summary (no parsed rows:
+# a 35 MB file's rows took about 85 MB of the server's memory per entry), and only a few.
+# The import reads the file again. The office's spellings are in the key: confirming one
+# inspects the file again.
+@st.cache_data(show_spinner=False, max_entries=8)
 def _inspect(
     name: str, data: bytes, township: str, spellings: tuple[tuple[str, str], ...]
 ) -> ingest.FileReport:
-    # the office's spellings are in the key: confirming one inspects the file again
-    return ingest.inspect_file(name, data, township or None, dict(spellings))
+    return ingest.inspect_file(name, data, township or None, dict(spellings)).summary()
 
 
 def proposals_block(reports: list[ingest.FileReport]) -> None:

@@ -15,6 +15,8 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -40,14 +42,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def served(tmp_path_factory) -> Iterator[tuple[str, Path]]:
-    """The dashboard on a free port, its database in a temporary folder; yields its URL and
-    the file its console output goes to."""
+@contextmanager
+def running_server(folder: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """``streamlit run app.py`` on a free port, its database ``folder/e2e.duckdb``, its
+    console output ``folder/streamlit.log``, with ``env`` added to the environment; stopped
+    on leaving."""
     port = _free_port()
-    db = tmp_path_factory.mktemp("e2e") / "e2e.duckdb"
-    log = open(db.parent / "streamlit.log", "w")  # noqa: SIM115  (closed below)
-    env = {**os.environ, "POVERTY_DB": str(db)}
+    db = folder / "e2e.duckdb"
+    log = open(folder / "streamlit.log", "w")  # noqa: SIM115  (closed below)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -65,7 +67,7 @@ def served(tmp_path_factory) -> Iterator[tuple[str, Path]]:
             "false",
         ],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "POVERTY_DB": str(db), **(env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -80,15 +82,37 @@ def served(tmp_path_factory) -> Iterator[tuple[str, Path]]:
             time.sleep(0.5)
     else:
         proc.kill()
-        tail = (db.parent / "streamlit.log").read_text()[-2000:]
+        tail = (folder / "streamlit.log").read_text()[-2000:]
         raise RuntimeError(f"streamlit did not answer on {url}: {tail}")
-    yield url, db.parent / "streamlit.log"
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        yield Server(url, proc, db)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@dataclass
+class Server:
+    url: str
+    proc: subprocess.Popen
+    db: Path
+
+    @property
+    def log(self) -> Path:
+        """The file the server's console output goes to."""
+        return self.db.parent / "streamlit.log"
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """The dashboard on a free port, its database in a temporary folder; yields its URL and
+    the file its console output goes to."""
+    with running_server(tmp_path_factory.mktemp("e2e")) as running:
+        yield running.url, running.log
 
 
 @pytest.fixture(scope="session")
@@ -97,12 +121,17 @@ def server(served) -> str:
     return served[0]
 
 
-@pytest.fixture(scope="session")
-def setup_token(served) -> str:
-    """The one-time first-administrator token the server printed on its console at start."""
-    found = re.search(r"SETUP TOKEN: (\S+)", served[1].read_text(encoding="utf-8"))
+def setup_token_of(log: Path) -> str:
+    """The one-time first-administrator token a server printed on its console at start."""
+    found = re.search(r"SETUP TOKEN: (\S+)", log.read_text(encoding="utf-8"))
     assert found, "the server printed no setup token"
     return found.group(1)
+
+
+@pytest.fixture(scope="session")
+def setup_token(served) -> str:
+    """The one-time first-administrator token the test server printed at start."""
+    return setup_token_of(served[1])
 
 
 @pytest.fixture(scope="session")
