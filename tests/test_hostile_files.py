@@ -133,10 +133,10 @@ def no_calamine(monkeypatch):
     monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_filelike", boom)
     handed = worker.inspect
 
-    def guarded(report, data, township, limits):
+    def guarded(report, data, township, limits, *more):
         if read.is_workbook(data):
             boom()
-        return handed(report, data, township, limits)
+        return handed(report, data, township, limits, *more)
 
     monkeypatch.setattr(worker, "inspect", guarded)
 

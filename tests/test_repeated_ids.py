@@ -71,7 +71,7 @@ def bulk_work(n: int, tmp_path: Path) -> int:
     rows = filled_down(n)
     path = tmp_path / f"filled{n}.parquet"
     pq.write_table(pa.table({h: [r[c] for r in rows[1:]] for c, h in enumerate(rows[0])}), path)
-    plan = bulk._plan(path, path.name)
+    plan = bulk._plan(path, path.name, {})
     header_only = replace(plan.located.grid, rows=plan.located.grid.rows[:1])
     job = {
         "file": path.name,

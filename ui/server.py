@@ -297,7 +297,7 @@ def prepare_database() -> None:
     the process, ``analytics.prepared``), then closes the file again, as
     ``announce_setup_token`` does, so that the command line can use it until a page is
     viewed. The first visitor then waits for the figures, not for the demo or compiling."""
-    from analytics import queries
+    from analytics import metrics, queries
     from analytics.demo import ensure_demo
 
     try:
@@ -310,6 +310,7 @@ def prepare_database() -> None:
         for round_name in store.round_names():
             for level in ("county", "township", "village", "group"):
                 queries.metrics_frame(store, round_name, level)
+            queries.anomalies(store, metrics.Filters(round_name))  # the rules' SQL too
     finally:
         store.close()
 
