@@ -15,8 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import accounts, demo, export, ingest, labels, metrics, queries, read, spellings
-from analytics.store import Store, StoreError, default_path
+from analytics.access import accounts
+from analytics.domain import labels
+from analytics.figures import metrics, queries
+from analytics.fixtures import demo
+from analytics.importing import ingest, read, spellings
+from analytics.output import export
+from analytics.store.database import Store, StoreError, default_path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -294,7 +299,7 @@ def _report(store: Store, args: argparse.Namespace) -> int:
     round_name = _round(store, args.round)
     if round_name is None:
         return 1
-    from analytics import report  # python-docx loads only when a report is written
+    from analytics.output import report  # python-docx loads only when a report is written
 
     hits = queries.anomalies(store, metrics.Filters(round_name, (), tuple(args.village)))
     built = report.build_report(store, round_name, tuple(args.village), anomalies=hits)
@@ -359,7 +364,7 @@ def _table(frame: pd.DataFrame) -> None:
 
 
 def _backup_or_restore(args: argparse.Namespace) -> int:
-    from analytics import backup
+    from analytics.store.database import backup
 
     try:
         if args.command == "backup":

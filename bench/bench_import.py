@@ -19,12 +19,13 @@ reported. Not a test: nothing here runs under pytest.
   ``pandas.read_excel(engine="openpyxl")``, the usual script, no validation nor loading;
   ``calamine``: a bare python-calamine read of the sheet to Python lists (the floor).
 - **bulk**: 1,000,000 and 10,000,000 households as UTF-8 CSV and as Parquet through
-  ``ingest.import_path`` (DuckDB bulk path, analytics/bulk.py) into a new store.
+  ``ingest.import_path`` (DuckDB bulk path, analytics/importing/bulk.py) into a new store.
 - **memory**: 1,000,000 households as .xlsx through ``ingest.import_file``, the size limits
   raised for it (the defaults refuse a file that large).
 
 Peak memory is the importing process's (``resource.getrusage``) and, where the parse runs in
-the worker (analytics/worker.py), the worker's own peak beside it. ``--before DIR`` measures
+the worker (analytics/importing/worker.py), the worker's own peak beside it. ``--before
+DIR`` measures
 the same importers with the code checked out in DIR too (an earlier commit:
 ``git worktree add /tmp/before REV``), alternating runs with this one, for a side-by-side
 before/after under the same load.
@@ -85,8 +86,8 @@ def _child(kind: str, path: str) -> dict:
         frame = pd.read_excel(io.BytesIO(data), engine="openpyxl")
         detail = f"{len(frame)} rows"
     else:
-        from analytics import ingest, read, validate, worker
-        from analytics.store import Store
+        from analytics.importing import ingest, read, validate, worker
+        from analytics.store.database import Store
 
         if kind in ("inprocess", "reference"):  # the parse in this process, as before
             worker.inspect = ingest.parse_file
@@ -307,7 +308,7 @@ NOTES = """\
 ### The parse worker: what it costs
 
 Since issue 12 every uploaded or command-line file is parsed and validated in a worker
-process (analytics/worker.py; docs/SECURITY.md, "Hostile files"). Measured side by side
+process (analytics/importing/worker.py; docs/SECURITY.md, "Hostile files"). Measured side by side
 with the commit before it (d72817e: `--before`, runs of the two alternating), on the
 shared VM while other developers' tests ran (load average 0.8 to 6.5 over the runs, so
 the absolute figures are 1.4-3x a quiet machine's: the bare calamine read took 2.7 s here
@@ -336,7 +337,7 @@ answer read back, for a one-row CSV, 27-35 ms (53-71 ms at load 8) against 1.6 m
 process; the fork server's start, once per process, 0.7-1.6 s (0.92 s median in the XLSX
 runs; the dashboard starts it in the background when it opens the store, the command line
 pays it on its first file). The other designs: a fresh interpreter per file (spawn) pays
-the imports every time, 0.9-1.05 s of CPU (`python -c "import analytics.worker_boot"`);
+the imports every time, 0.9-1.05 s of CPU (`python -c "import analytics.importing.worker_boot"`);
 a plain fork of the dashboard's process would copy its threads' held locks and its whole
 address space (under `RLIMIT_AS`), and was not tried; a pool of long-lived workers would
 carry one file's state and CPU time into the next and still need this recovery when one
@@ -360,7 +361,7 @@ would take hours on it). After:
   so the result is the same (tests/test_fast_paths.py).
 - `validate.Validator.parse` works a column at a time: every distinct value is parsed once
   by the per-cell code; clean text, valid 18-digit IDs (numpy check characters) and plain
-  numbers of large columns skip it (analytics/columns.py); a row that is plainly data and
+  numbers of large columns skip it (analytics/importing/columns.py); a row that is plainly data and
   raises no row rule is loaded as a view on the columns (`columns.RowView`), every other row
   goes through the unchanged per-row code. `by_column=False` is the reference ("reference"
   above), and the two are held equal on a register with every quirk
@@ -419,7 +420,7 @@ gathers dominate; transposing the grid with numpy (0.19 s against 0.08 s for `zi
 deferring DuckDB's checkpoint (commit 0.12 s instead of 0.2 s, but the cost only moves to a
 later commit). The 5x-faster-than-pandas target is met.
 
-Bulk path (analytics/bulk.py): DuckDB reads the file into a staging table, the distinct
+Bulk path (analytics/importing/bulk.py): DuckDB reads the file into a staging table, the distinct
 values of each column that the SQL shortcuts do not cover are validated in Python once,
 clean rows are typed and checked in one `CREATE TABLE ... AS SELECT`, repeated ids are
 found with one `GROUP BY`, and every odd row (about 0.3 % here) goes through

@@ -39,8 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from machine import describe, load_average
 
-from analytics import metrics, prepared, queries, synthetic
-from analytics.store import Store
+from analytics.figures import metrics, prepared, queries
+from analytics.fixtures import synthetic
+from analytics.store.database import Store
 
 # A province: about Yunnan's size (129 counties, 1,400 townships, 14,000 villages).
 PROVINCE = synthetic.Shape(households=10_000_000, townships=12, villages=10, groups=8, counties=100)
@@ -330,7 +331,7 @@ def machine() -> dict[str, str]:
 
 def load_metrics(path: Path | None):
     """``analytics.metrics``, or another version of it read from ``path`` (say the one
-    before a change: ``git show REV:analytics/metrics.py > /tmp/metrics_before.py``)."""
+    before a change: ``git show REV:analytics/figures/metrics.py > /tmp/metrics_before.py``)."""
     if path is None:
         return metrics
     spec = importlib.util.spec_from_file_location("metrics_under_test", path)

@@ -67,9 +67,9 @@ from machine import describe, load_average  # noqa: E402
 from streamlit.logger import set_log_level  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from analytics import synthetic  # noqa: E402
-from analytics.config import DB_ENV  # noqa: E402
-from analytics.store import Store  # noqa: E402
+from analytics.domain.config import DB_ENV  # noqa: E402
+from analytics.fixtures import synthetic  # noqa: E402
+from analytics.store.database import Store  # noqa: E402
 
 SIZES = {"county": synthetic.COUNTY, "prefecture": synthetic.PREFECTURE}
 # The pages a leader (not signed in) sees with figures; the data page is for staff.
@@ -114,7 +114,7 @@ def prepare(folder: Path, name: str) -> tuple[Path, float | None]:
 def reset_caches(path: Path) -> None:
     """Closes the cached store, clears Streamlit's process-level caches and the SQL that
     ``analytics.prepared`` keeps compiled per query shape."""
-    from analytics import prepared
+    from analytics.figures import prepared
     from ui import common
 
     prepared.clear()
@@ -233,9 +233,9 @@ def _part_of(frame, inherited: str | None, owner: str) -> tuple[str | None, str]
     if inherited is None:
         if fn == "_query" and path.endswith("ui/common.py"):
             inherited = "queries"
-        elif path.endswith("analytics/store.py"):
+        elif path.endswith("analytics/store/database.py"):
             inherited = "store"
-        elif path.endswith("analytics/export.py"):
+        elif path.endswith("analytics/output/export.py"):
             inherited = "downloads"
         elif path.endswith("ui/charts.py"):
             inherited = "plotly"
@@ -296,7 +296,7 @@ def profiled(run: Callable[[], float]) -> dict[str, float]:
 
 def recorded(run: Callable[[], float]) -> tuple[float, list[tuple[str, float]]]:
     """Runs ``run`` unprofiled, timing each query that misses the cache (``queries.run``)."""
-    from analytics import queries
+    from analytics.figures import queries
 
     original = queries.run
     calls: list[tuple[str, float]] = []
@@ -397,7 +397,8 @@ def report(info: dict, rows: list[dict], profiles: dict, command: str) -> list[s
         "",
         "A page rerun after a filter change, timed through Streamlit's AppTest "
         "(`streamlit.testing.v1.AppTest` on `app.py`, a leader's session, not signed in) on "
-        "the synthetic areas of `analytics/synthetic.py` (two rounds, the latest shown; the "
+        "the synthetic areas of `analytics/fixtures/synthetic.py` (two rounds, the latest "
+        "shown; the "
         "county has 12 townships, the prefecture 120, so the pages open on the per-township "
         "view). The filter changed is the township: choosing one switches the pages to its "
         "villages. Target of the issue: a rerun after a filter change at 1 million "

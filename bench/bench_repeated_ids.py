@@ -57,11 +57,11 @@ def _child(kind: str, n: int) -> dict:
     import csv
     import io
 
-    from analytics import ingest, read, validate
+    from analytics.importing import ingest, read, validate
 
     rows = filled_down(n)
     try:  # the parse workers' fork server, started before the clock (once per process)
-        from analytics import worker
+        from analytics.importing import worker
 
         if kind != "validate":
             worker.start()
@@ -86,7 +86,7 @@ def _child(kind: str, n: int) -> dict:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            from analytics.store import Store
+            from analytics.store.database import Store
 
             path = Path(tmp) / "filled.parquet"
             pq.write_table(
@@ -99,8 +99,8 @@ def _child(kind: str, n: int) -> dict:
             store.close()
         seconds = time.perf_counter() - started
     worker_mb = 0.0
-    if "analytics.worker" in sys.modules:
-        worker_mb = sys.modules["analytics.worker"].last_run.get("worker_peak_mb", 0.0)
+    if "analytics.importing.worker" in sys.modules:
+        worker_mb = sys.modules["analytics.importing.worker"].last_run.get("worker_peak_mb", 0.0)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"seconds": seconds, "rss_mb": rss, "worker_mb": worker_mb, "detail": detail}
 

@@ -16,7 +16,7 @@ import openpyxl
 import xlwt
 from openpyxl.utils import range_boundaries
 
-from analytics import ingest, validate
+from analytics.importing import ingest, validate
 
 Rows = Sequence[Sequence[object]]
 

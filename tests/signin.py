@@ -11,8 +11,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from analytics import accounts
-from analytics.store import Store
+from analytics.access import accounts
+from analytics.store.database import Store
 from ui.auth import TOKEN_KEY
 
 PASSWORD = "a long test password"

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import accounts, ingest
-from analytics.store import Store
+from analytics.access import accounts
+from analytics.importing import ingest
+from analytics.store.database import Store
 from tests.builders import survey_row, workbook_bytes
 from tests.signin import sign_in
 from ui.auth import TOKEN_KEY

@@ -9,8 +9,8 @@ import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import accounts
-from analytics.store import default_path
+from analytics.access import accounts
+from analytics.store.database import default_path
 from tests.signin import sign_in
 
 TIMEOUT = 180

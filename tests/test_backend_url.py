@@ -10,8 +10,9 @@ import ibis
 import pandas as pd
 import pytest
 
-from analytics import metrics, queries, synthetic
-from analytics.store import Store
+from analytics.figures import metrics, queries
+from analytics.fixtures import synthetic
+from analytics.store.database import Store
 
 ROUND = "2019年动态管理"
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from analytics import backup, ingest
-from analytics.settings import Settings
-from analytics.store import Store
+from analytics.domain.settings import Settings
+from analytics.importing import ingest
+from analytics.store.database import Store, backup
 from tests.builders import (
     meeting_row,
     relocation_row,

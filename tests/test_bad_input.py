@@ -10,8 +10,8 @@ from pathlib import Path
 
 import openpyxl
 
-from analytics import ingest
-from analytics.store import Store
+from analytics.importing import ingest
+from analytics.store.database import Store
 from tests.builders import (
     HOUSEHOLD_HEADER,
     csv_bytes,
@@ -125,7 +125,7 @@ def test_cli_output_path_problems_and_missing_databases_are_one_line_messages(tm
 
 
 def test_the_blank_templates_example_rows_never_become_data():
-    from analytics.template import template_bytes
+    from analytics.output.template import template_bytes
 
     report = inspect("模板.xlsx", template_bytes())
     assert report.loaded == 0 and report.rejected == 0
@@ -135,8 +135,9 @@ def test_the_blank_templates_example_rows_never_become_data():
 
 def test_another_townships_village_table_does_not_leak_into_a_round(tmp_path):
     """诗礼乡's village table (round A) must not serve round B, which holds only 大寺乡."""
-    from analytics import queries, report
-    from analytics.metrics import Filters
+    from analytics.figures import queries
+    from analytics.figures.metrics import Filters
+    from analytics.output import report
     from tests.builders import village_row
 
     s = Store(tmp_path / "leak.duckdb")

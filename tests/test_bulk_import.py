@@ -1,4 +1,4 @@
-"""The bulk path (analytics/bulk.py: CSV and Parquet read and validated in DuckDB) gives
+"""The bulk path (analytics/importing/bulk.py: CSV and Parquet read and validated in DuckDB) gives
 what the normal path gives on the same file: every stored table, the row report, the
 statuses. The files are small; the shortcuts for large columns are switched on for every
 column (``LARGE_SHARE``) so that both halves of the bulk path run. Nothing here is timed."""
@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analytics import bulk, ingest, read
-from analytics.store import DATA_TABLES, Store
+from analytics.importing import bulk, ingest, read
+from analytics.store.database import DATA_TABLES, Store
 from tests.builders import (
     HOUSEHOLD_HEADER,
     SURVEY_HEADER,

@@ -10,8 +10,8 @@ from pathlib import Path
 import docx
 import pytest
 
-from analytics import accounts
-from analytics.store import Store
+from analytics.access import accounts
+from analytics.store.database import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECK = "2017年精准核查"

@@ -17,8 +17,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analytics import accounts, ingest, queries, schema, spellings
-from analytics.store import Store
+from analytics.access import accounts
+from analytics.domain import schema
+from analytics.figures import queries
+from analytics.importing import ingest, spellings
+from analytics.store.database import Store
 from tests.builders import SURVEY_HEADER, csv_bytes, survey_row, workbook_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,7 +149,7 @@ def test_the_bulk_path_refuses_a_missing_column_and_reads_a_confirmed_spelling(s
 def test_the_bulk_path_refuses_a_missing_column_from_parquet(store, tmp_path):
     import pandas as pd
 
-    from analytics import bulk
+    from analytics.importing import bulk
 
     path = tmp_path / "relocation.parquet"
     frame = pd.DataFrame(RELOCATED, columns=list(RELOCATION_ODD))
@@ -236,7 +239,7 @@ def test_the_command_line_names_the_proposal(tmp_path):
 
 # ---------------------------------------------- what a leader sees of such a file
 def test_quarantined_relocation_rows_leave_relocation_missing_not_zero(store):
-    from analytics import report
+    from analytics.output import report
 
     ingest.import_file(store, "青山乡.xlsx", workbook(), ROUND, allow_partial=True)
     county = queries.metrics_frame(store, ROUND, "county").iloc[0]
@@ -248,7 +251,7 @@ def test_quarantined_relocation_rows_leave_relocation_missing_not_zero(store):
 
 
 def test_the_export_of_a_missing_figure_is_an_empty_cell_with_the_reason(store):
-    from analytics import export
+    from analytics.output import export
 
     ingest.import_file(store, "青山乡.xlsx", workbook(), ROUND, allow_partial=True)
     frame = export.metrics_table(queries.metrics_frame(store, ROUND, "village"))
@@ -261,7 +264,7 @@ def test_the_export_of_a_missing_figure_is_an_empty_cell_with_the_reason(store):
 
 
 def test_after_the_mapping_the_report_states_three_households_and_six_persons(store):
-    from analytics import report
+    from analytics.output import report
 
     spellings.confirm(store, "搬迁人口数", "persons", by="admin1")
     assert ingest.import_file(store, "青山乡.xlsx", workbook(), ROUND).status == "loaded"

@@ -10,8 +10,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analytics import coverage, ingest, metrics, queries
-from analytics.store import Store
+from analytics.figures import coverage, metrics, queries
+from analytics.importing import ingest
+from analytics.store.database import Store
 from tests.builders import (
     MEETING_HEADER,
     RELOCATION_HEADER,

@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
-from analytics.demo_data import DEMO_ROUNDS, DEMO_TOWNSHIP, write_demo_workbooks
+from analytics.fixtures.demo_data import DEMO_ROUNDS, DEMO_TOWNSHIP, write_demo_workbooks
 
 CHECK, DYN = "2017年精准核查", "2017年动态管理"
 POVERTY_LINE = 2952

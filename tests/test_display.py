@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import breakdowns, ingest
-from analytics.demo import load_demo
-from analytics.store import Store
+from analytics.figures import breakdowns
+from analytics.fixtures.demo import load_demo
+from analytics.importing import ingest
+from analytics.store.database import Store
 from tests.builders import SURVEY_HEADER, survey_row, workbook_bytes
 from ui import charts
 from ui.blocks import readable

@@ -13,9 +13,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analytics import export, ingest, queries
-from analytics.metrics import Filters
-from analytics.store import Store
+from analytics.figures import queries
+from analytics.figures.metrics import Filters
+from analytics.importing import ingest
+from analytics.output import export
+from analytics.store.database import Store
 from tests.builders import csv_bytes, survey_row, survey_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -232,8 +234,8 @@ def test_the_row_report_and_page_downloads_neutralise_a_file_named_like_a_formul
 
 
 def test_the_template_and_the_demo_workbooks_hold_no_formula(tmp_path):
-    from analytics.demo_data import write_demo_workbooks
-    from analytics.template import template_bytes
+    from analytics.fixtures.demo_data import write_demo_workbooks
+    from analytics.output.template import template_bytes
 
     workbooks = [template_bytes(), *(p.read_bytes() for p, _ in write_demo_workbooks(tmp_path))]
     for data in workbooks:

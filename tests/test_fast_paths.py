@@ -1,5 +1,5 @@
 """The import's fast paths give what the slow ones give: validation a column at a time
-(``Validator.parse``) against every cell on its own, the shortcuts of analytics/columns.py
+(``Validator.parse``) against every cell on its own, the shortcuts of analytics/importing/columns.py
 against the per-cell parsers, the numpy scan of worksheet XML against the regex scan.
 Nothing here is timed (bench/bench_import.py measures)."""
 
@@ -14,7 +14,7 @@ import xlsxwriter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import columns, read, validate
+from analytics.importing import columns, read, validate
 from tests.builders import HOUSEHOLD_HEADER, household, workbook_bytes, xlsx_bytes
 from tests.odd_rows import household_rows
 

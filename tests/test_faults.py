@@ -21,9 +21,10 @@ from pathlib import Path
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from analytics import ingest, metrics, queries
-from analytics.backup import table_counts
-from analytics.store import Store
+from analytics.figures import metrics, queries
+from analytics.importing import ingest
+from analytics.store.backup import table_counts
+from analytics.store.database import Store
 from tests.builders import SURVEY_HEADER, csv_bytes, meeting_row, survey_row, survey_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,7 +133,7 @@ def held(db: Path) -> Iterator[subprocess.Popen]:
         [
             sys.executable,
             "-c",
-            "import sys, time\nfrom analytics.store import Store\n"
+            "import sys, time\nfrom analytics.store.database import Store\n"
             "s = Store(sys.argv[1])\nprint('ready', flush=True)\ntime.sleep(120)\n",
             str(db),
         ],

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import accounts
-from analytics.store import Store
+from analytics.access import accounts
+from analytics.store.database import Store
 from ui import server
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -26,8 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from analytics import ingest, read, worker
-from analytics.store import Store
+from analytics.importing import ingest, read, worker
+from analytics.store.database import Store
 from tests.builders import (
     HOUSEHOLD_HEADER,
     SURVEY_HEADER,
@@ -125,7 +125,7 @@ def assert_unreadable(report: ingest.FileReport, *needles: str) -> None:
 @pytest.fixture
 def no_calamine(monkeypatch):
     """Fails the test if the workbook reaches calamine (refused before parsing): calamine in
-    this process, or a workbook handed to the parse worker (analytics/worker.py)."""
+    this process, or a workbook handed to the parse worker (analytics/importing/worker.py)."""
 
     def boom(*_args, **_kwargs):
         raise AssertionError("calamine was asked to parse a file that should be refused")

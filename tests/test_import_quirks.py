@@ -137,7 +137,7 @@ def test_a_blank_row_inside_a_merged_village_cell_is_blank(fmt):
 
 
 def test_a_blank_row_inside_merged_cells_is_blank_on_the_per_row_path_too():
-    from analytics import read, validate
+    from analytics.importing import read, validate
 
     rows = [
         list(HOUSEHOLD_HEADER),

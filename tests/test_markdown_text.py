@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 
-from analytics import ingest, report
-from analytics.labels import md_escape
-from analytics.store import Store
+from analytics.domain.labels import md_escape
+from analytics.importing import ingest
+from analytics.output import report
+from analytics.store.database import Store
 from tests.builders import survey_row, survey_workbook
 
 LINK = "[会话已过期请点此重新登录](http://x.invalid/login)"

@@ -29,8 +29,9 @@ import math
 import pandas as pd
 import pytest
 
-from analytics import coverage, ingest, metrics, queries
-from analytics.store import Store
+from analytics.figures import coverage, metrics, queries
+from analytics.importing import ingest
+from analytics.store.database import Store
 from tests.builders import meeting_row, relocation_row, survey_row, survey_workbook, village_row
 
 ROUND = "2017年核查"
@@ -677,7 +678,7 @@ def test_names_with_quotes_and_sql_are_bound_as_values(tmp_path):
 
 
 def test_prepared_and_freshly_compiled_metrics_are_equal_on_a_generated_county(tmp_path):
-    from analytics import synthetic
+    from analytics.fixtures import synthetic
 
     s = Store(tmp_path / "county.duckdb")
     shape = synthetic.Shape(households=3_000, townships=3, villages=4, groups=3)

@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import accounts, ingest
-from analytics.demo import load_demo
-from analytics.store import Store
+from analytics.access import accounts
+from analytics.fixtures.demo import load_demo
+from analytics.importing import ingest
+from analytics.store.database import Store
 from tests.builders import meeting_row, relocation_row, survey_row, survey_workbook
 from tests.signin import sign_in
 

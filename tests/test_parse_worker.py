@@ -1,4 +1,5 @@
-"""The parse worker (analytics/worker.py): a file that makes the parser abort, crash or run
+"""The parse worker (analytics/importing/worker.py): a file that makes the parser abort, crash
+or run
 out of memory or time stops the worker process, never this one. The file is "unreadable"
 with a message that names it and says why, nothing is written, and the next file reads.
 
@@ -12,8 +13,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import accounts, ingest, read
-from analytics.store import Store
+from analytics.access import accounts
+from analytics.importing import ingest, read
+from analytics.store.database import Store
 from tests import hostile
 from tests.builders import HOUSEHOLD_HEADER, csv_bytes, household, xlsx_bytes
 from tests.signin import sign_in

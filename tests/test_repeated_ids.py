@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analytics import bulk, read, validate, worker
+from analytics.importing import bulk, read, validate, worker
 from tests.builders import HOUSEHOLD_HEADER, household
 
 
@@ -106,8 +106,8 @@ def test_the_bulk_paths_python_side_is_linear_in_rows_of_one_household_id(tmp_pa
 def test_the_bulk_path_refuses_more_odd_rows_than_a_sheet_may_hold(tmp_path, monkeypatch):
     """Every row that is not plainly data goes through the Python validator: more of them
     than POVERTY_MAX_ROWS is refused before any is read into Python, nothing written."""
-    from analytics import ingest
-    from analytics.store import Store
+    from analytics.importing import ingest
+    from analytics.store.database import Store
 
     rows = filled_down(120)
     path = tmp_path / "filled.parquet"

@@ -1,4 +1,4 @@
-"""The situation report (analytics/report.py) on the demo township, 诗礼乡.
+"""The situation report (analytics/output/report.py) on the demo township, 诗礼乡.
 
 The seed's figures (../shared/DOMAIN.md, "The seed's figures") are written here by hand;
 a one-village report is checked against ``queries.metrics_frame`` for that village, the
@@ -17,10 +17,11 @@ import pandas as pd
 import pytest
 from docx.oxml.ns import qn
 
-from analytics import metrics, queries, report
-from analytics.demo import load_demo
-from analytics.settings import Settings
-from analytics.store import Store
+from analytics.domain.settings import Settings
+from analytics.figures import metrics, queries
+from analytics.fixtures.demo import load_demo
+from analytics.output import report
+from analytics.store.database import Store
 
 DYNAMICS = "2017年动态管理"
 CHECK = "2017年精准核查"

@@ -1,4 +1,4 @@
-"""The anomaly rule table (analytics/rules.py): each rule on a tiny township built by hand.
+"""The anomaly rule table (analytics/figures/rules.py): each rule on a tiny township built by hand.
 
 Every dataset holds units that hit the rule and units that just miss it (income exactly at
 the line, area exactly 25 m² x persons, exactly 90% surveyed, a modified z-score just under
@@ -15,11 +15,12 @@ import json
 import pandas as pd
 import pytest
 
-from analytics import ingest, queries, rules
-from analytics.demo import load_demo
-from analytics.metrics import Filters
-from analytics.settings import Settings
-from analytics.store import Store
+from analytics.domain.settings import Settings
+from analytics.figures import queries, rules
+from analytics.figures.metrics import Filters
+from analytics.fixtures.demo import load_demo
+from analytics.importing import ingest
+from analytics.store.database import Store
 from tests.builders import (
     make_id,
     meeting_row,

@@ -9,8 +9,10 @@ import json
 
 import pytest
 
-from analytics import accounts, ingest, queries, records
-from analytics.store import Store
+from analytics.access import accounts
+from analytics.figures import queries, records
+from analytics.importing import ingest
+from analytics.store.database import Store
 from tests.builders import REGISTRY_HEADER, make_id, registry_row, workbook_bytes
 
 ID = make_id(7)  # 533921198001010 07x: a valid 18-character ID

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from analytics import prepared
-from analytics.store import Store
+from analytics.figures import prepared
+from analytics.store.database import Store
 from ui import server
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,9 +16,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analytics import accounts, backup, config, sessions
-from analytics.sessions import OneTimeCodes, token_hash
-from analytics.store import Store
+from analytics.access import accounts, sessions
+from analytics.access.sessions import OneTimeCodes, token_hash
+from analytics.domain import config
+from analytics.store.database import Store, backup
 from ui import server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -367,7 +368,7 @@ def test_every_browser_gets_an_httponly_browser_cookie_with_its_first_page():
 
 
 # ------------------------------------------------------------------ old databases, backups
-OLD_SCHEMA = [  # analytics/store.py before sessions existed (schema version 1): the tables
+OLD_SCHEMA = [  # analytics/store/database.py before sessions existed (schema version 1): the tables
     "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
     "CREATE TABLE settings (key VARCHAR PRIMARY KEY, value VARCHAR)",
     """CREATE TABLE users (username VARCHAR PRIMARY KEY, password_hash VARCHAR,

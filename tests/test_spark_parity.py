@@ -33,9 +33,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import breakdowns, metrics, queries, synthetic
-from analytics.demo import load_demo
-from analytics.store import DATA_TABLES, Store
+from analytics.figures import breakdowns, metrics, queries
+from analytics.fixtures import synthetic
+from analytics.fixtures.demo import load_demo
+from analytics.store.database import DATA_TABLES, Store
 
 # Java 17 is on every machine of this project; without it this file fails, it never skips.
 assert shutil.which("java") or os.environ.get("JAVA_HOME"), "Spark needs Java 17 on PATH"

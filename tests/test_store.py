@@ -11,8 +11,9 @@ import json
 import pandas as pd
 import pytest
 
-from analytics import ingest, queries
-from analytics.store import DATA_TABLES, SCHEMA_VERSION, Store
+from analytics.figures import queries
+from analytics.importing import ingest
+from analytics.store.database import DATA_TABLES, SCHEMA_VERSION, Store
 from tests.builders import meeting_row, survey_row, survey_workbook
 
 ROUND = "2017年动态管理"

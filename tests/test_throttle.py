@@ -13,9 +13,9 @@ import threading
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import accounts
-from analytics.accounts import THROTTLE, TooManyAttempts
-from analytics.store import Store
+from analytics.access import accounts
+from analytics.access.accounts import THROTTLE, TooManyAttempts
+from analytics.store.database import Store
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, 0)
 SECOND = dt.timedelta(seconds=1)

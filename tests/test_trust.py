@@ -11,9 +11,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import accounts, ingest, metrics, queries
-from analytics.demo import load_demo
-from analytics.store import Store
+from analytics.access import accounts
+from analytics.figures import metrics, queries
+from analytics.fixtures.demo import load_demo
+from analytics.importing import ingest
+from analytics.store.database import Store
 from tests.builders import SURVEY_HEADER, survey_row, workbook_bytes
 from tests.signin import sign_in
 

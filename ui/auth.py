@@ -1,6 +1,6 @@
 """Who is looking: sign-in in the sidebar, the role's capabilities, the unmask switch.
 
-A signed-in user is a session in the database (``analytics/sessions.py``): this browser
+A signed-in user is a session in the database (``analytics/access/sessions.py``): this browser
 session keeps its token in its state, and the browser in the HttpOnly cookie that
 ``ui/server.py`` sets after the sign-in, so that a reload or a new tab stays signed in.
 Every check looks the token up again (``user``): a session ended elsewhere (sign-out, a
@@ -21,7 +21,7 @@ import streamlit as st
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from analytics import accounts
+from analytics.access import accounts
 from ui import server
 from ui.common import audit_filters, lang, md, store, t, tm
 

@@ -8,7 +8,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import accounts, export, metrics
+from analytics.access import accounts
+from analytics.figures import metrics
+from analytics.output import export
 from ui import auth
 from ui.common import audit_filters, display_frame, export_frame, md, measured, store, t, tm
 

@@ -7,11 +7,20 @@ import logging
 import pandas as pd
 import streamlit as st
 
-from analytics import coverage, export, metrics, queries, worker
-from analytics.demo import ensure_demo
-from analytics.labels import fmt_change, fmt_change_rate, fmt_count, fmt_rate, label, md_escape
-from analytics.settings import Settings
-from analytics.store import Store, StoreError, default_path
+from analytics.domain.labels import (
+    fmt_change,
+    fmt_change_rate,
+    fmt_count,
+    fmt_rate,
+    label,
+    md_escape,
+)
+from analytics.domain.settings import Settings
+from analytics.figures import coverage, metrics, queries
+from analytics.fixtures.demo import ensure_demo
+from analytics.importing import worker
+from analytics.output import export
+from analytics.store.database import Store, StoreError, default_path
 
 _LOG = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from analytics import metrics
-from analytics.store import StoreError
+from analytics.figures import metrics
+from analytics.store.database import StoreError
 from ui import auth
 from ui.common import md, metrics_frame, store, t, year_rounds
 

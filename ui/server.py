@@ -43,9 +43,9 @@ from starlette.routing import Route
 from streamlit import config as st_config
 from streamlit.url_util import make_url_path
 
-from analytics import accounts
-from analytics.sessions import OneTimeCodes
-from analytics.store import Store, StoreError, default_path
+from analytics.access import accounts
+from analytics.access.sessions import OneTimeCodes
+from analytics.store.database import Store, StoreError, default_path
 
 SESSION_COOKIE = "poverty_session"
 BROWSER_COOKIE = "poverty_browser"
@@ -297,8 +297,8 @@ def prepare_database() -> None:
     the process, ``analytics.prepared``), then closes the file again, as
     ``announce_setup_token`` does, so that the command line can use it until a page is
     viewed. The first visitor then waits for the figures, not for the demo or compiling."""
-    from analytics import metrics, queries
-    from analytics.demo import ensure_demo
+    from analytics.figures import metrics, queries
+    from analytics.fixtures.demo import ensure_demo
 
     try:
         store = Store(default_path())

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from analytics import coverage, headline
-from analytics.labels import fmt_change, fmt_change_rate, fmt_count, fmt_rate
+from analytics.domain.labels import fmt_change, fmt_change_rate, fmt_count, fmt_rate
+from analytics.figures import coverage, headline
 from ui.common import lang, md, t, tm
 
 _UNITS = {

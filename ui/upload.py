@@ -5,8 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import accounts, export, ingest, spellings
-from analytics.store import StoreError
+from analytics.access import accounts
+from analytics.importing import ingest, spellings
+from analytics.output import export
+from analytics.store.database import StoreError
 from ui import auth
 from ui.blocks import readable
 from ui.common import lang, md, store, t, tm

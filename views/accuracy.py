@@ -4,8 +4,8 @@ unit against their thresholds, with numerators and denominators beside each rate
 import pandas as pd
 import streamlit as st
 
-from analytics.metrics import FINDING_FAMILIES as RATES_FINDINGS
-from analytics.metrics import LEVELS, RATES
+from analytics.figures.metrics import FINDING_FAMILIES as RATES_FINDINGS
+from analytics.figures.metrics import LEVELS, RATES
 from ui import charts, filters
 from ui.blocks import chart_and_table, page_filters, readable
 from ui.common import fmt_count, fmt_rate, metrics_frame, settings, t, tm

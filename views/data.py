@@ -7,8 +7,9 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from analytics import accounts, spellings
-from analytics.template import template_bytes
+from analytics.access import accounts
+from analytics.importing import spellings
+from analytics.output.template import template_bytes
 from ui import auth, filters
 from ui.blocks import readable, table_with_download
 from ui.common import labelled, lang, md, settings, store, t, tm

@@ -8,8 +8,9 @@ finds a household by id, head's name or ID number. Personal data is masked.
 import pandas as pd
 import streamlit as st
 
-from analytics import accounts, coverage, metrics, records
-from analytics.metrics import ADJUSTMENT_FAMILIES, FINDING_FAMILIES, STATE_FAMILIES
+from analytics.access import accounts
+from analytics.figures import coverage, metrics, records
+from analytics.figures.metrics import ADJUSTMENT_FAMILIES, FINDING_FAMILIES, STATE_FAMILIES
 from ui import auth, charts, filters
 from ui.blocks import page_filters, readable, table_with_download
 from ui.common import household_rules, labelled, lang, md, metrics_frame, query, store, t, tm

@@ -3,7 +3,7 @@ and the flow from registry state to outcome."""
 
 import streamlit as st
 
-from analytics.metrics import ADJUSTMENT_FAMILIES, LEVELS
+from analytics.figures.metrics import ADJUSTMENT_FAMILIES, LEVELS
 from ui import charts, filters
 from ui.blocks import chart_and_table, page_filters
 from ui.common import labelled, metrics_frame, query, t

@@ -4,7 +4,7 @@ year's poverty line, for registered households per unit."""
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics.breakdowns import SECURE_FIELDS, income_summary
+from analytics.figures.breakdowns import SECURE_FIELDS, income_summary
 from ui import charts, filters
 from ui.blocks import chart_and_table, page_filters
 from ui.common import query, round_year, settings, t

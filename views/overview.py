@@ -6,7 +6,8 @@ year that measured it (``analytics.headline``)."""
 
 import streamlit as st
 
-from analytics import headline, metrics, report
+from analytics.figures import headline, metrics
+from analytics.output import report
 from ui import auth, filters, tiles
 from ui.blocks import metrics_table
 from ui.common import lang, md, metrics_frame, query, settings, store, t, tm

@@ -2,7 +2,7 @@
 ``streamlit run app.py``: each is "unreadable" with its reason, the server keeps running,
 another session is still served after each one, and the database holds what it held.
 
-Without the parse worker (analytics/worker.py) the first of them aborted the server
+Without the parse worker (analytics/importing/worker.py) the first of them aborted the server
 ("memory allocation of 549755813888 bytes failed") and every session with it.
 """
 
@@ -12,7 +12,7 @@ import urllib.request
 
 from playwright.sync_api import Browser, expect
 
-from analytics.store import Store
+from analytics.store.database import Store
 from tests import hostile
 from tests.e2e.conftest import running_server, setup_token_of, shot
 from tests.e2e.test_journeys import as_admin, metric, settle

@@ -1,0 +1,392 @@
+"""The one place that names things: tables, fields, header spellings and coded values.
+
+A new header spelling, a new yes/no word or a new outcome synonym is one line here.
+Sources: ../shared/DOMAIN.md ("Tables and fields", "Real workbooks look like this").
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+
+# Value kinds a field can hold; validate.py has one parser per kind.
+TEXT, INT, NUMBER, DATE, YESNO, STATE, ADJUSTMENT, FINDING, ID_NUMBER = (
+    "text",
+    "int",
+    "number",
+    "date",
+    "yesno",
+    "state",
+    "adjustment",
+    "finding",
+    "id_number",
+)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of a table.
+
+    Parameters
+    ----------
+    key : canonical field key used in code and in the database.
+    header : the Chinese header a template uses.
+    kind : one of the value kinds above.
+    synonyms : other header spellings seen in county files (compared after ``header_key``).
+    """
+
+    key: str
+    header: str
+    kind: str = TEXT
+    synonyms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table kind the importer recognises (households, meetings, relocation, villages).
+
+    ``signatures`` are alternative sets of field keys; a sheet is this table when its
+    header holds every key of at least one set. ``forbidden`` keys rule it out (a sheet
+    with 户编号 is never the village table).
+    """
+
+    key: str
+    label: str
+    fields: tuple[Field, ...]
+    signatures: tuple[frozenset[str], ...]
+    forbidden: frozenset[str] = frozenset()
+    priority: int = 0
+    by_key: dict[str, Field] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_key", {f.key: f for f in self.fields})
+
+
+TOWNSHIP = Field(
+    "township", "乡镇", TEXT, ("乡（镇）", "乡(镇)", "乡", "镇", "乡镇名称", "所在乡镇")
+)
+VILLAGE = Field("village", "行政村", TEXT, ("村", "村委会", "所在村", "村名", "行政村名称"))
+GROUP = Field("group", "村民小组", TEXT, ("自然村", "组", "小组", "村民小组（自然村）", "村小组"))
+HOUSEHOLD_ID = Field("household_id", "户编号", TEXT, ("户码", "户ID", "户id", "户号"))
+HEAD_NAME = Field("head_name", "户主姓名", TEXT, ("户主", "姓名", "户主名"))
+
+# Exclusion rules ("富户戴穷帽", DOMAIN.md "Exclusion rules"): optional yes/no columns.
+EXCLUSION_FIELDS: tuple[Field, ...] = (
+    Field(
+        "excl_public_servant",
+        "有财政供养人员",
+        YESNO,
+        ("有国家公职人员", "有公职人员", "财政供养人员", "是否有财政供养人员"),
+    ),
+    Field("excl_village_cadre", "有村干部", YESNO, ("有村三委成员", "村三委", "是否村干部")),
+    Field("excl_vehicle", "有机动车", YESNO, ("有车辆", "有小汽车", "有汽车", "是否有机动车")),
+    Field(
+        "excl_town_house",
+        "有城镇商品房",
+        YESNO,
+        ("有商品房", "城镇购房", "有城镇住房", "是否有城镇商品房"),
+    ),
+    Field("excl_business", "有工商注册", YESNO, ("有营业执照", "有经营实体", "是否有工商注册")),
+    Field("excl_large_scale", "规模经营", YESNO, ("种养大户", "雇工经营", "有雇工")),
+    Field("excl_split_household", "拆户分户", YESNO, ("拆户", "分户并户")),
+    Field("excl_empty_registration", "空挂户", YESNO, ("是否空挂户",)),
+)
+
+HOUSEHOLDS = Table(
+    key="households",
+    label="户信息",
+    fields=(
+        HOUSEHOLD_ID,
+        HEAD_NAME,
+        Field(
+            "head_id_number",
+            "户主身份证号",
+            ID_NUMBER,
+            ("户主身份证号码", "证件号码", "公民身份号码", "身份证号", "身份证号码"),
+        ),
+        TOWNSHIP,
+        VILLAGE,
+        GROUP,
+        Field("household_size", "家庭人口数", INT, ("人口数", "家庭人口", "人数", "家庭人数")),
+        Field("registry_state", "建档立卡状态", STATE, ("贫困户状态", "脱贫状态", "户类型")),
+        Field("poverty_attribute", "贫困户属性", TEXT, ("贫困属性",)),
+        Field("main_cause", "主要致贫原因", TEXT, ("致贫原因",)),
+        Field("income_per_capita", "人均纯收入", NUMBER, ("家庭人均纯收入", "人均收入")),
+        Field("food_clothing_secure", "不愁吃穿", YESNO, ("不愁吃不愁穿", "吃穿不愁")),
+        Field("education_secure", "义务教育有保障", YESNO, ("义务教育",)),
+        Field("medical_secure", "基本医疗有保障", YESNO, ("基本医疗",)),
+        Field("housing_secure", "住房安全有保障", YESNO, ("住房安全",)),
+        Field("exit_year", "脱贫年度", INT, ("脱贫年份", "脱贫时间")),
+        Field("adjustment", "动态管理结果", ADJUSTMENT, ("动态调整", "调整类型")),
+        Field("verification", "核查结论", FINDING, ("核查结果",)),
+        Field("survey_date", "调查日期", DATE, ("入户日期", "核查日期")),
+        Field("surveyor", "调查人", TEXT, ("核查人",)),
+        Field("approval", "是否认可", YESNO, ("群众认可", "认可度")),
+        *EXCLUSION_FIELDS,
+    ),
+    signatures=(
+        frozenset({"household_id", "household_size"}),
+        frozenset({"household_id", "registry_state"}),
+    ),
+    priority=1,
+)
+
+MEETINGS = Table(
+    key="meetings",
+    label="贫情分析会议",
+    fields=(
+        TOWNSHIP,
+        VILLAGE,
+        GROUP,
+        Field("meeting_date", "会议日期", DATE, ("日期", "召开日期")),
+        Field("phase", "会议阶段", TEXT, ("阶段",)),
+        Field("attendance", "参会人数", INT, ("参会人次", "人次", "参加人数")),
+        Field("host", "主持人", TEXT, ()),
+    ),
+    signatures=(frozenset({"attendance", "meeting_date"}), frozenset({"attendance", "phase"})),
+    forbidden=frozenset({"household_id"}),
+)
+
+RELOCATION = Table(
+    key="relocation",
+    label="易地扶贫搬迁",
+    fields=(
+        HOUSEHOLD_ID,
+        HEAD_NAME,
+        TOWNSHIP,
+        Field("village", "迁出村", TEXT, ("行政村", "村", "村委会", "所在村")),
+        GROUP,
+        Field("site", "安置点", TEXT, ("安置点名称", "集中安置点")),
+        Field("mode", "安置方式", TEXT, ("安置类型",)),
+        Field("persons", "搬迁人口", INT, ("安置人口", "人数", "搬迁人数")),
+        Field("house_area", "住房面积", NUMBER, ("建房面积", "住房建筑面积", "安置住房面积")),
+        Field("remedy", "整改措施", TEXT, ("整改方式", "超标整改")),
+    ),
+    signatures=(
+        frozenset({"household_id", "house_area"}),
+        frozenset({"household_id", "site", "persons"}),
+    ),
+    priority=2,
+)
+
+VILLAGES = Table(
+    key="villages",
+    label="村基本情况",
+    fields=(
+        TOWNSHIP,
+        VILLAGE,
+        Field("is_poor_village", "是否贫困村", YESNO, ("贫困村",)),
+        Field("households", "总户数", INT, ("户数",)),
+        Field("population", "总人口", INT, ("人口",)),
+        Field("rural_population", "乡村人口", INT, ("农业人口", "农业户籍人口")),
+    ),
+    signatures=(
+        frozenset({"village", "rural_population"}),
+        frozenset({"village", "is_poor_village"}),
+        frozenset({"village", "population", "households"}),
+    ),
+    forbidden=frozenset({"household_id", "attendance"}),
+)
+
+TABLES: dict[str, Table] = {t.key: t for t in (HOUSEHOLDS, MEETINGS, RELOCATION, VILLAGES)}
+
+# Group headers seen over sub-columns in two-row headers.
+GROUP_HEADERS = frozenset({"两不愁三保障", "三保障", "两不愁", "排除条件", "否决事项", "家庭情况"})
+
+# Coded values. Keys are the canonical values; each list holds the spellings that map to it.
+REGISTRY_STATES: dict[str, tuple[str, ...]] = {
+    "remaining_poor": ("未脱贫", "贫困户", "未脱贫户", "建档立卡贫困户", "在册贫困户", "贫困"),
+    "exited": ("已脱贫", "脱贫户", "已脱贫户", "脱贫", "脱贫享受政策", "脱贫不享受政策"),
+    "nonregistered": (
+        "非建档立卡",
+        "一般农户",
+        "非贫困户",
+        "一般户",
+        "非建档立卡户",
+        "非建档立卡贫困户",
+        "非建档立卡农户",
+    ),
+}
+ADJUSTMENTS: dict[str, tuple[str, ...]] = {
+    "new": ("新增", "新识别", "新增贫困户", "新纳入", "新识别贫困户"),
+    "relapse": ("返贫", "脱贫返贫", "返贫户"),
+    "exit_proposed": ("拟退出", "拟脱贫", "拟脱贫退出", "拟退出户"),
+    "removed": ("剔除", "清退", "识别不精准剔除"),
+}
+FINDINGS: dict[str, tuple[str, ...]] = {
+    "inclusion_error": ("错评", "错评户", "识别不精准"),
+    "exclusion_error": ("漏评", "漏评户", "漏识"),
+    "wrongful_exit": ("错退", "错退户"),
+}
+# Spellings that mean "no change" / "correct" in an outcome column.
+NO_OUTCOME = frozenset(
+    {"", "无", "无变化", "不变", "正常", "正确", "准确", "无问题", "/", "-", "—"}
+)
+YES = frozenset({"是", "√", "✓", "✔", "有", "y", "yes", "1", "true", "对", "认可", "满意"})
+NO = frozenset(
+    {"否", "×", "✗", "✘", "x", "无", "n", "no", "0", "false", "没有", "不认可", "不满意"}
+)
+
+# Labels for codes, used by reports and the UI (zh).
+STATE_LABELS = {"remaining_poor": "未脱贫", "exited": "已脱贫", "nonregistered": "非建档立卡"}
+ADJUSTMENT_LABELS = {"new": "新增", "relapse": "返贫", "exit_proposed": "拟退出", "removed": "剔除"}
+FINDING_LABELS = {"inclusion_error": "错评", "exclusion_error": "漏评", "wrongful_exit": "错退"}
+
+# Rows to skip below or inside a table.
+# 合计, 孔兴村小计, 合计：5户, 小计（1组）, 总计5户 (spaces already removed); not 合计村.
+TOTAL_PATTERN = re.compile(r"^[\u4e00-\u9fff]{0,8}(合计|小计|总计|累计)([:：(（\d].*)?$")
+FOOTER_PATTERN = re.compile(
+    r"^(审核人|审核|填表人|填报人|制表人|负责人|单位负责人|联系电话|联系人|注[:：]|注\s|说明|备注[:：])"
+)
+# Not followed by 镇 (各乡镇) nor by the rest of 乡村人口 / 乡村两级 ("2017年各村乡村人口…");
+# "诗礼乡村基本情况表" still names 诗礼乡, while generic words (全乡, 各乡) are refused by
+# read.township_from_title.
+TITLE_TOWNSHIP_PATTERN = re.compile(r"([\u4e00-\u9fff]{1,10}?(?:乡|镇|街道))(?!镇|村人口|村两级)")
+GENERIC_TOWNSHIP_WORDS = frozenset(
+    {
+        "乡",
+        "镇",
+        "街道",
+        "全乡",
+        "各乡",
+        "本乡",
+        "该乡",
+        "全镇",
+        "各镇",
+        "本镇",
+        "该镇",
+        "城乡",
+        "下乡",
+    }
+)
+
+_PARENS = re.compile(r"[（(\[【][^）)\]】]*[）)\]】]")
+_NOISE = re.compile(r"[\s*＊:：]")
+
+
+def header_key(text: object) -> str:
+    """Normalises a header cell for lookup: NFKC, no spaces, no units in brackets, no '*'.
+
+    ``"人均纯收入（元）"`` -> ``"人均纯收入"``; ``"乡（镇）"`` -> ``"乡"``.
+    """
+    s = unicodedata.normalize("NFKC", str(text or ""))
+    s = _PARENS.sub("", s)
+    return _NOISE.sub("", s)
+
+
+# An office's own header spellings, confirmed by an administrator and kept in its database
+# (``Store.spellings``): normalised spelling (``header_key``) -> field key. They apply to
+# every table that has that field.
+Spellings = Mapping[str, str]
+NO_SPELLINGS: Spellings = {}  # read only (a Mapping): never written to
+
+
+def header_lookup(table: Table, spellings: Spellings = NO_SPELLINGS) -> dict[str, str]:
+    """Maps every normalised spelling of ``table``'s headers to its field key.
+
+    The one spelling lookup of every import path (locating a table, repeated headers inside
+    it, the bulk path). ``spellings`` adds an office's confirmed spellings (normalised
+    spelling -> field key); one whose field ``table`` lacks is ignored, and a built-in
+    spelling always wins over an office's.
+    """
+    out: dict[str, str] = {}
+    for f in table.fields:
+        for spelling in (f.header, f.key, *f.synonyms):
+            out.setdefault(header_key(spelling), f.key)
+    for spelling, key in spellings.items():
+        if key in table.by_key:
+            out.setdefault(spelling, key)
+    return out
+
+
+def field_tables(key: str) -> list[Table]:
+    """The tables that have a field ``key`` (``village`` is in all four)."""
+    return [t for t in TABLES.values() if key in t.by_key]
+
+
+def resolve_field(target: str) -> str:
+    """The field key ``target`` names: a field key (``persons``) or any spelling of one
+    (``搬迁人口``, ``安置人口``).
+
+    Raises
+    ------
+    KeyError
+        When ``target`` names no field, or spellings of different fields (``人数`` is both
+        ``household_size`` and ``persons``: give the field key then).
+    """
+    if field_tables(target):
+        return target
+    wanted = header_key(target)
+    found = {k for t in TABLES.values() for s, k in header_lookup(t).items() if s == wanted}
+    if len(found) != 1:
+        raise KeyError(target)
+    return found.pop()
+
+
+PROPOSAL_MIN_SIMILARITY = 0.7  # difflib ratio below which no column is proposed
+
+
+def similarity(f: Field, header: str) -> float:
+    """How much ``header`` looks like a spelling of field ``f``, from 0 to 1: the best
+    ``difflib.SequenceMatcher`` ratio over its spellings (normalised), or, where a spelling
+    is contained in the header (搬迁人口 in 搬迁人口数) or the header in it, their length
+    ratio when that is higher."""
+    text = header_key(header)
+    best = 0.0
+    for spelling in {header_key(s) for s in (f.header, *f.synonyms)}:
+        if not text or not spelling:
+            continue
+        score = difflib.SequenceMatcher(None, text, spelling).ratio()
+        if spelling in text or text in spelling:
+            score = max(score, min(len(text), len(spelling)) / max(len(text), len(spelling)))
+        best = max(best, score)
+    return best
+
+
+def propose(table: Table, header: str, taken: Collection[str] = ()) -> str | None:
+    """The field of ``table`` an unrecognised header most likely means, or None.
+
+    Fields in ``taken`` (those the sheet already has) are not proposed; the field with the
+    highest ``similarity`` wins when it reaches ``PROPOSAL_MIN_SIMILARITY``.
+    """
+    scored = [(similarity(f, header), f.key) for f in table.fields if f.key not in taken]
+    score, key = max(scored, default=(0.0, ""))
+    return key if score >= PROPOSAL_MIN_SIMILARITY else None
+
+
+def value_lookup(codes: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Maps each spelling (and the canonical key itself) of a coded column to its key."""
+    out = {k: k for k in codes}
+    for k, spellings in codes.items():
+        for s in spellings:
+            out[s] = k
+    return out
+
+
+# Value kind -> the DuckDB type of its column (the store's tables, analytics/store/database.py).
+SQL_TYPES = {
+    TEXT: "VARCHAR",
+    ID_NUMBER: "VARCHAR",
+    STATE: "VARCHAR",
+    ADJUSTMENT: "VARCHAR",
+    FINDING: "VARCHAR",
+    INT: "BIGINT",
+    NUMBER: "DOUBLE",
+    DATE: "DATE",
+    YESNO: "BOOLEAN",
+}
+
+
+def table_columns(table_key: str) -> list[tuple[str, str]]:
+    """(column, SQL type) of a data table: batch and round, the fields, the source row."""
+    fields = [(f.key, SQL_TYPES[f.kind]) for f in TABLES[table_key].fields]
+    return [
+        ("batch_id", "BIGINT"),
+        ("round", "VARCHAR"),
+        *fields,
+        ("source_sheet", "VARCHAR"),
+        ("source_row", "BIGINT"),
+    ]

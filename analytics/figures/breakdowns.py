@@ -1,0 +1,235 @@
+"""Breakdowns behind the leaders' pages, as Ibis expressions over the stored tables.
+
+The contract metrics live in ``metrics``; these are the finer cuts the pages chart:
+registry state to outcome flows, causes of poverty, 两不愁三保障 shortfalls, income
+against the poverty line, survey progress by day, meetings by day and phase, relocation
+households against the area standard. Each function takes an Ibis backend and
+``metrics.Filters`` and returns a pandas frame; counts are households (户) and persons
+(人); none returns a name or an ID number except ``relocation_households`` (household id
+only, never the head's ID number).
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from analytics.figures.metrics import REGISTERED, Filters, apply_filters, serving_village_rows
+
+SECURE_FIELDS = ("food_clothing_secure", "education_secure", "medical_secure", "housing_secure")
+
+
+def _households(con: ibis.BaseBackend, f: Filters) -> ir.Table:
+    return apply_filters(con.table("households"), f)
+
+
+def flows(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
+    """Households and persons by registry state x adjustment x verification finding.
+
+    Columns: registry_state, adjustment, verification (None = no change / correct),
+    households, persons.
+    """
+    h = _households(con, f)
+    expr = h.group_by("registry_state", "adjustment", "verification").aggregate(
+        households=h.count(), persons=h.household_size.sum()
+    )
+    return expr.order_by("registry_state", "adjustment", "verification").execute()
+
+
+def causes(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
+    """Registered households by village and main cause of poverty (致贫原因).
+
+    Columns: township, village, main_cause (None when not recorded), households, persons.
+    """
+    h = _households(con, f)
+    h = h.filter(h.registry_state.isin(REGISTERED))
+    expr = h.group_by("township", "village", "main_cause").aggregate(
+        households=h.count(), persons=h.household_size.sum()
+    )
+    return expr.order_by("township", "village", "main_cause").execute()
+
+
+def shortfalls(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
+    """Registered households per village lacking each item of 两不愁三保障.
+
+    A household lacks an item when its yes/no column says no (an empty cell is not a
+    shortfall). Columns: township, village, registered, then one count per item of
+    ``SECURE_FIELDS``, ``any_shortfall``, and ``<item>_answered``: the households with a
+    yes or no in that column (0 means the item was not recorded: its 0 shortfalls say
+    nothing).
+    """
+    h = _households(con, f)
+    h = h.filter(h.registry_state.isin(REGISTERED))
+    lacks = {k: (h[k] == False).fill_null(False) for k in SECURE_FIELDS}  # noqa: E712
+    any_lack = lacks["food_clothing_secure"]
+    for k in SECURE_FIELDS[1:]:
+        any_lack = any_lack | lacks[k]
+    expr = h.group_by("township", "village").aggregate(
+        registered=h.count(),
+        **{k: v.ifelse(1, 0).sum() for k, v in lacks.items()},
+        any_shortfall=any_lack.ifelse(1, 0).sum(),
+        **{f"{k}_answered": h[k].count() for k in SECURE_FIELDS},
+    )
+    return expr.order_by("township", "village").execute()
+
+
+def incomes(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
+    """Per-capita income (yuan/person/year) of each registered household, without identity.
+
+    Columns: township, village, registry_state, household_size, income_per_capita
+    (None when not recorded). For box plots and counts against a poverty line.
+    """
+    h = _households(con, f)
+    h = h.filter(h.registry_state.isin(REGISTERED))
+    return h.select(
+        "township", "village", "registry_state", "household_size", "income_per_capita"
+    ).execute()
+
+
+def survey_progress(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
+    """Households surveyed per village and day, with the running total.
+
+    Columns: township, village, survey_date (None for rows without a date), households,
+    cumulative (running total per village in date order; undated rows at the end).
+    """
+    h = _households(con, f)
+    expr = h.group_by("township", "village", "survey_date").aggregate(households=h.count())
+    frame = expr.execute().sort_values(["township", "village", "survey_date"], na_position="last")
+    frame["cumulative"] = frame.groupby(["township", "village"])["households"].cumsum()
+    return frame.reset_index(drop=True)
+
+
+def village_table(con: ibis.BaseBackend, f: Filters, source_rounds: dict[str, str]) -> pd.DataFrame:
+    """The village table (村基本情况) rows serving the round, per township's source round.
+
+    Columns: township, village, is_poor_village, households, population, rural_population.
+    """
+    v = con.table("villages")
+    if not source_rounds:
+        return (
+            v.select(
+                "township",
+                "village",
+                "is_poor_village",
+                "households",
+                "population",
+                "rural_population",
+            )
+            .limit(0)
+            .execute()
+        )
+    v = serving_village_rows(v, source_rounds)
+    if f.townships:
+        v = v.filter(v.township.isin(f.townships))
+    if f.villages:
+        v = v.filter(v.village.isin(f.villages))
+    return (
+        v.select(
+            "township", "village", "is_poor_village", "households", "population", "rural_population"
+        )
+        .order_by("township", "village")
+        .execute()
+    )
+
+
+def meetings(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
+    """Meetings per township, village, group, phase and day.
+
+    Columns: township, village (None = township-level), group (None = village-level),
+    phase, meeting_date, meetings (场), attendance (人次).
+    """
+    m = apply_filters(con.table("meetings"), f)
+    expr = m.group_by("township", "village", "group", "phase", "meeting_date").aggregate(
+        meetings=m.count(), attendance=m.attendance.sum()
+    )
+    return expr.order_by("meeting_date", "township", "village", "group").execute()
+
+
+def groups_without_meetings(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
+    """Groups that have surveyed households but no group-level meeting in the round.
+
+    Columns: township, village, group, households.
+    """
+    h = _households(con, f)
+    h = h.filter(h["group"].notnull())
+    m = apply_filters(con.table("meetings"), f)
+    held = m.filter(m["group"].notnull()).select("township", "village", "group").distinct()
+    units = h.group_by("township", "village", "group").aggregate(households=h.count())
+    missing = units.anti_join(held, ["township", "village", "group"])
+    return missing.order_by("township", "village", "group").execute()
+
+
+def relocation_households(con: ibis.BaseBackend, f: Filters, area_standard: float) -> pd.DataFrame:
+    """Each relocated household against the housing standard (m² per person).
+
+    Columns: township, village, household_id, site, mode, persons, house_area,
+    standard_area (= standard x persons), over_area (m² above it, 0 when within),
+    over_standard (bool), remedy.
+    """
+    r = apply_filters(
+        con.table("relocation"), Filters(f.round, f.townships, f.villages), has_group=False
+    )
+    if f.groups:
+        h = _households(con, f)
+        r = r.filter(r.household_id.isin(h.household_id))
+    standard = r.persons.cast("float64") * area_standard
+    over = r.house_area - standard
+    expr = r.select(
+        "township",
+        "village",
+        "household_id",
+        "site",
+        "mode",
+        "persons",
+        "house_area",
+        standard_area=standard,
+        over_area=ibis.greatest(over, 0),
+        over_standard=r.house_area > standard,
+        remedy=r.remedy,
+    )
+    return expr.order_by("township", "village", "household_id").execute()
+
+
+def income_summary(incomes: pd.DataFrame, level: str, line: float | None) -> pd.DataFrame:
+    """Per unit, the spread of registered households' per-capita income and how many are
+    below the poverty line: figures a leader may see, never one household's income.
+
+    Parameters
+    ----------
+    incomes : ``incomes`` output (one row per registered household).
+    level : the unit column ("township" or "village").
+    line : the poverty line of the round's year (yuan per person per year), or None.
+
+    Returns
+    -------
+    pd.DataFrame, one row per unit: ``level``, registered (户), with_income (户), q1,
+    median, q3, low, high (yuan: quartiles, and the lowest and highest income within 1.5
+    interquartile ranges of them, Tukey's whiskers), below, at_or_above (户; null without a
+    line), missing (户 without an income).
+    """
+    rows = []
+    for unit, part in incomes.groupby(level, sort=True):
+        x = part["income_per_capita"].dropna().astype("float64")
+        row: dict[str, object] = {
+            level: unit,
+            "registered": len(part),
+            "with_income": len(x),
+            "missing": int(part["income_per_capita"].isna().sum()),
+            "below": int((x < line).sum()) if line is not None else None,
+            "at_or_above": int((x >= line).sum()) if line is not None else None,
+        }
+        if len(x):
+            q1, med, q3 = (float(v) for v in x.quantile([0.25, 0.5, 0.75]))
+            spread = 1.5 * (q3 - q1)
+            row |= {
+                "q1": q1,
+                "median": med,
+                "q3": q3,
+                "low": float(x[x >= q1 - spread].min()),
+                "high": float(x[x <= q3 + spread].max()),
+            }
+        rows.append(row)
+    columns = [level, "registered", "with_income", "q1", "median", "q3", "low", "high"]
+    columns += ["below", "at_or_above", "missing"]
+    return pd.DataFrame(rows, columns=columns)

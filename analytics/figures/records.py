@@ -1,0 +1,191 @@
+"""Household-level rows for inspectors: lists, one household's history, search, exports.
+
+Personal data is masked here, in the query itself, before any row leaves the database:
+a head's name keeps its surname (张**), an ID number keeps its region code and last
+character (530921***********X). Only ``unmask=True`` returns them whole; callers decide
+who may ask for that. Ibis expressions, so the same code runs on any backend.
+"""
+
+from __future__ import annotations
+
+import re
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from analytics.domain import schema
+from analytics.figures.metrics import Filters, apply_filters, family_conditions
+from analytics.importing import validate
+
+PERSONAL = ("head_name", "head_id_number")
+# The columns of each exportable table, in order (field keys; unit columns first).
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    key: ("round", *(f.key for f in table.fields), "batch_id", "source_sheet", "source_row")
+    for key, table in schema.TABLES.items()
+}
+HOUSEHOLD_LIST = (
+    "township",
+    "village",
+    "group",
+    "household_id",
+    "head_name",
+    "head_id_number",
+    "household_size",
+    "registry_state",
+    "adjustment",
+    "verification",
+    "income_per_capita",
+    "survey_date",
+)
+
+
+def mask_name(name: ir.StringValue) -> ir.StringValue:
+    """张三丰 -> 张**: the surname (first character) kept, one star per other character."""
+    return ibis.ifelse(
+        name.length() > 1, name.substr(0, 1) + ibis.literal("*").repeat(name.length() - 1), name
+    )
+
+
+def mask_id_number(value: ir.StringValue) -> ir.StringValue:
+    """530921198001010018 -> 530921***********8: region code and last character kept."""
+    n = value.length()
+    return ibis.ifelse(
+        n > 7,
+        value.substr(0, 6) + ibis.literal("*").repeat(n - 7) + value.right(1),
+        ibis.literal("*").repeat(n),
+    )
+
+
+def _masked(t: ir.Table, unmask: bool) -> ir.Table:
+    if unmask:
+        return t
+    changes = {}
+    if "head_name" in t.columns:
+        changes["head_name"] = mask_name(t.head_name)
+    if "head_id_number" in t.columns:
+        changes["head_id_number"] = mask_id_number(t.head_id_number)
+    return t.mutate(**changes) if changes else t
+
+
+def table_rows(
+    con: ibis.BaseBackend,
+    table: str,
+    filters: Filters,
+    *,
+    unmask: bool = False,
+    household_ids: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Rows of a stored table (households, meetings, relocation, villages) for a round and area.
+
+    Columns: ``TABLE_COLUMNS[table]``. Names and ID numbers masked unless ``unmask``.
+    ``household_ids`` narrows households / relocation to those households.
+
+    Raises
+    ------
+    KeyError
+        For an unknown table.
+    """
+    columns = TABLE_COLUMNS[table]
+    t = con.table(table)
+    t = apply_filters(t, filters, has_group="group" in t.columns)
+    if household_ids and "household_id" in t.columns:
+        t = t.filter(t.household_id.isin(household_ids))
+    t = _masked(t.select(*columns), unmask)
+    order = [
+        c for c in ("township", "village", "group", "household_id", "source_row") if c in columns
+    ]
+    return t.order_by(order).execute()
+
+
+def household_list(
+    con: ibis.BaseBackend,
+    filters: Filters,
+    *,
+    family: str | None = None,
+    household_ids: tuple[str, ...] = (),
+    unmask: bool = False,
+) -> pd.DataFrame:
+    """The household list an inspector drills down to: ``HOUSEHOLD_LIST`` columns.
+
+    ``family`` (a count family such as "inclusion_error" or "new") keeps exactly the
+    households that family's metric counts (``metrics.family_conditions``), so the list
+    behind a figure has as many rows as the figure says.
+
+    Raises
+    ------
+    KeyError
+        For an unknown family.
+    """
+    t = apply_filters(con.table("households"), filters)
+    if family:
+        t = t.filter(family_conditions(t)[family].fill_null(False))
+    if household_ids:
+        t = t.filter(t.household_id.isin(household_ids))
+    t = _masked(t.select(*HOUSEHOLD_LIST), unmask)
+    return t.order_by("township", "village", "group", "household_id").execute()
+
+
+def household_history(
+    con: ibis.BaseBackend, household_id: str, *, unmask: bool = False
+) -> pd.DataFrame:
+    """One household's full record in every round, oldest batch first.
+
+    Columns: round, batch_id and every household field. Empty when the id is unknown.
+    """
+    t = con.table("households")
+    t = t.filter(t.household_id == household_id)
+    t = _masked(t.select(*TABLE_COLUMNS["households"]), unmask)
+    return t.order_by("batch_id").execute()
+
+
+ID_NUMBER = re.compile(r"\d{17}[\dX]|\d{15}")
+
+
+def search(
+    con: ibis.BaseBackend, text: str, round_name: str | None = None, *, unmask: bool = False
+) -> pd.DataFrame:
+    """Households that ``text`` names, in one round (or all); at most 200 rows, masked
+    unless ``unmask``. Columns: round and ``HOUSEHOLD_LIST``.
+
+    What a search may match depends on what the searcher sees, so that no search reveals a
+    hidden character (issue 12: an ID number was rebuilt from 58 prefix searches):
+
+    - masked (``unmask`` False): a household id or its beginning (ids are shown), the
+      masked head's name exactly as shown (``张**``), the masked ID number exactly as shown
+      (``530921***********8``), or a whole ID number (18 or 15 characters, exact);
+    - unmasked (administrators who switched it on): also the beginning of an ID number and
+      any part of a name, case-insensitive.
+    """
+    needle = text.strip().replace(" ", "")
+    t = con.table("households")
+    if round_name:
+        t = t.filter(t["round"] == round_name)
+    if not needle:
+        return _masked(t.select("round", *HOUSEHOLD_LIST), unmask).limit(0).execute()
+    upper = needle.upper()
+    if unmask:
+        hit = (
+            t.household_id.startswith(needle)
+            | t.head_id_number.upper().startswith(upper)
+            | t.head_name.contains(needle)
+        )
+    else:
+        hit = (
+            t.household_id.startswith(needle)
+            | (mask_name(t.head_name) == needle)
+            | (mask_id_number(t.head_id_number.upper()) == upper)
+        )
+        if ID_NUMBER.fullmatch(upper):
+            hit = hit | (t.head_id_number.upper() == upper)
+    t = _masked(t.filter(hit.fill_null(False)).select("round", *HOUSEHOLD_LIST), unmask)
+    return t.order_by("household_id", "round").limit(200).execute()
+
+
+def search_shown(text: str) -> str:
+    """A search as the audit log keeps it: a whole ID number masked, anything else as
+    typed (a household id, or a masked name)."""
+    needle = text.strip().replace(" ", "").upper()
+    if ID_NUMBER.fullmatch(needle) or (len(needle) >= 15 and needle[:6].isdigit()):
+        return validate.mask_id(needle)
+    return text.strip()

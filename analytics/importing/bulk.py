@@ -1,0 +1,810 @@
+"""Bulk import of a large, clean, one-table file in DuckDB: a UTF-8 CSV with its header on
+row 1, or a Parquet file.
+
+DuckDB reads the file (``read_csv`` / ``read_parquet``) into a staging table, in the store's
+one write transaction, and the validation rules run there; the results are those of the
+normal path (``ingest.import_file``) on the same file, row for row: the same loaded rows,
+statuses, rejected rows with their reasons and Excel/CSV row numbers, the same row report.
+The same code decides: every distinct value of a column is parsed once by
+``validate.Validator`` (in Python), except the clean values of large text, ID-number and
+number columns, whose values DuckDB knows without it (clean text is its own value; an ID
+number of 17 digits and a check character that is right and a birth date that exists is its
+own value; a plain decimal is its number). A row is loaded in SQL when it is plainly data:
+not the first data row, an id that is not a footer word, no cell that may be a total word,
+the example mark or its own header, no error in any cell, every required value there, a
+township, no contradiction between state and outcome, and an id that no earlier row holds.
+Every other row (blank, totals, footers, errors, duplicates, ...) is handed with its cells
+to ``Validator.parse``, with the ids of the rows before it.
+
+When (``wanted``): always for ``.parquet``; for ``.csv`` / ``.txt`` of at least
+``POVERTY_BULK_MIN_MB`` (default 32 MB). A CSV is taken only when it is comma-separated,
+UTF-8 (with or without BOM), has its header on row 1 and one record a line (no blank line,
+no line break inside a cell): else ``NotBulk`` says why and the normal path reads it (within
+its own size limit). A bulk file may be up to ``POVERTY_MAX_BULK_MB`` (default 8192 MB);
+DuckDB works within ``POVERTY_BULK_MEMORY_MB`` (default 2048 MB; it spills to disk beyond).
+
+A Parquet file holds typed columns: each cell is read as a cell of that type in a workbook
+(whole numbers and numbers, dates, text); its rows are numbered as if under a header row.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import re
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from openpyxl.utils import get_column_letter
+
+from analytics.domain import schema
+from analytics.importing import columns, ingest, read, validate, worker
+from analytics.importing.ingest import FileReport, SheetSummary
+from analytics.store import database as store
+
+MB = 1024 * 1024
+MIN_ENV, MAX_ENV, MEMORY_ENV = (
+    "POVERTY_BULK_MIN_MB",
+    "POVERTY_MAX_BULK_MB",
+    "POVERTY_BULK_MEMORY_MB",
+)
+DEFAULT_MIN_MB, DEFAULT_MAX_MB, DEFAULT_MEMORY_MB = 32, 8192, 2048
+HEAD_BYTES = 1024 * 1024  # the start of a CSV read in Python: dialect, header, table kind
+# A column with more distinct values than this share of its first rows (those read in
+# Python) takes the SQL shortcuts (tests set -1: every column that has one takes it).
+LARGE_SHARE = 0.05
+HEAD_ROWS = 5000  # rows of a Parquet file read in Python
+CSV_SHEET, PARQUET_SHEET = "CSV", "Parquet"
+
+# Clean text: printable ASCII but the space, and CJK unified ideographs (NFKC leaves both
+# alone; tests/test_fast_paths.py checks it), without the characters of SKIP_TRIGGERS.
+_SAFE = r"[!-~\x{4E00}-\x{9FFF}]+"
+_DECIMAL = r"[0-9]{1,15}(\.[0-9]{1,15})?"
+_ID = r"[0-9]{17}[0-9X]"
+_SQL_TYPES = schema.SQL_TYPES
+
+
+class NotBulk(Exception):
+    """The file is not for the bulk path; ``str(err)`` says why (Chinese / English)."""
+
+
+class _Refused(Exception):
+    def __init__(self, report: FileReport) -> None:
+        super().__init__(report.message_en)
+        self.report = report
+
+
+def _env_mb(name: str, default: int, *, zero_ok: bool = False) -> int:
+    """Bytes from a setting in MB (fractions allowed); the default when unset, unreadable,
+    negative, or 0 where 0 makes no sense."""
+    try:
+        value = float((os.environ.get(name) or "").strip() or default)
+    except ValueError:
+        value = default
+    ok = value >= 0 if zero_ok else value > 0
+    return int(value * MB) if ok else int(default * MB)
+
+
+def wanted(path: str | os.PathLike[str]) -> bool:
+    """Whether a file is for the bulk path by its kind and size (it may still turn out not
+    to be: ``NotBulk``)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return True
+    if suffix not in read.CSV_SUFFIXES:
+        return False
+    try:
+        return path.stat().st_size >= _env_mb(MIN_ENV, DEFAULT_MIN_MB, zero_ok=True)
+    except OSError:
+        return False
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _re2(pattern: re.Pattern) -> str:
+    """A Python pattern of schema.py in DuckDB's (RE2) syntax: \\uXXXX -> \\x{XXXX}."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", pattern.pattern)
+
+
+# ------------------------------------------------------------------ the file
+@dataclass
+class _Plan:
+    path: Path
+    name: str
+    kind: str  # "csv" or "parquet"
+    located: read.LocatedTable
+    width: int
+    sources: list[str]  # staging expression of each column (c0, c1, ...)
+    types: list[str]  # DuckDB type of each staged column
+    # The sniffed CSV dialect reads "" inside a quoted value as a quote (DuckDB always does).
+    doublequote: bool = True
+
+
+def _plan(path: Path, name: str, spellings: schema.Spellings) -> _Plan:
+    size = path.stat().st_size
+    limit = _env_mb(MAX_ENV, DEFAULT_MAX_MB)
+    if size > limit:
+        raise read.LimitError(
+            f"{name}：文件大小 {read._mb(size)} 超过批量导入上限 {read._mb(limit)}"
+            f"（环境变量 {MAX_ENV}）。"
+            f" / {name}: the file is {read._mb(size)}, over the bulk import limit of "
+            f"{read._mb(limit)} ({MAX_ENV})."
+        )
+    if path.suffix.lower() == ".parquet":
+        return _plan_parquet(path, name, spellings)
+    return _plan_csv(path, name, spellings)
+
+
+def _plan_csv(path: Path, name: str, spellings: schema.Spellings) -> _Plan:
+    with open(path, "rb") as f:
+        head = f.read(HEAD_BYTES + 1)
+    if len(head) > HEAD_BYTES:
+        head = head[: _last_line_end(head[:HEAD_BYTES]) + 1]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise NotBulk("UTF-16 编码 / UTF-16 encoded")
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise NotBulk("不是 UTF-8 编码 / not UTF-8") from e
+    sample = text[:8192]
+    try:  # as read._read_csv decides it
+        dialect = csv.Sniffer().sniff(sample, ",\t;")
+    except csv.Error:
+        dialect = csv.excel_tab if sample.count("\t") > sample.count(",") else csv.excel
+    if (
+        dialect.delimiter != ","
+        or dialect.quotechar != '"'
+        or dialect.skipinitialspace
+        or dialect.escapechar is not None
+    ):
+        raise NotBulk("不是以逗号分隔的 CSV / not a comma-separated CSV")
+    limits = read.Limits(rows=10**9, cells=10**12, file_bytes=10**15)
+    grid = read._read_csv(name, head, read._Budget(limits))
+    located = read.locate(grid, spellings)
+    width = len(next(csv.reader(io.StringIO(text, newline=""), dialect), []))
+    if not isinstance(located, read.LocatedTable) or located.header_rows != (0,):
+        raise NotBulk("表头不在第 1 行 / the header is not on row 1")
+    if grid.width > width:
+        raise NotBulk("有的行比表头长 / rows longer than the header")
+    plan = _Plan(
+        path, name, "csv", located, width, [f"c{k}" for k in range(width)], ["VARCHAR"] * width
+    )
+    plan.doublequote = bool(dialect.doublequote)
+    return plan
+
+
+def _last_line_end(data: bytes) -> int:
+    """The position of the last line break of ``data`` outside a quoted value (an even
+    number of double quotes before it; a doubled quote counts twice), or -1."""
+    a = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(a == 10)
+    if not len(ends):
+        return -1
+    quotes_before = np.cumsum(a == 34)[ends]
+    outside = ends[quotes_before % 2 == 0]
+    return int(outside[-1]) if len(outside) else -1
+
+
+_PARQUET_TYPES = (
+    (pa.types.is_string, "VARCHAR"),
+    (pa.types.is_large_string, "VARCHAR"),
+    (pa.types.is_boolean, "BOOLEAN"),
+    (pa.types.is_integer, "BIGINT"),
+    (pa.types.is_floating, "DOUBLE"),
+    (pa.types.is_decimal, "DOUBLE"),
+    (pa.types.is_date, "DATE"),
+    (pa.types.is_timestamp, "TIMESTAMP"),
+    (pa.types.is_null, "VARCHAR"),
+)
+
+
+def _plan_parquet(path: Path, name: str, spellings: schema.Spellings) -> _Plan:
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as e:
+        raise read.ReadError(
+            f"{name}：无法读取 Parquet 文件（{e}）。 / {name}: cannot read the Parquet file ({e})."
+        ) from e
+    fields = list(pf.schema_arrow)
+    # A pandas category column is a dictionary of strings: read as its strings.
+    value_types = [f.type.value_type if pa.types.is_dictionary(f.type) else f.type for f in fields]
+    types = [next((t for test, t in _PARQUET_TYPES if test(v)), None) for v in value_types]
+    try:
+        first = pf.read_row_group(0).slice(0, HEAD_ROWS) if pf.num_row_groups else None
+        # The header, then the first rows (unreadable types as empty cells: they only
+        # matter if their column is one of ours, which is refused below).
+        rows: list[list[object]] = [[f.name for f in fields]]
+        if first is not None:
+            kept = [
+                first.column(k) if types[k] else pa.nulls(first.num_rows)
+                for k in range(len(fields))
+            ]
+            rows += [list(r) for r in zip(*(c.to_pylist() for c in kept), strict=True)]
+    except (pa.ArrowException, OSError, OverflowError, ValueError) as e:
+        raise read.ReadError(
+            f"{name}：无法读取 Parquet 文件（{e}）。 / {name}: cannot read the Parquet file ({e})."
+        ) from e
+    for r in rows:
+        r[:] = [None if v == "" else v for v in r]
+    grid = read.Grid(file=name, sheet=PARQUET_SHEET, rows=rows, width=len(fields))
+    located = read.locate(grid, spellings)
+    if not isinstance(located, read.LocatedTable) or located.header_rows != (0,):
+        raise read.ReadError(
+            f"{name}：列名中找不到可识别的表头。"
+            f" / {name}: no recognisable header in the column names."
+        )
+    sources = []
+    for k, (f, v, t) in enumerate(zip(fields, value_types, types, strict=True)):
+        quoted = '"' + f.name.replace('"', '""') + '"'
+        if t is None:
+            if k in located.columns:
+                raise read.ReadError(
+                    f"{name}：列“{f.name}”的类型 {f.type} 无法导入。"
+                    f" / {name}: column '{f.name}' has type {f.type}, which cannot be imported."
+                )
+            types[k] = "VARCHAR"  # a column we do not read: left empty
+            sources.append("NULL::VARCHAR")
+        elif pa.types.is_null(v):
+            sources.append("NULL::VARCHAR")
+        elif pa.types.is_timestamp(v) and v.tz:
+            # A zoned time is the date and time where it was written, as a sheet shows it.
+            sources.append(f"timezone({_sql_str(v.tz)}, {quoted})")
+        else:
+            sources.append(f"CAST({quoted} AS {t})")
+    return _Plan(path, name, "parquet", located, len(fields), sources, types)
+
+
+class _Digest(threading.Thread):
+    """sha256 and line count of a file, read in a thread while DuckDB reads it; and whether
+    a quote is doubled inside a value (``""`` but as a whole empty value)."""
+
+    DOUBLED = re.compile(rb'(?<![,\n])""|""(?![,\r\n])')
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.path, self.sha256, self.lines, self.error = path, "", 0, None
+        self.doubled = False
+
+    def run(self) -> None:
+        try:
+            h, lines, last, tail = hashlib.sha256(), 0, b"\n", b"\n"
+            with open(self.path, "rb") as f:
+                while chunk := f.read(8 * MB):
+                    h.update(chunk)
+                    lines += chunk.count(b"\n")
+                    if not self.doubled and (b'""' in chunk or tail[-1:] + chunk[:1] == b'""'):
+                        self.doubled = bool(self.DOUBLED.search(tail + chunk))
+                    last, tail = chunk[-1:], chunk[-2:]
+            self.sha256, self.lines = h.hexdigest(), lines + (last != b"\n")
+        except OSError as e:
+            self.error = e
+
+
+# ---------------------------------------------------------------- the import
+def import_path(
+    st: store.Store,
+    path: str | os.PathLike[str],
+    round_name: str,
+    *,
+    file_name: str | None = None,
+    township: str | None = None,
+    allow_partial: bool = False,
+    replace: bool = False,
+    is_demo: bool = False,
+) -> FileReport:
+    """Imports one file as one batch of ``round_name``, in one transaction, in DuckDB.
+
+    Same parameters, rules and result as ``ingest.import_file``.
+
+    Raises
+    ------
+    NotBulk
+        When the file is not for this path (the caller then uses the normal one).
+    read.ReadError
+        When the file cannot be read at all (a damaged Parquet file, over the bulk limit).
+    """
+    path = Path(path)
+    name = file_name or path.name
+    plan = _plan(path, name, st.spellings())
+    digest = _Digest(path)
+    digest.start()
+    round_name = (round_name or "").strip()
+    report = FileReport(file=name, sha256="")
+    memory = st.cursor().execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    st.cursor().execute(f"SET memory_limit = '{_env_mb(MEMORY_ENV, DEFAULT_MEMORY_MB) // MB}MB'")
+    try:
+        with st.write() as cur:
+            _Run(st, cur, plan, digest, report, township).go(
+                round_name, allow_partial, replace, is_demo
+            )
+            for (t,) in cur.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE temporary "
+                "AND table_name LIKE '\\_bulk\\_%' ESCAPE '\\'"
+            ).fetchall():
+                cur.execute(f"DROP TABLE {t}")
+    except _Refused as refused:
+        return refused.report
+    except duckdb.OutOfMemoryException as e:
+        mb = _env_mb(MEMORY_ENV, DEFAULT_MEMORY_MB) // MB
+        raise read.ReadError(
+            f"{name}：批量导入所需内存超过 {mb} MB，未导入任何数据；请调高环境变量 {MEMORY_ENV}。"
+            f" / {name}: the bulk import needs more than {mb} MB of memory; nothing was "
+            f"imported. Raise {MEMORY_ENV}."
+        ) from e
+    except (OverflowError, pa.ArrowException) as e:  # a date after 9999, a huge number
+        raise read.out_of_range(name, e) from e
+    finally:
+        digest.join()
+        st.cursor().execute(f"SET memory_limit = {_sql_str(memory)}")
+    return report
+
+
+def _refuse(report: FileReport, zh: str, en: str) -> _Refused:
+    report.status = "refused"
+    report.message, report.message_en = zh, en
+    return _Refused(report)
+
+
+class _Run:
+    """One bulk import inside its transaction (``cur``)."""
+
+    def __init__(self, st, cur, plan: _Plan, digest: _Digest, report: FileReport, township):
+        self.st, self.cur, self.plan, self.digest, self.report = st, cur, plan, digest, report
+        self.validator = validate.Validator(township)
+        located = plan.located
+        self.table = located.table
+        self.sheet = CSV_SHEET if plan.kind == "csv" else PARQUET_SHEET
+        self.colname = {
+            c: f"{get_column_letter(c + 1)} {located.headers[c]}" for c in located.columns
+        }
+        self.lookup = schema.header_lookup(self.table, located.spellings)
+        self.limits = read.Limits.from_env()
+        # What the worker's jobs need to know of the file (worker.bulk_cells, ...): the
+        # header only, not the rows read in Python.
+        header_only = replace(located.grid, rows=located.grid.rows[:1], row_numbers=None)
+        self.job = {
+            "located": replace(located, grid=header_only),
+            "township": self.validator.township,
+            "sheet": self.sheet,
+            "types": list(plan.types),
+        }
+
+    def q(self, sql: str, params: list | None = None) -> list[tuple]:
+        return self.cur.execute(sql, params or []).fetchall()
+
+    # ------------------------------------------------------------- staging
+    def stage(self) -> int:
+        """_bulk_raw: the file's cells (c0, c1, ...) and, for each large column (judged on
+        the rows read in Python), whether its shortcut applies (f0, ...), worked out once."""
+        plan, located = self.plan, self.plan.located
+        head = located.grid.rows[1:]
+        columns = list(zip(*head, strict=True)) if head else [()] * plan.width
+        self.fast: dict[int, str | None] = {}
+        for k in range(plan.width):
+            large = len(set(columns[k])) > LARGE_SHARE * len(head) if k < len(columns) else False
+            self.fast[k] = self._fast(k, located.columns.get(k)) if large else None
+        flags = "".join(f", ({f}) AS f{k}" for k, f in self.fast.items() if f)
+        if plan.kind == "csv":
+            cols = ", ".join(f"'c{k}': 'VARCHAR'" for k in range(plan.width))
+            source = (
+                f"read_csv({_sql_str(str(plan.path))}, header = false, skip = 1, delim = ',', "
+                f"quote = '\"', escape = '\"', columns = {{{cols}}}, auto_detect = false, "
+                "null_padding = true, strict_mode = true)"
+            )
+            select = "*"
+        else:
+            source = f"read_parquet({_sql_str(str(plan.path))})"
+            select = ", ".join(f"{s} AS c{k}" for k, s in enumerate(plan.sources))
+        try:
+            self.cur.execute(
+                f"CREATE TEMP TABLE _bulk_raw AS SELECT *{flags} "
+                f"FROM (SELECT {select} FROM {source})"
+            )
+        except Exception as e:  # duckdb's errors: bad bytes, a ragged or quoted-newline row
+            if isinstance(e, duckdb.OutOfMemoryException):
+                raise  # not the file's fault: import_path says what to change
+            if plan.kind == "csv":
+                raise NotBulk(
+                    f"DuckDB 无法按 CSV 读取 / DuckDB cannot read it: {str(e)[:300]}"
+                ) from e
+            raise read.ReadError(
+                f"{plan.name}：无法读取 Parquet 文件。 / {plan.name}: cannot read the Parquet "
+                f"file ({str(e)[:300]})."
+            ) from e
+        n, low, high = self.q("SELECT count(*), min(rowid), max(rowid) FROM _bulk_raw")[0]
+        # Row ids of a table not yet committed start high, but in order and without gaps.
+        if n and high - low + 1 != n:
+            raise read.ReadError(f"{plan.name}: DuckDB row ids out of order")
+        self.base = low or 0
+        if plan.kind == "csv":
+            self.digest.join()
+            if self.digest.error is not None:
+                raise self.digest.error
+            if self.digest.lines != n + 1:
+                raise NotBulk("有空行或单元格内换行 / blank lines or line breaks inside cells")
+            if self.digest.doubled and not plan.doublequote:
+                raise NotBulk("值中有成对的引号 / doubled quotes inside values")
+        return n
+
+    # ------------------------------------------------------- column values
+    def columns(self) -> None:
+        """Per column: the SQL shortcut (large columns), and the values parsed in Python
+        (in a worker process: ``worker.bulk_cells``)."""
+        plan = self.plan
+        # The distinct values the shortcuts leave, of every column: one grouping-sets query.
+        kept = ", ".join(
+            f"CASE WHEN NOT f{k} THEN c{k} END AS g{k}" if self.fast[k] else f"c{k} AS g{k}"
+            for k in range(plan.width)
+        )
+        sets = ", ".join(f"(g{k})" for k in range(plan.width))
+        grouped = self.cur.sql(
+            f"SELECT GROUPING_ID({', '.join(f'g{k}' for k in range(plan.width))}) AS _set, * "
+            f"FROM (SELECT {kept} FROM _bulk_raw) GROUP BY GROUPING SETS ({sets})"
+        ).to_arrow_table()
+        everything = (1 << plan.width) - 1
+        values = []
+        for k in range(plan.width):
+            mine = pc.equal(grouped.column("_set"), everything & ~(1 << (plan.width - 1 - k)))
+            column = grouped.column(f"g{k}").filter(mine).drop_null().combine_chunks()
+            values.append(column.cast(self._arrow_type(k)))
+        del grouped
+        maps, templates, self.null_ok = worker.bulk_cells(plan.name, self.job, values, self.limits)
+        self.templates: dict[int, dict] = {
+            k: templates[k] for k in range(plan.width) if plan.located.columns.get(k) is not None
+        }
+        self.maps: dict[int, str] = {}
+        for k, table in enumerate(maps):
+            if table is not None:
+                self._register(f"_bulk_m{k}", table)
+                self.maps[k] = f"_bulk_m{k}"
+
+    def _arrow_type(self, k: int) -> pa.DataType:
+        typ = self.plan.types[k]
+        return columns.ARROW_TYPES[typ] if typ != "TIMESTAMP" else pa.timestamp("us")
+
+    def _fast(self, k: int, key: str | None) -> str | None:
+        """SQL: the clean values of column ``k`` whose results need no Python, or None."""
+        c, typ = f"c{k}", self.plan.types[k]
+        trig = "[" + re.escape(validate.SKIP_TRIGGERS) + "]"
+        spellings = ""
+        if key is not None:
+            words = [s for s, f in self.lookup.items() if f == key]
+            spellings = f" AND {c} NOT IN ({', '.join(map(_sql_str, words))})" if words else ""
+        safe = (
+            f"length({c}) <> {columns.EXCEL_CELL_CHARS} "
+            f"AND regexp_full_match({c}, {_sql_str(_SAFE)}) "
+            f"AND NOT regexp_matches({c}, {_sql_str(trig)}){spellings}"
+        )
+        if key is None:
+            return safe if typ == "VARCHAR" else "TRUE"  # a number or date is never a total
+        kind = self.table.by_key[key].kind
+        if typ == "VARCHAR" and kind == schema.TEXT:
+            if key == "household_id":
+                return (
+                    f"{safe} AND NOT regexp_matches({c}, {_sql_str(_re2(schema.FOOTER_PATTERN))})"
+                )
+            return safe
+        if typ == "VARCHAR" and kind == schema.ID_NUMBER:
+            digits = " + ".join(
+                f"(ord(substr({c}, {i + 1}, 1)) - 48) * {w}"
+                for i, w in enumerate(validate.ID_WEIGHTS)
+            )
+            return (
+                f"regexp_full_match({c}, '{_ID}'){spellings} "
+                f"AND substr('{validate.ID_CHECK}', (({digits}) % 11) + 1, 1) = substr({c}, 18, 1) "
+                f"AND substr({c}, 7, 4) >= '1800' AND substr({c}, 7, 4) <= '2199' "
+                f"AND try_strptime(substr({c}, 7, 8), '%Y%m%d') IS NOT NULL"
+            )
+        if kind == schema.NUMBER and typ in ("VARCHAR", "BIGINT", "DOUBLE"):
+            test = {
+                "VARCHAR": f"regexp_full_match({c}, '{_DECIMAL}')",
+                "BIGINT": "TRUE",
+                "DOUBLE": f"isfinite({c})",  # NaN and inf go to the Python validator
+            }[typ]
+            if key in validate.POSITIVE_NUMBER:
+                # TRY_CAST: the test is not always evaluated after the pattern ("120㎡")
+                test += f" AND coalesce(TRY_CAST({c} AS DOUBLE) > 0, FALSE)"
+            return test
+        return None
+
+    # ------------------------------------------------------- classification
+    def classify(self) -> None:
+        """_bulk_rows: every row's values, the raw cells of its warnings, whether plain.
+
+        "Plain" mirrors validate._ByColumn._plain_rows (and so _skip_kind and _row_rules):
+        a rule added there must be added here.
+        """
+        plan, located, table = self.plan, self.plan.located, self.table
+        width = plan.width
+        level1 = [f"r.rowid - {self.base} + 2 AS row"]
+        level2 = ["row"]
+        cell_bad, self.warn_cols = [], []
+        for k in range(width):
+            fast = self.fast[k]
+            key = located.columns.get(k)
+            level1.append(f"r.c{k} AS c{k}")
+            level1.append(f"r.f{k}" if fast else f"FALSE AS f{k}")
+            if k not in self.maps:  # every value stands for itself
+                if key is not None:
+                    level2.append(f'c{k} AS "{key}"')
+                    if not self.null_ok:
+                        cell_bad.append(f"c{k} IS NULL")
+                continue
+            level1.append(f"m{k}.skip AS s{k}")
+            cell_bad.append(f"(c{k} IS NOT NULL AND NOT f{k} AND coalesce(s{k}, TRUE))")
+            if key is None:
+                continue
+            level1 += [f"m{k}.out AS o{k}", f"m{k}.err AS e{k}", f"m{k}.warn AS w{k}"]
+            if fast:
+                cast = _SQL_TYPES[table.by_key[key].kind]
+                level2.append(
+                    f"CASE WHEN c{k} IS NULL THEN NULL WHEN f{k} THEN CAST(c{k} AS {cast}) "
+                    f'ELSE o{k} END AS "{key}"'
+                )
+            else:
+                level2.append(f'o{k} AS "{key}"')
+            cell_bad.append(f"(c{k} IS NOT NULL AND NOT f{k} AND coalesce(e{k}, TRUE))")
+            if not self.null_ok:
+                cell_bad.append(f"c{k} IS NULL")
+            if self.templates.get(k):
+                self.warn_cols.append(k)
+                level2.append(
+                    f"CASE WHEN c{k} IS NOT NULL AND NOT f{k} AND coalesce(w{k}, FALSE) "
+                    f"THEN c{k} END AS v{k}"
+                )
+        by_key = {key: k for k, key in located.columns.items()}
+        id_k = by_key.get("household_id")
+        rules = ["_cells", "row = 2"]  # the first data row may be a numbering row
+        if id_k is None or (
+            "township" not in by_key and not self.validator.township and not located.title_township
+        ):
+            rules.append("TRUE")  # as validate._ByColumn: no id column; no township at all
+        else:
+            if id_k in self.maps:
+                level1.append(f"m{id_k}.has_id AS h{id_k}")
+                has_id = f"(f{id_k} OR coalesce(h{id_k}, FALSE))"
+            else:
+                has_id = "TRUE"
+            level2.append(f"c{id_k} IS NOT NULL AND {has_id} AS _has_id")
+            rules.append("NOT _has_id")
+        level2.append(f"({' OR '.join(cell_bad) or 'FALSE'}) AS _cells")
+        for key in validate.REQUIRED[table.key]:
+            if key in by_key:
+                rules.append(f'"{key}" IS NULL')
+        if "township" in by_key:
+            rules.append('"township" IS NULL')
+        if table.key == "households" and "registry_state" in by_key:
+            for key in ("adjustment", "verification"):
+                if key not in by_key:
+                    continue
+                for outcome, (allowed, *_) in validate.CONTRADICTIONS.items():
+                    ok = ", ".join(_sql_str(s) for s in sorted(allowed))
+                    rules.append(
+                        f'("{key}" = {_sql_str(outcome)} AND "registry_state" IS NOT NULL '
+                        f'AND "registry_state" NOT IN ({ok}))'
+                    )
+        joins = " ".join(
+            f"LEFT JOIN {self.maps[k]} m{k} ON r.c{k} = m{k}.v"
+            for k in range(width)
+            if k in self.maps
+        )
+        self.cur.execute(
+            f"""CREATE TEMP TABLE _bulk_rows AS
+            SELECT * EXCLUDE (_cells{", _has_id" if "NOT _has_id" in rules else ""}),
+                   NOT coalesce({" OR ".join(rules)}, FALSE) AS plain, FALSE AS dup
+            FROM (SELECT {", ".join(level2)}
+                  FROM (SELECT {", ".join(level1)} FROM _bulk_raw r {joins}))"""
+        )
+
+    def fetch_rows(self, where: str) -> pa.Table:
+        """Row number ("row") and raw cells (c0, c1, ...) of the rows of _bulk_rows matching
+        ``where``, in row order, as Arrow: refused when they are more than a sheet may hold
+        (``Limits.rows``), as every one of them goes through the Python validator."""
+        (n,) = self.q(f"SELECT count(*) FROM _bulk_rows WHERE {where}")[0]
+        if n > self.limits.rows:
+            name, limit = self.plan.name, self.limits.rows
+            raise read.LimitError(
+                f"{name}：有 {n:,} 行需要逐行检查（空行、合计行、有错误或户编号重复的行等），"
+                f"超过上限 {limit:,} 行（环境变量 POVERTY_MAX_ROWS），未导入任何数据；"
+                "请检查文件（例如户编号列是否被整列填充成同一个值）。"
+                f" / {name}: {n:,} rows need row-by-row checks (blank, totals, errors, "
+                f"repeated household ids, ...), over the limit of {limit:,} rows "
+                "(POVERTY_MAX_ROWS); nothing was imported. Check the file (a household id "
+                "column filled down with one value?)."
+            )
+        cells = ", ".join(f"r.c{k}" for k in range(self.plan.width))
+        return self.cur.sql(
+            f"""SELECT r.rowid - {self.base} + 2 AS row, {cells} FROM _bulk_raw r
+            WHERE r.rowid - {self.base} + 2 IN (SELECT row FROM _bulk_rows WHERE {where})
+            ORDER BY 1"""
+        ).to_arrow_table()
+
+    # ----------------------------------------------------------------- run
+    def go(self, round_name: str, allow_partial: bool, replace_: bool, is_demo: bool) -> None:
+        table, report, cur = self.table, self.report, self.cur
+        missing = validate.missing_columns(self.plan.located)
+        if missing:
+            # Every row would be rejected (validate.Validator.parse): refused unread.
+            report.problems = missing
+            raise _refuse(
+                report,
+                "；".join(p.message for p in missing) + "。未导入任何数据。",
+                "; ".join(p.message_en for p in missing) + ". Nothing was loaded.",
+            )
+        self.stage()
+        self.columns()
+        self.classify()
+        # The rows that are not plain, in order: which of them are data, with which ids.
+        odd = self.fetch_rows("NOT plain")
+        data = worker.bulk_ids(self.plan.name, self.job, odd, self.limits)
+        del odd
+        if table.key in ("households", "relocation"):
+            # The first data row of every id; a plain row repeating an earlier id is not plain.
+            self._register("_bulk_pyids", data)
+            cur.execute(
+                """CREATE TEMP TABLE _bulk_first AS SELECT hid, min(row) AS first FROM (
+                    SELECT row, "household_id" AS hid FROM _bulk_rows WHERE plain
+                    UNION ALL SELECT row, hid FROM _bulk_pyids)
+                WHERE hid IS NOT NULL GROUP BY hid HAVING count(*) > 1"""
+            )
+            cur.execute(
+                """UPDATE _bulk_rows SET plain = FALSE, dup = TRUE FROM _bulk_first f
+                WHERE plain AND "household_id" = f.hid AND row > f.first"""
+            )
+            # The ids the Python validator meets, first seen on a plain row: it must know
+            # where (as _row_rules and _ByColumn.take label them).
+            seen = self.cur.sql(
+                """SELECT f.hid, f.first FROM _bulk_first f JOIN _bulk_rows r ON r.row = f.first
+                WHERE r.plain AND f.hid IN (
+                    SELECT hid FROM _bulk_pyids UNION SELECT "household_id" FROM _bulk_rows
+                    WHERE dup)
+                ORDER BY f.first"""
+            ).to_arrow_table()
+        else:
+            seen = pa.table({"hid": pa.array([], pa.string()), "first": pa.array([], pa.int64())})
+        del data
+        # The plain rows' warnings, from the raw cells that carry one.
+        warnings: list[validate.Problem] = []
+        for k in self.warn_cols:
+            found = self.templates[k]
+            for row, v in self.q(
+                f"SELECT row, v{k} FROM _bulk_rows WHERE plain AND v{k} IS NOT NULL ORDER BY row"
+            ):
+                warnings.extend(validate._at(p, row) for p in found[v])
+        # Every other row through Validator.parse, with the ids of the plain rows before it.
+        seen = seen.cast(pa.schema([("hid", pa.string()), ("first", pa.int64())]))
+        odd = self.fetch_rows("NOT plain")
+        parsed = worker.bulk_parse(self.plan.name, self.job, odd, seen, self.limits)
+        del odd
+        n_plain = self.q("SELECT count(*) FROM _bulk_rows WHERE plain")[0][0]
+        self._report(parsed, warnings, n_plain)
+        if not round_name:
+            raise _refuse(report, "未填写批次名称", "no round given")
+        if report.rejected and not allow_partial:
+            raise _refuse(
+                report,
+                f"{report.rejected} 行有错误，未导入任何数据。"
+                "可修改后重新上传，或选择“仅导入有效行”。",
+                f"{report.rejected} rows have errors; nothing was loaded. Fix them, or choose to "
+                "load the valid rows only.",
+            )
+        if report.loaded == 0 and not report.rejected:
+            raise _refuse(report, "文件中没有数据行", "the file holds no data rows")
+        self.digest.join()
+        if self.digest.error is not None:
+            raise self.digest.error
+        report.sha256 = self.digest.sha256
+        self._write(parsed, round_name, replace_, is_demo)
+
+    def _register(self, name: str, columns: dict | pa.Table) -> None:
+        """A temp table ``name`` from Arrow columns."""
+        table = columns if isinstance(columns, pa.Table) else pa.table(columns)
+        self.cur.register(f"{name}_arrow", table)
+        try:
+            self.cur.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+        finally:
+            self.cur.unregister(f"{name}_arrow")
+
+    # -------------------------------------------------------------- report
+    def _report(self, parsed: validate.ParsedTable, warnings: list, n_plain: int) -> None:
+        report, located = self.report, self.plan.located
+        problems = sorted(
+            [*parsed.problems, *warnings], key=lambda p: -1 if p.row is None else p.row
+        )
+        report.problems = problems
+        report.totals = {
+            "loaded": n_plain + len(parsed.rows),
+            "rejected": len(parsed.rejected),
+            "skipped": sum(parsed.skipped.values()),
+        }
+        self.parsed = parsed
+        report.sheets = [
+            SheetSummary(
+                sheet=self.sheet,
+                table=self.table.key,
+                header_rows="1",
+                township_source=parsed.township_source,
+                loaded=report.loaded,
+                rejected=report.rejected,
+                skipped=parsed.skipped,
+                columns=parsed.headers,
+                unused_columns=located.unused_headers,
+                proposals=located.proposals,
+            )
+        ]
+
+    # --------------------------------------------------------------- write
+    def _write(self, parsed, round_name: str, replace_: bool, is_demo: bool) -> None:
+        st, cur, report, table = self.st, self.cur, self.report, self.table
+        key = table.key
+        ids: dict[str, set[str] | str] = {}
+        if key in ("households", "relocation"):
+            py = pa.table(
+                {"household_id": pa.array([r["household_id"] for r in parsed.rows], pa.string())}
+            )
+            cur.register("_bulk_pyrows_arrow", py)
+            cur.execute("""CREATE TEMP TABLE _bulk_pyrows AS SELECT * FROM _bulk_pyrows_arrow""")
+            cur.unregister("_bulk_pyrows_arrow")
+            # Loaded ids are distinct (a repeated id is rejected). A round holding no row of
+            # the table cannot conflict: no need to join 10 million ids to find that out.
+            if self.q(
+                f"SELECT count(*) FROM (SELECT 1 FROM {key} WHERE round = ? LIMIT 1)", [round_name]
+            )[0][0]:
+                ids[key] = (
+                    '(SELECT "household_id" AS household_id FROM _bulk_rows WHERE plain '
+                    "UNION ALL SELECT household_id FROM _bulk_pyrows)"
+                )
+        if not ingest.settle_conflicts(st, cur, report, round_name, ids, replace_):
+            raise _Refused(report)
+        by_key = set(self.plan.located.columns.values())
+        fill = (
+            None
+            if "township" in by_key
+            else self.validator.township or self.plan.located.title_township
+        )
+        n_plain = report.totals["loaded"] - len(parsed.rows)
+        plain_towns = (
+            {t for (t,) in self.q('SELECT DISTINCT "township" FROM _bulk_rows WHERE plain')}
+            if "township" in by_key
+            else ({fill} if n_plain else set())
+        )
+        values = []
+        for c, _ in schema.table_columns(key)[2:]:
+            if c == "source_sheet":
+                values.append(_sql_str(self.sheet))
+            elif c == "source_row":
+                values.append("row")
+            elif c in by_key:
+                values.append(f'"{c}"')
+            elif c == "township" and fill:
+                values.append(_sql_str(fill))
+            else:
+                values.append("NULL")
+        staged = store.Store.Staged(
+            key, f"{', '.join(values)} FROM _bulk_rows WHERE plain", n_plain, frozenset(plain_towns)
+        )
+        report.batch_id = st.insert_batch(
+            cur,
+            round_name=round_name,
+            file_name=report.file,
+            sha256=report.sha256,
+            tables={key: parsed.rows},
+            rejected={key: parsed.rejected},
+            problems=report.problem_frame(),
+            skipped=report.skipped,
+            is_demo=is_demo,
+            staged=staged,
+            headers=report.columns(),
+        )
+        ingest.loaded(report)

@@ -1,0 +1,1 @@
+"""Figures to files people keep: CSV and Excel, the blank template, the situation report."""

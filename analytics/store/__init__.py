@@ -1,0 +1,1 @@
+"""The DuckDB database: schema and migrations, batches, one writer, backup and restore."""
