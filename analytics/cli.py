@@ -364,7 +364,7 @@ def _table(frame: pd.DataFrame) -> None:
 
 
 def _backup_or_restore(args: argparse.Namespace) -> int:
-    from analytics.store.database import backup
+    from analytics.store import backup
 
     try:
         if args.command == "backup":

@@ -17,7 +17,8 @@ import pytest
 
 from analytics.domain.settings import Settings
 from analytics.importing import ingest
-from analytics.store.database import Store, backup
+from analytics.store import backup
+from analytics.store.database import Store
 from tests.builders import (
     meeting_row,
     relocation_row,

@@ -136,7 +136,7 @@ def test_the_blank_templates_example_rows_never_become_data():
 def test_another_townships_village_table_does_not_leak_into_a_round(tmp_path):
     """诗礼乡's village table (round A) must not serve round B, which holds only 大寺乡."""
     from analytics.figures import queries
-    from analytics.figures.metrics import Filters
+    from analytics.figures.filters import Filters
     from analytics.output import report
     from tests.builders import village_row
 

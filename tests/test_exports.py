@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from analytics.figures import queries
-from analytics.figures.metrics import Filters
+from analytics.figures.filters import Filters
 from analytics.importing import ingest
 from analytics.output import export
 from analytics.store.database import Store

@@ -17,7 +17,7 @@ import pytest
 
 from analytics.domain.settings import Settings
 from analytics.figures import queries, rules
-from analytics.figures.metrics import Filters
+from analytics.figures.filters import Filters
 from analytics.fixtures.demo import load_demo
 from analytics.importing import ingest
 from analytics.store.database import Store

@@ -19,7 +19,8 @@ import pytest
 from analytics.access import accounts, sessions
 from analytics.access.sessions import OneTimeCodes, token_hash
 from analytics.domain import config
-from analytics.store.database import Store, backup
+from analytics.store import backup
+from analytics.store.database import Store
 from ui import server
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,8 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from analytics.figures.metrics import REGISTERED, Filters, apply_filters, serving_village_rows
+from analytics.figures.filters import Filters, apply_filters
+from analytics.figures.metrics import REGISTERED, serving_village_rows
 
 SECURE_FIELDS = ("food_clothing_secure", "education_secure", "medical_secure", "housing_secure")
 

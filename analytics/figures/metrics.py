@@ -25,11 +25,13 @@ Rules (DOMAIN.md, "Metrics contract"):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+
+from analytics.figures import prepared as kept
+from analytics.figures.filters import Filters, apply_filters
 
 LEVELS: dict[str, tuple[str, ...]] = {
     "county": ("county",),  # everything selected, as one unit (county totals)
@@ -130,33 +132,6 @@ HOUSEHOLD_COLUMNS = (
 )
 MEETING_COLUMNS = (*_PLACE, "attendance")
 RELOCATION_COLUMNS = (*_PLACE, "household_id", "site", "mode", "persons", "house_area")
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Which rows count: a round and optionally some townships, villages and groups.
-
-    Empty tuples mean "all". A village or group filter leaves out meetings that have no
-    village (township-level) or no group (village-level).
-    """
-
-    round: str
-    townships: tuple[str, ...] = ()
-    villages: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()
-
-
-def apply_filters(t: ir.Table, f: Filters, *, has_group: bool = True) -> ir.Table:
-    """Rows of ``t`` in the filters' round, townships, villages and (if ``has_group``) groups;
-    every row gets a constant ``county`` column, the key of the "county" level."""
-    t = t.filter(t["round"] == f.round).mutate(county=ibis.literal(""))
-    if f.townships:
-        t = t.filter(t.township.isin(f.townships))
-    if f.villages:
-        t = t.filter(t.village.isin(f.villages))
-    if f.groups and has_group:
-        t = t.filter(t["group"].isin(f.groups))
-    return t
 
 
 def _n(cond: ir.BooleanValue) -> ir.IntegerScalar:
@@ -429,8 +404,6 @@ def compute(
         For an unknown level.
     """
     village_rounds = village_table_rounds(con, filters.round, round_order or [filters.round])
-    from analytics.figures import prepared as kept  # it imports this module
-
     if prepared and kept.usable(con):
         marks = kept.Marks()
         marked = marks.filters(filters)

@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import sqlglot.expressions as sge
 
-from analytics.figures.metrics import Filters
+from analytics.figures.filters import Filters
 
 MARK = "\u2063ibis-param:"  # an invisible separator: never in a cleaned name
 LIMIT = 512  # shapes kept; the oldest is dropped beyond

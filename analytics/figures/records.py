@@ -15,7 +15,8 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from analytics.domain import schema
-from analytics.figures.metrics import Filters, apply_filters, family_conditions
+from analytics.figures.filters import Filters, apply_filters
+from analytics.figures.metrics import family_conditions
 from analytics.importing import validate
 
 PERSONAL = ("head_name", "head_id_number")

@@ -31,7 +31,8 @@ import pandas as pd
 from analytics.domain import schema
 from analytics.domain.settings import Settings
 from analytics.figures import breakdowns, metrics, prepared
-from analytics.figures.metrics import REGISTERED, Filters, apply_filters
+from analytics.figures.filters import Filters, apply_filters
+from analytics.figures.metrics import REGISTERED
 from analytics.importing.validate import CONTRADICTIONS, mask_id
 
 HOUSEHOLD, VILLAGE = "household", "village"
