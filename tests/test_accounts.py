@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -78,7 +77,7 @@ def test_role_capabilities():
         leader.can("fly")
 
 
-def test_account_changes_are_audited_without_passwords(store):
+def test_account_changes_are_audited_without_passwords(store, monkeypatch):
     accounts.create_user(store, "boss", "long enough", "admin")
     accounts.create_user(store, "li", "another secret", "inspector", by="boss")
     accounts.set_role(store, "li", "leader", by="boss")
@@ -139,8 +138,10 @@ def _rendered(at: AppTest) -> str:
     return "\n".join(out)
 
 
-def _drill(db: Path, user: accounts.User | None, unmask: bool = False) -> AppTest:
-    os.environ["POVERTY_DB"] = str(db)
+def _drill(
+    env: pytest.MonkeyPatch, db: Path, user: accounts.User | None, unmask: bool = False
+) -> AppTest:
+    env.setenv("POVERTY_DB", str(db))
     at = AppTest.from_file("../app.py", default_timeout=120)
     at.switch_page("views/drilldown.py")
     if user:
@@ -158,25 +159,27 @@ def _drill(db: Path, user: accounts.User | None, unmask: bool = False) -> AppTes
     return at
 
 
-def test_a_visitor_leader_gets_no_household_rows(town):
-    at = _drill(town, None)
+def test_a_visitor_leader_gets_no_household_rows(town, monkeypatch):
+    at = _drill(monkeypatch, town, None)
     text = _rendered(at)
     assert "H1" not in text and FULL_ID not in text and FULL_NAME not in text
     assert any("核查人员" in i.value for i in at.info)
 
 
-def test_an_inspector_gets_household_rows_masked_in_everything_sent(town):
-    at = _drill(town, accounts.User("li", "inspector"), unmask=True)  # asks, is not allowed
+def test_an_inspector_gets_household_rows_masked_in_everything_sent(town, monkeypatch):
+    at = _drill(
+        monkeypatch, town, accounts.User("li", "inspector"), unmask=True
+    )  # asks, is not allowed
     text = _rendered(at)
     assert "H1" in text
     assert "530921***********8" in text and "欧***" in text
     assert FULL_ID not in text and FULL_NAME not in text
 
 
-def test_an_administrator_who_unmasks_sees_full_data_and_is_audited(town):
-    at = _drill(town, accounts.User("boss", "admin"), unmask=True)
+def test_an_administrator_who_unmasks_sees_full_data_and_is_audited(town, monkeypatch):
+    at = _drill(monkeypatch, town, accounts.User("boss", "admin"), unmask=True)
     assert FULL_ID in _rendered(at)
-    at = _drill(town, accounts.User("boss", "admin"), unmask=False)
+    at = _drill(monkeypatch, town, accounts.User("boss", "admin"), unmask=False)
     assert FULL_ID not in _rendered(at)
     s = Store(town)
     seen = accounts.audit_log(s)
@@ -188,8 +191,8 @@ def test_an_administrator_who_unmasks_sees_full_data_and_is_audited(town):
     assert detail["filters"]["round"] == "R1" and detail["filters"]["villages"] == []
 
 
-def test_signing_in_through_the_sidebar_form(town):
-    os.environ["POVERTY_DB"] = str(town)
+def test_signing_in_through_the_sidebar_form(town, monkeypatch):
+    monkeypatch.setenv("POVERTY_DB", str(town))
     at = AppTest.from_file("../app.py", default_timeout=120).run()
     at.sidebar.text_input(key="login_name").input("li")
     at.sidebar.text_input(key="login_password").input("inspector pw")
@@ -203,8 +206,10 @@ def test_signing_in_through_the_sidebar_form(town):
     s.close()
 
 
-def test_data_page_asks_for_the_first_administrator_and_hides_upload_from_visitors(tmp_path):
-    os.environ["POVERTY_DB"] = str(tmp_path / "fresh.duckdb")
+def test_data_page_asks_for_the_first_administrator_and_hides_upload_from_visitors(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("POVERTY_DB", str(tmp_path / "fresh.duckdb"))
     at = AppTest.from_file("../app.py", default_timeout=180)
     at.switch_page("views/data.py").run()
     assert not at.exception
@@ -269,8 +274,8 @@ def _log(db: Path, action: str) -> list[dict]:
     ]
 
 
-def test_switching_unmasking_on_and_off_is_audited(town):
-    at = _drill(town, accounts.User("boss", "admin"))
+def test_switching_unmasking_on_and_off_is_audited(town, monkeypatch):
+    at = _drill(monkeypatch, town, accounts.User("boss", "admin"))
     at.sidebar.toggle(key="unmask").set_value(True).run()
     assert FULL_ID in _rendered(at)
     at.sidebar.toggle(key="unmask").set_value(False).run()
@@ -279,8 +284,8 @@ def test_switching_unmasking_on_and_off_is_audited(town):
     assert [e["actor"] for e in _log(town, "unmask_on")] == ["boss"]
 
 
-def test_every_new_unmasked_view_is_audited_with_its_page_filters_and_household(town):
-    at = _drill(town, accounts.User("boss", "admin"), unmask=True)
+def test_every_new_unmasked_view_is_audited_with_its_page_filters_and_household(town, monkeypatch):
+    at = _drill(monkeypatch, town, accounts.User("boss", "admin"), unmask=True)
     at.run()  # the same view again: no new line
     views = _log(town, "view_unmasked")
     assert len(views) == 1
@@ -297,8 +302,8 @@ def test_every_new_unmasked_view_is_audited_with_its_page_filters_and_household(
     assert len(views) == 2 and views[0]["household"] == "H1"
 
 
-def test_a_downloaded_situation_report_is_audited_with_its_filters(town):
-    os.environ["POVERTY_DB"] = str(town)
+def test_a_downloaded_situation_report_is_audited_with_its_filters(town, monkeypatch):
+    monkeypatch.setenv("POVERTY_DB", str(town))
     at = AppTest.from_file("../app.py", default_timeout=120)
     at.query_params["round"] = "R1"  # the report is of a chosen round
     at.run()

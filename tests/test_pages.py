@@ -4,7 +4,6 @@ as counted; a link's query parameters restore the filters; English changes the l
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -37,9 +36,11 @@ def demo_db(tmp_path_factory) -> Path:
     return path
 
 
-def _app(db: Path, page: str | None = None, **params: str | list[str]) -> AppTest:
-    os.environ["POVERTY_DB"] = str(db)
-    os.environ["STREAMLIT_CLIENT_SHOW_ERROR_DETAILS"] = "full"
+def _app(
+    env: pytest.MonkeyPatch, db: Path, page: str | None = None, **params: str | list[str]
+) -> AppTest:
+    env.setenv("POVERTY_DB", str(db))
+    env.setenv("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
     if page:
         at.switch_page(f"views/{page}.py")
@@ -68,14 +69,14 @@ def _table(at: AppTest, key: str) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_every_page_renders_on_the_demo_without_an_exception(demo_db, page):
-    at = _app(demo_db, page)
+def test_every_page_renders_on_the_demo_without_an_exception(demo_db, page, monkeypatch):
+    at = _app(monkeypatch, demo_db, page)
     _set(at, "round", CHECK)
     assert at.title[0].value
 
 
-def test_dynamics_page_sums_to_the_seeds_adjustments(demo_db):
-    at = _app(demo_db, "dynamics", basis="按户")
+def test_dynamics_page_sums_to_the_seeds_adjustments(demo_db, monkeypatch):
+    at = _app(monkeypatch, demo_db, "dynamics", basis="按户")
     table = _table(at, "dyn_units")
     assert table["拟退出户"].sum() == 7
     assert table["返贫户"].sum() == 11
@@ -91,8 +92,8 @@ def test_dynamics_page_sums_to_the_seeds_adjustments(demo_db):
     assert flows.loc[flows["动态管理结果"] == "新增", "人数"].sum() == 297
 
 
-def test_accuracy_page_shows_numerators_and_denominators_of_the_seed_rates(demo_db):
-    at = _app(demo_db, "accuracy", round=CHECK, basis="按人")
+def test_accuracy_page_shows_numerators_and_denominators_of_the_seed_rates(demo_db, monkeypatch):
+    at = _app(monkeypatch, demo_db, "accuracy", round=CHECK, basis="按人")
     table = _table(at, "acc_inclusion_error_rate")
     num = next(c for c in table.columns if c.startswith("分子"))
     den = next(c for c in table.columns if c.startswith("分母"))
@@ -104,16 +105,16 @@ def test_accuracy_page_shows_numerators_and_denominators_of_the_seed_rates(demo_
     assert any("超过阈值的单位" in e.value for e in at.error)
 
 
-def test_meetings_page_counts_the_seeds_114_sessions_and_1329_attendances(demo_db):
-    at = _app(demo_db, "meetings")
+def test_meetings_page_counts_the_seeds_114_sessions_and_1329_attendances(demo_db, monkeypatch):
+    at = _app(monkeypatch, demo_db, "meetings")
     table = _table(at, "meet_units")
     assert table["贫情分析会议（场）"].sum() == 114
     assert table["参会人次"].sum() == 1329
     assert "乡级会议" in set(table["行政村"])
 
 
-def test_relocation_page_shows_13_households_and_3_over_standard(demo_db):
-    at = _app(demo_db, "relocation", round=CHECK)
+def test_relocation_page_shows_13_households_and_3_over_standard(demo_db, monkeypatch):
+    at = _app(monkeypatch, demo_db, "relocation", round=CHECK)
     sites = _table(at, "rel_sites")
     assert (sites["户数"].sum(), sites["人数"].sum()) == (13, 54)
     # a visitor (leader) gets the over-standard figures per village, no household rows
@@ -122,15 +123,15 @@ def test_relocation_page_shows_13_households_and_3_over_standard(demo_db):
     assert (over["户数"].sum(), over["人数"].sum()) == (3, 14)
     assert "户编号" not in summary.columns
     # an inspector gets each household against the standard
-    at = _inspector(demo_db, "relocation", round=CHECK)
+    at = _inspector(monkeypatch, demo_db, "relocation", round=CHECK)
     area = _table(at, "rel_area")
     over = area[area["是否超标"] == "超标"]
     assert (len(over), over["搬迁人口"].sum()) == (3, 14)
     assert set(over["整改措施"]) <= {"亲属共建", "共有产权", "待整改"}
 
 
-def test_an_administrator_changes_a_ceiling_and_keeps_every_other_limit(tiny_db):
-    at = _inspector(tiny_db, "data", user=accounts.User("boss", "admin"))
+def test_an_administrator_changes_a_ceiling_and_keeps_every_other_limit(tiny_db, monkeypatch):
+    at = _inspector(monkeypatch, tiny_db, "data", user=accounts.User("boss", "admin"))
     at.number_input(key="set_inclusion_error_rate").set_value(5.0)
     at.number_input(key="set_outlier_z").set_value(3.0)
     submit = next(b for b in at.get("form_submit_button") if b.label == "保存")
@@ -144,10 +145,10 @@ def test_an_administrator_changes_a_ceiling_and_keeps_every_other_limit(tiny_db)
     assert cfg.completeness_min == 0.9 and cfg.rate_ceilings["wrongful_exit_rate"] == 0.02
 
 
-def test_progress_and_households_pages_cover_every_surveyed_household(demo_db):
-    at = _app(demo_db, "progress")
+def test_progress_and_households_pages_cover_every_surveyed_household(demo_db, monkeypatch):
+    at = _app(monkeypatch, demo_db, "progress")
     assert _table(at, "prog_cumulative")["已调查户数"].sum() == 5802
-    at = _app(demo_db, "households")
+    at = _app(monkeypatch, demo_db, "households")
     causes = _table(at, "hh_causes")
     assert causes.drop(columns=["行政村"]).to_numpy().sum() == 6195  # registered persons
 
@@ -182,8 +183,8 @@ def tiny_db(tmp_path_factory) -> Path:
     return path
 
 
-def test_village_filter_changes_the_headline_as_counted_by_hand(tiny_db):
-    at = _app(tiny_db)
+def test_village_filter_changes_the_headline_as_counted_by_hand(tiny_db, monkeypatch):
+    at = _app(monkeypatch, tiny_db)
     metric = {m.label: m.value for m in at.metric}
     assert metric["新增户"] == "2 户 / 7 人"
     assert metric["贫情分析会议（场）"] == "3 场 / 38 人次"
@@ -196,16 +197,16 @@ def test_village_filter_changes_the_headline_as_counted_by_hand(tiny_db):
     assert metric["住房超标户"] == "1 户 / 4 人"
 
 
-def test_group_filter_narrows_the_dynamics_table(tiny_db):
-    at = _app(tiny_db, "dynamics", basis="按户")
+def test_group_filter_narrows_the_dynamics_table(tiny_db, monkeypatch):
+    at = _app(monkeypatch, tiny_db, "dynamics", basis="按户")
     _set(at, "village", ["甲村"])
     _set(at, "group", ["二组"])
     table = _table(at, "dyn_units")
     assert table[["新增户", "返贫户", "拟退出户"]].sum().tolist() == [0, 0, 1]
 
 
-def test_meetings_page_lists_groups_without_a_meeting(tiny_db):
-    at = _app(tiny_db, "meetings")
+def test_meetings_page_lists_groups_without_a_meeting(tiny_db, monkeypatch):
+    at = _app(monkeypatch, tiny_db, "meetings")
     missing = _table(at, "meet_missing")
     # 甲村二组 and 乙村一组 have households but no group meeting (乙村's was village-level)
     assert sorted(zip(missing["行政村"], missing["村民小组"], strict=True)) == [
@@ -214,8 +215,8 @@ def test_meetings_page_lists_groups_without_a_meeting(tiny_db):
     ]
 
 
-def test_a_link_with_query_parameters_restores_the_filters(demo_db):
-    at = _app(demo_db, round=CHECK, village="三合村", basis="按户")
+def test_a_link_with_query_parameters_restores_the_filters(demo_db, monkeypatch):
+    at = _app(monkeypatch, demo_db, round=CHECK, village="三合村", basis="按户")
     assert at.sidebar.selectbox(key="round").value == CHECK
     assert at.sidebar.multiselect(key="village").value == ["三合村"]
     assert at.sidebar.radio(key="basis").value == "households"  # the default is persons
@@ -224,8 +225,8 @@ def test_a_link_with_query_parameters_restores_the_filters(demo_db):
     assert list(table["行政村"]) == ["三合村"]
 
 
-def test_english_switch_changes_the_labels_on_a_page(demo_db):
-    at = _app(demo_db, "meetings")
+def test_english_switch_changes_the_labels_on_a_page(demo_db, monkeypatch):
+    at = _app(monkeypatch, demo_db, "meetings")
     _set(at, "lang", "en")
     assert at.title[0].value == "Meetings"
     table = _table(at, "meet_units")
@@ -233,8 +234,8 @@ def test_english_switch_changes_the_labels_on_a_page(demo_db):
 
 
 # ------------------------------------------------------------- drill-down, report
-def _inspector(db: Path, page: str, user=None, **state: object) -> AppTest:
-    os.environ["POVERTY_DB"] = str(db)
+def _inspector(env: pytest.MonkeyPatch, db: Path, page: str, user=None, **state: object) -> AppTest:
+    env.setenv("POVERTY_DB", str(db))
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
     at.switch_page(f"views/{page}.py")
     sign_in(at, db, user or accounts.User("li", "inspector"))
@@ -245,8 +246,10 @@ def _inspector(db: Path, page: str, user=None, **state: object) -> AppTest:
     return at
 
 
-def test_drilldown_from_village_to_group_lands_on_exactly_the_counted_households(tiny_db):
-    at = _inspector(tiny_db, "drilldown", drill_family="new")
+def test_drilldown_from_village_to_group_lands_on_exactly_the_counted_households(
+    tiny_db, monkeypatch
+):
+    at = _inspector(monkeypatch, tiny_db, "drilldown", drill_family="new")
     # one township: the page opens at its villages; 甲村 has 1 new household, 乙村 1
     at.selectbox(key="drill_pick_village").select("甲村").run()
     at.selectbox(key="drill_pick_group").select("一组").run()
@@ -264,23 +267,23 @@ def test_drilldown_from_village_to_group_lands_on_exactly_the_counted_households
     assert at.selectbox(key="drill_pick_village") is not None
 
 
-def test_search_by_household_id_opens_that_household(tiny_db):
-    at = _inspector(tiny_db, "drilldown")
+def test_search_by_household_id_opens_that_household(tiny_db, monkeypatch):
+    at = _inspector(monkeypatch, tiny_db, "drilldown")
     at.text_input(key="drill_search").input("H5").run()
     found = [d.value for d in at.dataframe if "户编号" in d.value.columns]
     assert found and found[0]["户编号"].tolist() == ["H5"]
 
 
-def test_anomaly_page_lists_each_flagged_household_once_with_its_rules(demo_db):
-    at = _inspector(demo_db, "anomalies", round=CHECK)
+def test_anomaly_page_lists_each_flagged_household_once_with_its_rules(demo_db, monkeypatch):
+    at = _inspector(monkeypatch, demo_db, "anomalies", round=CHECK)
     households = _table(at, "anom_households")
     flagged = _table(at, "anom_summary")
     assert len(households) > 0 and len(flagged) > 0
     assert households["户编号"].is_unique
 
 
-def test_overview_writes_the_situation_report_with_the_seed_figures(demo_db):
-    at = _app(demo_db, round=CHECK)
+def test_overview_writes_the_situation_report_with_the_seed_figures(demo_db, monkeypatch):
+    at = _app(monkeypatch, demo_db, round=CHECK)
     at.button(key="make_report").click().run()
     assert not at.exception, [e.message for e in at.exception]
     preview = "\n".join(m.value for m in at.markdown)
@@ -308,8 +311,10 @@ def county_db(tmp_path_factory) -> Path:
     return path
 
 
-def test_a_county_is_compared_township_by_township_and_drills_down_to_villages(county_db):
-    at = _app(county_db)
+def test_a_county_is_compared_township_by_township_and_drills_down_to_villages(
+    county_db, monkeypatch
+):
+    at = _app(monkeypatch, county_db)
     metric = {m.label: m.value for m in at.metric}
     assert metric["新增户"] == "2 户 / 7 人"  # county totals: H1 + H3
     assert at.subheader[0].value.startswith("乙乡、甲乡")  # code-point order, as the table

@@ -107,7 +107,7 @@ class Server:
         return self.db.parent / "streamlit.log"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def served(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     """The dashboard on a free port, its database in a temporary folder; yields its URL and
     the file its console output goes to."""
@@ -115,7 +115,7 @@ def served(tmp_path_factory) -> Iterator[tuple[str, Path]]:
         yield running.url, running.log
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(served) -> str:
     """The dashboard's URL (see ``served``)."""
     return served[0]
@@ -128,13 +128,13 @@ def setup_token_of(log: Path) -> str:
     return found.group(1)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def setup_token(served) -> str:
     """The one-time first-administrator token the test server printed at start."""
     return setup_token_of(served[1])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
