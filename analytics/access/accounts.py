@@ -37,7 +37,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from analytics.access import sessions
 from analytics.access.sessions import utcnow
 from analytics.domain import config, labels
-from analytics.store.database import Store, os_user
+from analytics.store.database import Store, os_user, scalar
 
 ROLES = ("leader", "inspector", "admin")
 CAN: dict[str, frozenset[str]] = {
@@ -170,7 +170,7 @@ SEARCH_THROTTLE = Throttle(free=10, first=dt.timedelta(seconds=2))
 # ------------------------------------------------------------------ accounts
 def has_users(store: Store) -> bool:
     """Whether any account exists (none: the first-run setup is due)."""
-    return store.cursor().execute("SELECT count(*) FROM users").fetchone()[0] > 0
+    return scalar(store.cursor(), "SELECT count(*) FROM users") > 0
 
 
 def _checked(username: str, password: str, role: str) -> str:
@@ -207,8 +207,7 @@ def create_user(store: Store, username: str, password: str, role: str, *, by: st
     username = _checked(username, password, role)
     digest = _hasher.hash(password)
     with store.write() as cur:
-        taken = cur.execute("SELECT count(*) FROM users WHERE username = ?", [username])
-        if taken.fetchone()[0]:
+        if scalar(cur, "SELECT count(*) FROM users WHERE username = ?", [username]):
             raise AccountError("err_taken", u=username)
         cur.execute(
             "INSERT INTO users VALUES (?, ?, ?, ?, FALSE)",
@@ -229,7 +228,7 @@ def new_setup_token(store: Store, *, now: dt.datetime | None = None) -> str | No
     """
     with store.write() as cur:
         cur.execute("DELETE FROM setup_token")
-        if cur.execute("SELECT count(*) FROM users").fetchone()[0]:
+        if scalar(cur, "SELECT count(*) FROM users"):
             return None
         token = secrets.token_urlsafe(15)  # 20 characters, 120 bits
         cur.execute(
@@ -254,7 +253,7 @@ def create_first_admin(store: Store, username: str, password: str, token: str) -
     username = _checked(username, password, "admin")
     digest = _hasher.hash(password)
     with store.write() as cur:
-        if cur.execute("SELECT count(*) FROM users").fetchone()[0]:
+        if scalar(cur, "SELECT count(*) FROM users"):
             raise AccountError("err_admin_exists")
         used = cur.execute(
             "DELETE FROM setup_token WHERE token_hash = ? RETURNING token_hash",
@@ -316,10 +315,10 @@ def set_role(store: Store, username: str, role: str, *, by: str) -> None:
         raise AccountError("err_role", r=role)
     with store.write() as cur:
         _require_user(cur, username)
-        before = cur.execute("SELECT role FROM users WHERE username = ?", [username]).fetchone()
+        before = scalar(cur, "SELECT role FROM users WHERE username = ?", [username])
         cur.execute("UPDATE users SET role = ? WHERE username = ?", [role, username])
         _keep_an_admin(cur)
-        ended = sessions.end_for_user(cur, username) if before[0] != role else 0
+        ended = sessions.end_for_user(cur, username) if before != role else 0
         detail = {"username": username, "role": role, "sessions_ended": ended}
         log(cur, by, "set_role", detail)
 
@@ -461,9 +460,9 @@ def _check(
                 "DELETE FROM login_failures WHERE account_hash = ? AND client = ?", [key, client]
             )
             return found
-        known = cur.execute("SELECT count(*) FROM users WHERE username = ?", [name]).fetchone()
+        known = scalar(cur, "SELECT count(*) FROM users WHERE username = ?", [name])
         # A name that is no account may be a password typed in the wrong box: not logged.
-        account = name if known[0] else None
+        account = name if known else None
         detail = {"account": account, "client": client, "failures": failures + 1}
         log(cur, "visitor", "login_failed", detail)
     return None
@@ -602,7 +601,7 @@ def _detail_text(raw: object, lang: str) -> str:
         if isinstance(value, str) and value.startswith("{"):
             with contextlib.suppress(ValueError):
                 value = json.loads(value)
-        name = labels.label(_DETAIL_KEYS.get(key, key), lang)
+        name = labels.label(_DETAIL_KEYS.get(key) or key, lang)
         if key == "table" and isinstance(value, str):
             value = labels.label(value, lang)
         elif key == "role" and isinstance(value, str):
@@ -629,7 +628,7 @@ def log(cur: duckdb.DuckDBPyConnection, actor: str, action: str, detail: dict | 
 
 
 def _require_user(cur, username: str) -> None:
-    if not cur.execute("SELECT count(*) FROM users WHERE username = ?", [username]).fetchone()[0]:
+    if not scalar(cur, "SELECT count(*) FROM users WHERE username = ?", [username]):
         raise AccountError("err_no_user", u=username)
 
 

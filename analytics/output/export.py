@@ -12,6 +12,7 @@ formula: a cell of a workbook the product builds is written through ``put``.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
@@ -25,7 +26,7 @@ from analytics.figures import coverage, metrics
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
-def neutralise(value: object) -> object:
+def neutralise(value: Any) -> Any:
     """Prefixes text that a spreadsheet would treat as a formula with an apostrophe."""
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
@@ -59,11 +60,20 @@ def put(ws: Worksheet, row: int, col: int, value: object) -> Cell:
     return ws.cell(row, col, neutralise(_cell(value)))
 
 
-def to_xlsx_bytes(frame: pd.DataFrame, sheet: str = "Sheet1") -> bytes:
-    """One-sheet XLSX: header frozen, filters on, text cells as text, numbers as numbers."""
+def one_sheet_book(title: str) -> tuple[Workbook, Worksheet]:
+    """A new openpyxl workbook and its one worksheet, named ``title`` (cut to Excel's 31
+    characters)."""
     book = Workbook()
     ws = book.active
-    ws.title = sheet[:31]
+    if not isinstance(ws, Worksheet):  # a new workbook's one sheet is a plain worksheet
+        raise TypeError(f"unexpected first sheet {type(ws).__name__}")
+    ws.title = title[:31]
+    return book, ws
+
+
+def to_xlsx_bytes(frame: pd.DataFrame, sheet: str = "Sheet1") -> bytes:
+    """One-sheet XLSX: header frozen, filters on, text cells as text, numbers as numbers."""
+    book, ws = one_sheet_book(sheet)
     safe = safe_frame(frame)
     ws.append([str(c) for c in safe.columns])
     for row in safe.itertuples(index=False):
@@ -83,7 +93,7 @@ def to_xlsx_bytes(frame: pd.DataFrame, sheet: str = "Sheet1") -> bytes:
     return buf.getvalue()
 
 
-def _cell(value: object) -> object:
+def _cell(value: object) -> Any:
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, float) and value != value:  # NaN

@@ -28,6 +28,7 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -144,7 +145,7 @@ class Report:
 
 
 # ------------------------------------------------------------------------ formatting
-def _int(value: object) -> int:
+def _int(value: Any) -> int:
     if value is None:
         return 0
     try:
@@ -155,8 +156,8 @@ def _int(value: object) -> int:
     return int(value)
 
 
-def _missing(value: object) -> bool:
-    return value is None or bool(pd.isna(value))  # type: ignore[arg-type]
+def _missing(value: Any) -> bool:
+    return value is None or bool(pd.isna(value))
 
 
 def _measured(d: _Data, *inputs: str) -> bool:
@@ -311,7 +312,7 @@ def _title(d: _Data) -> str:
 
 
 def _dates(d: _Data) -> list[pd.Timestamp]:
-    out = []
+    out: list[pd.Timestamp] = []
     for frame, col in ((d.meetings, "meeting_date"), (d.survey, "survey_date")):
         if len(frame):
             out.extend(x for x in (_date(v) for v in frame[col]) if x is not None)
@@ -469,7 +470,7 @@ def _dynamics_section(d: _Data) -> Section:
     return s
 
 
-def _rate_text(d: _Data, key: str, value: object) -> str:
+def _rate_text(d: _Data, key: str, value: Any) -> str:
     """A rate as "错评率5.23%", plus "（高于2.00%的限值）" when above its ceiling."""
     text = f"{RATE_LABELS.get(key, key)}{fmt_rate(value)}"
     ceiling = d.ceilings.get(key)
@@ -514,7 +515,7 @@ def _findings_section(d: _Data) -> Section:
     if _measured(d, "approval") and not _missing(answered) and _int(answered):
         approval = f"群众认可度{fmt_rate(t.get('approval_rate'))}"
         approval += f"（{_int(t.get('approval_yes'))}/{_int(answered)}户认可"
-        rate = t.get("approval_rate")
+        rate: Any = t.get("approval_rate")
         if fmt_rate(rate) != EMPTY and float(rate) < d.approval_floor:
             approval += f"，低于{fmt_rate(d.approval_floor)}的要求"
         rates.append(approval + "）" + _partly(d, "approval"))

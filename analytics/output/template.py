@@ -104,7 +104,8 @@ def template_bytes() -> bytes:
     carry drop-down lists for 1,000 rows; ID and household-id columns are text cells.
     """
     book = Workbook()
-    book.remove(book.active)
+    for blank in list(book.worksheets):
+        book.remove(blank)
     for key, table in schema.TABLES.items():
         ws = book.create_sheet(table.label)
         example = EXAMPLES[key]

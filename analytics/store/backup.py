@@ -28,7 +28,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.store.database import SCHEMA_VERSION, Store, StoreError
+from analytics.store.database import SCHEMA_VERSION, Store, StoreError, scalar
 
 MANIFEST = "manifest.json"
 FORMAT = "poverty-dashboard-backup"
@@ -101,7 +101,7 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             "WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY 1"
         ).fetchall()
     ]
-    return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
+    return {n: scalar(con, f'SELECT count(*) FROM "{n}"') for n in names}
 
 
 def backup(store: Store, out_dir: str | Path) -> Manifest:

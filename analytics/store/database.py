@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -47,6 +48,20 @@ class StoreError(Exception):
     def __init__(self, message: str, detail: str = "") -> None:
         super().__init__(message)
         self.detail = detail
+
+
+def scalar(cur: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> Any:
+    """The first value of the first row ``sql`` returns (an aggregate such as ``count(*)``).
+
+    Raises
+    ------
+    StoreError
+        When the query returns no row at all.
+    """
+    row = cur.execute(sql, params or []).fetchone()
+    if row is None:
+        raise StoreError(f"no row from: {sql}")
+    return row[0]
 
 
 def default_path() -> Path:
@@ -399,7 +414,7 @@ class Store:
         """Row count of every data table and of the quarantine (for checks and tests)."""
         cur = self.cursor()
         return {
-            t: cur.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            t: scalar(cur, f"SELECT count(*) FROM {t}")
             for t in (*DATA_TABLES, "batches", "quarantine", "row_problems")
         }
 
@@ -503,7 +518,7 @@ class Store:
         -------
         int : the new batch id.
         """
-        batch_id = cur.execute("SELECT nextval('batch_seq')").fetchone()[0]
+        batch_id = scalar(cur, "SELECT nextval('batch_seq')")
         townships = sorted(
             {
                 t
@@ -552,7 +567,7 @@ class Store:
             counts = ", ".join(f'count("{k}")' for k in keys)
             counted = cur.execute(
                 f"SELECT {counts} FROM {table} WHERE batch_id = ?", [batch_id]
-            ).fetchone()
+            ).fetchone() or [0] * len(keys)  # an aggregate always returns its one row
             cur.executemany(
                 "INSERT INTO batch_columns VALUES (?, ?, ?, ?, ?)",
                 [[batch_id, table, k, found[k], n] for k, n in zip(keys, counted, strict=True)],
@@ -623,8 +638,7 @@ class Store:
     def delete_batch(self, batch_id: int) -> bool:
         """Deletes one batch in its own transaction; False when no such batch exists."""
         with self.write() as cur:
-            found = cur.execute("SELECT count(*) FROM batches WHERE batch_id = ?", [batch_id])
-            if not found.fetchone()[0]:
+            if not scalar(cur, "SELECT count(*) FROM batches WHERE batch_id = ?", [batch_id]):
                 return False
             self.remove_batch(cur, batch_id)
             return True
