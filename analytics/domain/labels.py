@@ -640,6 +640,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "message": ("说明", "Message"),
     "error": ("错误", "error"),
     "warning": ("警告", "warning"),
+    "info": ("提示", "info"),
     "reasons": ("原因", "Reasons"),
     "raw": ("原始内容", "Raw cells"),
     "source_row": ("行号", "Row"),

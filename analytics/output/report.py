@@ -36,21 +36,6 @@ from analytics.domain.labels import EMPTY, fmt_rate, label, md_escape
 from analytics.figures import coverage, metrics, queries
 from analytics.store.database import Store
 
-RATE_LABELS: dict[str, str] = {
-    "comprehensive_poverty_rate": "综合贫困发生率",
-    "wrongful_exit_rate": "错退率",
-    "exclusion_error_rate": "漏评率",
-    "inclusion_error_rate": "错评率",
-    "approval_rate": "群众认可度",
-}
-SEVERITY_LABELS: dict[str, str] = {
-    "error": "错误",
-    "warning": "警告",
-    "info": "提示",
-    "high": "高",
-    "medium": "中",
-    "low": "低",
-}
 NO_VILLAGE = "（乡级）"
 BODY_FONT = "宋体"
 HEADING_FONT = "黑体"
@@ -472,7 +457,7 @@ def _dynamics_section(d: _Data) -> Section:
 
 def _rate_text(d: _Data, key: str, value: Any) -> str:
     """A rate as "错评率5.23%", plus "（高于2.00%的限值）" when above its ceiling."""
-    text = f"{RATE_LABELS.get(key, key)}{fmt_rate(value)}"
+    text = f"{label(key)}{fmt_rate(value)}"
     ceiling = d.ceilings.get(key)
     if ceiling is not None and fmt_rate(value) != EMPTY and float(value) > ceiling:
         text += f"（高于{fmt_rate(ceiling)}的限值）"
@@ -589,10 +574,7 @@ def _exceedances(d: _Data) -> pd.DataFrame:
             floor = f"≥{fmt_rate(d.approval_floor)}"
             rows.append((_village_label(row, multi), "approval_rate", value, floor))
     return pd.DataFrame(
-        [
-            {"行政村": v, "指标": RATE_LABELS.get(k, k), "数值": fmt_rate(x), "限值": c}
-            for v, k, x, c in rows
-        ],
+        [{"行政村": v, "指标": label(k), "数值": fmt_rate(x), "限值": c} for v, k, x, c in rows],
         columns=["行政村", "指标", "数值", "限值"],
     )
 
@@ -603,9 +585,9 @@ def _attention_section(d: _Data, anomalies: pd.DataFrame | None) -> Section:
     limits = {**d.ceilings, "approval_rate": d.approval_floor}
     # only the rates some village has a figure of are judged; the others are named
     judged = {k: v for k, v in limits.items() if len(pv) and k in pv and pv[k].notna().any()}
-    unjudged = [RATE_LABELS.get(k, k) for k in limits if k not in judged]
+    unjudged = [label(k) for k in limits if k not in judged]
     standards = [
-        f"{RATE_LABELS.get(k, k)}{'不低于' if k == 'approval_rate' else '不高于'}{fmt_rate(v)}"
+        f"{label(k)}{'不低于' if k == 'approval_rate' else '不高于'}{fmt_rate(v)}"
         for k, v in judged.items()
     ]
     head = "（一）指标超限的村。"
@@ -644,7 +626,7 @@ def _anomaly_blocks(d: _Data, anomalies: pd.DataFrame) -> list[str | Table]:
         if col not in a:
             a[col] = None
     a["name"] = a["name"].fillna(a["rule"]).fillna("（未命名规则）").astype(str)
-    a["severity"] = a["severity"].map(lambda v: SEVERITY_LABELS.get(v, v) if v else "")
+    a["severity"] = a["severity"].map(lambda v: label(v) if v else "")
     households = a["household_id"].dropna().nunique()
     text = f"{head}按异常规则检查，发现疑似问题{len(a)}条"
     if households:
