@@ -85,5 +85,24 @@ def test_searches_finding_nothing_earn_a_growing_wait_per_account_and_client(sto
     with pytest.raises(accounts.TooManyAttempts) as waited:  # now 4 s
         accounts.check_search(store, "li", client="c1", now=later + dt.timedelta(seconds=3))
     assert waited.value.retry_in == dt.timedelta(seconds=1)
-    accounts.record_search(store, "li", "H1", 1, client="c1", now=later)  # a hit: start over
-    accounts.check_search(store, "li", client="c1", now=later)
+    # A hit does not start over: a household id is always at hand to hit with (the
+    # adversarial pass tried nine ID guesses and one hit, round after round)
+    accounts.record_search(store, "li", "H1", 1, client="c1", now=later)
+    with pytest.raises(accounts.TooManyAttempts):
+        accounts.check_search(store, "li", client="c1", now=later + dt.timedelta(seconds=3))
+    # a day without a miss forgets them
+    accounts.check_search(store, "li", client="c1", now=later + dt.timedelta(hours=24, seconds=1))
+
+
+def test_mixing_hits_into_guesses_never_escapes_the_wait(store):
+    now = dt.datetime(2026, 1, 1, 9, 0, 0)
+    refused = 0
+    for i in range(30):  # nine guesses, one sure hit, round after round, no waiting
+        try:
+            accounts.check_search(store, "li", client="c1", now=now)
+        except accounts.TooManyAttempts:
+            refused += 1
+            continue
+        hit = int(i % 10 == 9)
+        accounts.record_search(store, "li", f"q{i}", hit, client="c1", now=now)
+    assert refused == 30 - 10 - 1  # ten free misses, the one hit among them, then refused

@@ -163,7 +163,7 @@ class Throttle:
 THROTTLE = Throttle()
 # Household searches that find nothing, per account and client: ten free misses, then a
 # growing wait (2 s, 4 s, ... 15 min), so that an ID number cannot be worked out by trying
-# its hidden digits (issue 12: 58 searches rebuilt one).
+# its hidden digits (issue 12: 58 searches rebuilt one). A hit does not start over.
 SEARCH_THROTTLE = Throttle(free=10, first=dt.timedelta(seconds=2))
 
 
@@ -508,14 +508,12 @@ def record_search(
 ) -> None:
     """Audits one household search (``search``, with the query as the searcher may see it
     and the number of households found) and counts it: a miss adds to the account and
-    client's misses, a hit starts over."""
+    client's misses. A hit does not start over (a household id is always at hand to hit
+    with, so it would reopen guessing); the misses are forgotten after
+    ``SEARCH_THROTTLE.forget`` without one."""
     now = now or utcnow()
     with store.write() as cur:
-        if hits:
-            cur.execute(
-                "DELETE FROM search_misses WHERE username = ? AND client = ?", [username, client]
-            )
-        else:
+        if not hits:
             row = cur.execute(
                 "SELECT misses FROM search_misses WHERE username = ? AND client = ?",
                 [username, client],
