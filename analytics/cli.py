@@ -11,6 +11,7 @@ import argparse
 import getpass
 import os
 import sys
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -133,8 +134,21 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def terminal_safe(text: str) -> str:
+    """``text`` with every control and format character (ESC sequences, line breaks,
+    right-to-left overrides) written as its ``\\x1b`` / ``\\u202e`` escape: a sheet name or
+    cell in a hostile file cannot recolour, rewrite or reorder the administrator's terminal.
+    """
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(ch) in ("Cc", "Cf")
+        else ch
+        for ch in text
+    )
+
+
 def _err(*parts: object) -> None:
-    print(*parts, file=sys.stderr)
+    print(*(terminal_safe(str(p)) for p in parts), file=sys.stderr)
 
 
 def _print_report(report: ingest.FileReport) -> None:

@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -286,3 +287,23 @@ def test_a_python_without_the_requirements_gets_a_message_not_a_traceback(tmp_pa
     assert p.returncode == 2
     assert "Traceback" not in p.stderr
     assert "pip install -r requirements.txt" in p.stderr
+
+
+def test_ingest_writes_a_hostile_sheet_name_to_the_terminal_as_escapes(db, files, tmp_path):
+    # the adversarial pass: a sheet named with ESC [31m, a line break and a right-to-left
+    # override recoloured and rewrote the administrator's terminal
+    src = zipfile.ZipFile(files["june"])
+    out = tmp_path / "hostile_name.xlsx"
+    with zipfile.ZipFile(out, "w") as z:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/workbook.xml":
+                data = data.replace(
+                    'name="户信息"'.encode(), 'name="户&#x1B;[31m信&#10;息&#x202E;"'.encode()
+                )
+            z.writestr(item, data)
+    p = ingest(db, JUNE, out)
+    assert p.returncode == 0, p.stderr
+    assert "户\\x1b[31m信\\n息\\u202e" in p.stderr
+    assert not any(ch in p.stderr for ch in "\x1b\u202e")
+    assert "\n" not in p.stderr.partition("户")[2].partition("息")[0]
