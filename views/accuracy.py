@@ -6,9 +6,9 @@ import streamlit as st
 
 from analytics.figures.metrics import FINDING_FAMILIES as RATES_FINDINGS
 from analytics.figures.metrics import LEVELS, RATES
-from ui import charts, filters
+from ui import charts, filters, reads
 from ui.blocks import chart_and_table, page_filters, readable
-from ui.common import fmt_count, fmt_rate, metrics_frame, settings, t, tm
+from ui.common import fmt_count, fmt_rate, settings, t, tm
 
 view = filters.frame("page_accuracy")
 if view is None:
@@ -17,7 +17,9 @@ f = page_filters(view, ("households", "verification"))
 level = view.level
 unit_label = t(level)
 cfg = settings()
-units = metrics_frame(f.round, level, f.villages, townships=f.townships, groups=f.groups)
+units = reads.metrics_frame(
+    f.round, level, villages=f.villages, townships=f.townships, groups=f.groups
+)
 if units.empty:
     st.warning(t("no_data"))
     st.stop()

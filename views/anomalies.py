@@ -4,15 +4,15 @@ behind it, each with every rule it hits and why. Limits are settings (数据导�
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import auth, charts, filters
+from ui import auth, charts, filters, reads
 from ui.blocks import page_filters, table_with_download
-from ui.common import lang, query, t
+from ui.common import lang, t
 
 view = filters.frame("page_anomalies")
 if view is None:
     st.stop()
 f = page_filters(view, ("households",))
-hits = query("anomalies", f)
+hits = reads.anomalies(f)
 if hits.empty:
     st.success(t("no_anomalies"))
     st.stop()
@@ -78,8 +78,7 @@ elif len(households):
         .reset_index()
     )
     # the head's name beside each id, masked unless an administrator unmasked
-    heads = query(
-        "household_list",
+    heads = reads.household_list(
         f,
         household_ids=tuple(why["household_id"].astype(str)),
         unmask=auth.unmasked(),

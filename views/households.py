@@ -5,9 +5,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.figures.breakdowns import SECURE_FIELDS, income_summary
-from ui import charts, filters
+from ui import charts, filters, reads
 from ui.blocks import chart_and_table, page_filters
-from ui.common import query, round_year, settings, t
+from ui.common import settings, t
 
 view = filters.frame("page_households")
 if view is None:
@@ -17,7 +17,7 @@ level = view.level
 unit_label = t(level)
 value = view.basis
 
-causes = query("causes", f)
+causes = reads.causes(f)
 if causes.empty:
     st.warning(t("no_data"))
     st.stop()
@@ -36,7 +36,7 @@ else:
     )
 
 st.subheader(t("shortfall_title"))
-short = query("shortfalls", f)
+short = reads.shortfalls(f)
 answered = [k for k in SECURE_FIELDS if short[f"{k}_answered"].sum() > 0]
 unanswered = [k for k in SECURE_FIELDS if k not in answered]
 if unanswered:
@@ -55,9 +55,9 @@ if answered:
     )
     chart_and_table(fig, shown, f"{f.round}_两不愁三保障", "hh_short")
 
-year = round_year(f.round)
+year = reads.round_year(f.round)
 line = settings().poverty_line(year) if year else None
-summary = income_summary(query("incomes", f), level, line)
+summary = income_summary(reads.incomes(f), level, line)
 if not summary["with_income"].sum():
     st.info(t("not_in_files", what=t("income_per_capita")))
     st.stop()

@@ -4,9 +4,9 @@ attendance per session, and the groups or villages that held no meeting."""
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import charts, filters
+from ui import charts, filters, reads
 from ui.blocks import chart_and_table, page_filters, table_with_download
-from ui.common import metrics_frame, query, t, tm
+from ui.common import t, tm
 
 view = filters.frame("page_meetings")
 if view is None:
@@ -14,7 +14,7 @@ if view is None:
 f = page_filters(view, ("meetings",))
 level = view.level
 unit_label = t(level)
-meetings = query("meetings", f)
+meetings = reads.meetings(f)
 if meetings.empty:
     st.info(t("no_meetings_round"))
 else:
@@ -109,11 +109,13 @@ else:
 
 if not meetings.empty:
     # only a round that records meetings can tell which units held none
-    villages = metrics_frame(f.round, "village", f.villages, townships=f.townships, groups=f.groups)
+    villages = reads.metrics_frame(
+        f.round, "village", villages=f.villages, townships=f.townships, groups=f.groups
+    )
     silent = villages.loc[villages["meetings"].eq(0).fillna(False), "village"].dropna().tolist()
     if silent:
         st.warning(tm("villages_no_meeting", v="、".join(silent)))
-    missing = query("groups_without_meetings", f)
+    missing = reads.groups_without_meetings(f)
     st.subheader(t("groups_no_meeting"))
     if missing.empty:
         st.caption(t("all_have_meetings"))

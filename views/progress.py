@@ -4,9 +4,9 @@ against the village table's household count, with the campaign's phases marked."
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import charts, filters
+from ui import charts, filters, reads
 from ui.blocks import chart_and_table, page_filters, readable
-from ui.common import fmt_rate, query, t
+from ui.common import fmt_rate, t
 
 view = filters.frame("page_progress")
 if view is None:
@@ -15,7 +15,7 @@ f = page_filters(view, ("households",))
 level = view.level
 unit_label = t(level)
 
-progress = query("survey_progress", f)
+progress = reads.survey_progress(f)
 if progress.empty:
     st.warning(t("no_data"))
     st.stop()
@@ -24,7 +24,7 @@ per_day = dated.groupby([level, "survey_date"], as_index=False)["households"].su
 per_day["cumulative"] = per_day.groupby(level)["households"].cumsum()
 
 # The phases: date spans of the meetings' phases in this round (贫情分析, 实地调查).
-meetings = query("meetings", f).dropna(subset=["meeting_date", "phase"])
+meetings = reads.meetings(f).dropna(subset=["meeting_date", "phase"])
 phases = meetings.groupby("phase")["meeting_date"].agg(["min", "max"]).sort_values("min")
 
 fig = go.Figure()
@@ -45,7 +45,7 @@ for i, (phase, span) in enumerate(phases.iterrows()):
 fig.update_layout(xaxis_title=t("survey_date"), yaxis_title=t("surveyed"))
 charts.whole_numbers(charts.daily(charts.style(fig, t("progress_title", u=unit_label), height=460)))
 
-targets = query("village_table", f)
+targets = reads.village_table(f)
 done = progress.groupby(level, as_index=False)["households"].sum()
 undated = progress[progress["survey_date"].isna()].groupby(level)["households"].sum()
 done[t("undated")] = done[level].map(undated).fillna(0).astype(int)

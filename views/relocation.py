@@ -4,9 +4,9 @@ dispersed, each household's house area against standard x persons, and its remed
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import auth, charts, filters
+from ui import auth, charts, filters, reads
 from ui.blocks import chart_and_table, page_filters
-from ui.common import query, settings, t
+from ui.common import settings, t
 
 view = filters.frame("page_relocation")
 if view is None:
@@ -15,7 +15,7 @@ f = page_filters(view, ("relocation",))
 level = view.level
 unit_label = t(level)
 standard = settings().area_standard
-rows = query("relocation_households", f, standard)
+rows = reads.relocation_households(f, standard)
 if rows.empty:
     st.warning(t("no_data"))
     st.stop()
