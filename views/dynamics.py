@@ -3,6 +3,7 @@ and the flow from registry state to outcome."""
 
 import streamlit as st
 
+from analytics.figures import summaries
 from analytics.figures.metrics import ADJUSTMENT_FAMILIES, LEVELS
 from ui import charts, filters, reads
 from ui.blocks import chart_and_table, page_filters
@@ -29,7 +30,7 @@ chart_and_table(fig, labelled(units[cols]), f"{f.round}_动态调整_{unit_label
 groups = reads.metrics_frame(
     f.round, "group", villages=f.villages, townships=f.townships, groups=f.groups
 )
-groups = groups[groups[list(series)].sum(axis=1) > 0].copy()
+groups = summaries.units_with_any(groups, list(series))
 if len(groups):
     groups["unit"] = groups["village"].fillna("") + " · " + groups["group"].fillna("—")
     fig = charts.stacked_bars(groups, "unit", series, t("adjust_per_group"), t("group"), y_label)

@@ -6,7 +6,7 @@ year that measured it (``analytics.headline``)."""
 
 import streamlit as st
 
-from analytics.figures import headline, metrics
+from analytics.figures import headline, metrics, queries
 from analytics.output import report
 from ui import auth, filters, reads, tiles
 from ui.blocks import metrics_table
@@ -18,7 +18,7 @@ if view is None:
 picture = view.round is None
 area_kw = {"townships": view.townships, "groups": view.groups}
 shown_rounds = view.year_rounds if picture else (view.round,)
-if store().rounds().set_index("round")["is_demo"].reindex(list(shown_rounds)).fillna(False).all():
+if queries.demo_only(store(), shown_rounds):
     st.info(t("demo_banner"))
 
 if picture:
@@ -45,7 +45,8 @@ else:
                 figures = headline.figures_of_round(now_shared.iloc[0], view.round)
 
 names = view.groups or view.villages or view.townships or view.all_townships
-scope = "、".join(names) if len(names) <= 3 else t("county_totals")
+named = headline.named_units(names)
+scope = "、".join(named) if named is not None else t("county_totals")
 st.subheader(f"{md(scope)} · {t('year_picture', y=view.year) if picture else md(view.round)}")
 if view.compare and before is not None:
     st.caption(tm("change_vs", r=view.compare))

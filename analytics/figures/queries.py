@@ -297,6 +297,14 @@ def round_year(store: Store, round_name: str) -> int | None:
     return int(m.group(0)) if m else None
 
 
+def demo_only(store: Store, rounds: Sequence[str]) -> bool:
+    """Whether every one of ``rounds`` holds demo batches only (``Store.rounds``' is_demo):
+    then a page says its figures are the demo's. A round the store does not hold is not a
+    demo round; no round at all is vacuously demo-only."""
+    demo = store.rounds().set_index("round")["is_demo"]
+    return bool(demo.reindex(list(rounds)).fillna(False).all())
+
+
 def anomalies(store: Store, filters: metrics.Filters) -> pd.DataFrame:
     """Every anomaly rule hit (``rules.anomalies``) for a round and area, with the store's
     settings, the round's year for the poverty line, and the round order."""
