@@ -9,15 +9,15 @@ import pandas as pd
 import streamlit as st
 
 from analytics.access import accounts
-from analytics.figures import coverage, metrics, records
-from analytics.figures.metrics import ADJUSTMENT_FAMILIES, FINDING_FAMILIES, STATE_FAMILIES
+from analytics.figures import coverage, metrics, records, summaries
+from analytics.figures.metrics import HOUSEHOLD_FAMILIES as FAMILIES
 from ui import auth, charts, filters, reads
 from ui.blocks import page_filters, readable, table_with_download
 from ui.common import labelled, lang, md, store, t, tm
 
-# The count families an inspector drills into: findings first, then adjustments, states.
-FAMILIES = (*FINDING_FAMILIES, *ADJUSTMENT_FAMILIES, *STATE_FAMILIES)
-LEVEL_ORDER = ("township", "village", "group", "household")
+# The path: the units of the finest metrics level (``metrics.LEVELS``), then a household.
+UNIT_LEVELS = metrics.LEVELS["group"]
+LEVEL_ORDER = (*UNIT_LEVELS, "household")
 
 
 def drill() -> dict:
@@ -26,17 +26,10 @@ def drill() -> dict:
 
 
 PICKERS = (
-    "drill_pick_township",
-    "drill_pick_village",
-    "drill_pick_group",
-    "drill_pick_household",
-    "drill_table_township",
-    "drill_table_village",
-    "drill_table_group",
+    *(f"drill_pick_{level}" for level in LEVEL_ORDER),
+    *(f"drill_table_{level}" for level in UNIT_LEVELS),
     "drill_households",
-    "drill_chart_township",
-    "drill_chart_village",
-    "drill_chart_group",
+    *(f"drill_chart_{level}" for level in UNIT_LEVELS),
     "drill_found",
     "drill_search",
 )
@@ -227,24 +220,7 @@ def _text(value: object) -> str:
         return t("yes") if value else t("no")
     if isinstance(value, str) and value in metrics.METRIC_KEYS:
         return value
-    return (
-        t(value)
-        if isinstance(value, str)
-        and value
-        in (
-            "remaining_poor",
-            "exited",
-            "nonregistered",
-            "new",
-            "relapse",
-            "exit_proposed",
-            "removed",
-            "inclusion_error",
-            "exclusion_error",
-            "wrongful_exit",
-        )
-        else str(value)
-    )
+    return t(value) if isinstance(value, str) and value in FAMILIES else str(value)
 
 
 def search_box(view: filters.View) -> None:
@@ -300,10 +276,7 @@ if "drill_family" not in st.session_state:
         f.round, "county", villages=f.villages, townships=f.townships, groups=f.groups
     )
     totals = area.iloc[0] if len(area) else {}
-    counted = {k: totals.get(f"{k}_households") for k in FAMILIES}
-    st.session_state["drill_family"] = next(
-        (k for k, n in counted.items() if pd.notna(n) and n), FAMILIES[0]
-    )
+    st.session_state["drill_family"] = summaries.first_counted(totals, FAMILIES)
 family = st.selectbox(
     t("drill_metric"), FAMILIES, key="drill_family", format_func=lambda k: t(f"{k}_households")
 )
