@@ -4,6 +4,8 @@ hand on frames small enough to count on paper."""
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -282,3 +284,20 @@ def test_beyond_each_marks_the_units_past_the_ceiling_and_not_the_missing_ones()
 def test_the_heading_names_at_most_three_units():
     assert headline.named_units(["甲村", "乙村", "丙村"]) == ("甲村", "乙村", "丙村")
     assert headline.named_units(["甲村", "乙村", "丙村", "丁村"]) is None
+
+
+AGGREGATING = re.compile(
+    r"\.(groupby|pivot_table|pivot|unstack|cumsum|nunique|agg|value_counts|sum|mean|count)\("
+    r"|[<>]=?\s*(ceiling|limit|floor|line|standard)\b"
+)
+
+
+def test_no_view_aggregates_or_decides_a_threshold():
+    views = Path(__file__).resolve().parent.parent / "views"
+    found = [
+        f"{path.name}:{n}: {line.strip()}"
+        for path in sorted(views.glob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if AGGREGATING.search(line)
+    ]
+    assert found == []
