@@ -119,7 +119,7 @@ def reset_caches(path: Path) -> None:
 
     prepared.clear()
     set_log_level("error")  # a cached call outside a script run warns otherwise
-    common._store(str(path)).close()  # the cached one (opened here if it was not)
+    common.open_store(str(path)).close()  # the cached one (opened here if it was not)
     st.cache_data.clear()
     st.cache_resource.clear()
     gc.collect()
