@@ -50,14 +50,20 @@ def cached(read: Callable[Concatenate[Store, P], R]) -> Callable[P, R]:
     # Streamlit keys a cache on the function's module, qualified name and source: without
     # a name of its own every read wrapped here would share one cache.
     _query.__qualname__ = f"cached[{name}]"
-    kept = st.cache_data(show_spinner=False, max_entries=512)(_query)
+
+    @functools.cache
+    def kept() -> Callable[..., R]:
+        # made on the first call, inside the server's runtime: made at import, before the
+        # runtime exists, Streamlit logs a warning per read (its storage is the runtime's
+        # either way, chosen at each call)
+        return st.cache_data(show_spinner=False, max_entries=512)(_query)
 
     @functools.wraps(read)
     def call(*args: P.args, **kwargs: P.kwargs) -> R:
         s = common.store()
         # keywords in one order, so that a call keyed either way finds the same entry
         ordered = dict(sorted(kwargs.items()))
-        return kept(str(s.path), s.data_version(), *args, **ordered)  # type: ignore[arg-type]
+        return kept()(str(s.path), s.data_version(), *args, **ordered)
 
     return call
 
