@@ -286,7 +286,7 @@ def _export(store: Store, args: argparse.Namespace) -> int:
     elif args.table == "anomalies":
         frame = queries.anomalies(store, f)[ANOMALY_COLUMNS]
     else:
-        frame = queries.run(store, "table_rows", args.table, f, unmask=args.unmask)
+        frame = queries.table_rows(store, args.table, f, unmask=args.unmask)
     frame = frame.rename(columns={c: labels.label(c, "zh") for c in frame.columns})
     data = (
         export.to_xlsx_bytes(frame, args.table)

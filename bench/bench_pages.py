@@ -119,7 +119,7 @@ def reset_caches(path: Path) -> None:
 
     prepared.clear()
     set_log_level("error")  # a cached call outside a script run warns otherwise
-    common._store(str(path)).close()  # the cached one (opened here if it was not)
+    common.open_store(str(path)).close()  # the cached one (opened here if it was not)
     st.cache_data.clear()
     st.cache_resource.clear()
     gc.collect()
@@ -204,7 +204,7 @@ def bench_page(path: Path, page: str, runs: int) -> dict[str, list[float]]:
 
 # ------------------------------------------------------------------------ profile
 PARTS = (  # key, column, what it holds
-    ("queries", "queries", "queries on a cache miss (`ui.common._query`: Ibis, DuckDB)"),
+    ("queries", "queries", "queries on a cache miss (`ui.reads._miss`: Ibis, DuckDB)"),
     ("store", "store", "uncached store reads (`Store.rounds`, `data_version`, `settings`)"),
     (
         "downloads",
@@ -231,7 +231,7 @@ def _part_of(frame, inherited: str | None, owner: str) -> tuple[str | None, str]
     path = (frame.file_path or "").replace("\\", "/")
     fn = frame.function or ""
     if inherited is None:
-        if fn == "_query" and path.endswith("ui/common.py"):
+        if fn == "_miss" and path.endswith("ui/reads.py"):
             inherited = "queries"
         elif path.endswith("analytics/store/database.py"):
             inherited = "store"
@@ -295,25 +295,26 @@ def profiled(run: Callable[[], float]) -> dict[str, float]:
 
 
 def recorded(run: Callable[[], float]) -> tuple[float, list[tuple[str, float]]]:
-    """Runs ``run`` unprofiled, timing each query that misses the cache (``queries.run``)."""
-    from analytics.figures import queries
+    """Runs ``run`` unprofiled, timing each query that misses the cache (``ui.reads._miss``)."""
+    from ui import reads
 
-    original = queries.run
+    original = reads._miss
     calls: list[tuple[str, float]] = []
 
-    def timed_run(store, name, *args, **kwargs):
+    def timed_miss(name, read, store, *args, **kwargs):
         t0 = time.perf_counter()
         try:
-            return original(store, name, *args, **kwargs)
+            return original(name, read, store, *args, **kwargs)
         finally:
-            level = f" {args[1]}" if name == "metrics" and len(args) > 1 else ""
-            calls.append((f"{name}{level}", time.perf_counter() - t0))
+            short = name.rsplit(".", 1)[-1].removesuffix("_frame")
+            level = f" {args[1]}" if short == "metrics" and len(args) > 1 else ""
+            calls.append((f"{short}{level}", time.perf_counter() - t0))
 
-    queries.run = timed_run
+    reads._miss = timed_miss
     try:
         wall = run()
     finally:
-        queries.run = original
+        reads._miss = original
     return wall, calls
 
 

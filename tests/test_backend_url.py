@@ -51,7 +51,7 @@ def test_metrics_come_from_the_backend_url_when_it_is_set(stores, monkeypatch):
     got = queries.metrics_frame(local, ROUND, "village")
     pd.testing.assert_frame_equal(got, remote_figures)
     # Breakdowns and household lists follow the same backend.
-    flows = queries.breakdown(local, "flows", metrics.Filters(ROUND))
+    flows = queries.flows(local, metrics.Filters(ROUND))
     assert flows["households"].sum() == 900
 
 

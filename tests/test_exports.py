@@ -98,10 +98,10 @@ def store(tmp_path) -> Store:
 
 
 def test_household_rows_are_masked_by_default_and_whole_when_unmasked(store):
-    masked = queries.run(store, "table_rows", "households", Filters("R1"))
+    masked = queries.table_rows(store, "households", Filters("R1"))
     assert masked["head_id_number"].tolist() == ["530921***********8", "530921***********X"]
     assert masked["head_name"].tolist()[1] == "户***"  # 户主H2: first character kept
-    whole = queries.run(store, "table_rows", "households", Filters("R1"), unmask=True)
+    whole = queries.table_rows(store, "households", Filters("R1"), unmask=True)
     assert whole["head_id_number"].tolist() == [LONG_ID, "53092119850611005X"]
 
 

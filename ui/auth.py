@@ -41,8 +41,8 @@ def allowed(capability: str) -> bool:
 def unmasked(**subject: object) -> bool:
     """Whether to read full names and ID numbers now (administrators who switched it on).
 
-    Call it where the data is read, as ``query(..., unmask=auth.unmasked())``: a True answer
-    is written to the audit log as ``view_unmasked`` with the page, the filters and
+    Call it where the data is read, as ``reads.search(..., unmask=auth.unmasked())``: a True
+    answer is written to the audit log as ``view_unmasked`` with the page, the filters and
     ``subject`` (e.g. ``household=…``), once for each new page, filters and subject of this
     browser session (a rerun of the same view adds no line).
     """

@@ -11,8 +11,8 @@ import streamlit as st
 from analytics.access import accounts
 from analytics.figures import metrics
 from analytics.output import export
-from ui import auth
-from ui.common import audit_filters, display_frame, export_frame, md, measured, store, t, tm
+from ui import auth, reads
+from ui.common import audit_filters, display_frame, export_frame, md, store, t, tm
 
 
 def _log_export(name: str, fmt: str) -> None:
@@ -127,15 +127,15 @@ def page_filters(view, inputs: tuple[str, ...]) -> metrics.Filters:
     the page.
     """
     what = "、".join(t(f"input_{i}") for i in inputs)
-    if view.round is not None and measured(view.round, inputs, view):
+    if view.round is not None and reads.measured(view.round, inputs, view):
         return view.filters
     if view.round is None:
         for r in view.year_rounds:
-            if measured(r, inputs, view):
+            if reads.measured(r, inputs, view):
                 st.caption(tm("showing_round", r=r, what=what))
                 st.session_state["_shown_round"] = r  # what the audit log records
                 return view.filters_for(r)
-    holders = [r for r in view.rounds if measured(r, inputs, view)]
+    holders = [r for r in view.rounds if reads.measured(r, inputs, view)]
     if view.round is None:
         st.info(t("year_lacks", y=view.year, what=what))
     else:

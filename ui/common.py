@@ -1,4 +1,5 @@
-"""The shared frame of every page: the store, the language, cached queries, formatting."""
+"""The shared frame of every page: the store, the language, formatting (cached reads are
+``ui.reads``)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from analytics.domain.labels import (
     md_escape,
 )
 from analytics.domain.settings import Settings
-from analytics.figures import coverage, metrics, queries
+from analytics.figures import coverage, metrics
 from analytics.fixtures.demo import ensure_demo
 from analytics.importing import worker
 from analytics.output import export
@@ -26,7 +27,9 @@ _LOG = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner=False)
-def _store(path: str) -> Store:
+def open_store(path: str) -> Store:
+    """The store of the database at ``path``, opened once per process (the demo loaded
+    into an empty one); pages use ``store``."""
     worker.warm()  # the parse workers' fork server, ready before the first upload
     store = Store(path)
     ensure_demo(store)
@@ -45,7 +48,7 @@ def store() -> Store:
         anyone); the details (file, process, DuckDB's words) go to the server log.
     """
     try:
-        return _store(str(default_path()))
+        return open_store(str(default_path()))
     except StoreError as e:
         _LOG.error("database not available: %s", e.detail or e)
         raise
@@ -79,27 +82,6 @@ def md(text: object) -> str:
 def metric_label(key: str) -> str:
     """The on-screen name of a metric key or unit column."""
     return t("meetings_count" if key == "meetings" else key)
-
-
-@st.cache_data(show_spinner=False, max_entries=512)
-def _query(path: str, version: int, name: str, args: tuple, kwargs: tuple) -> pd.DataFrame:
-    # ``version`` is in the key so that every import or deletion refreshes the result;
-    # everything the query reads is in the key (no closure over other state).
-    del version
-    return queries.run(_store(path), name, *args, **dict(kwargs))
-
-
-def query(name: str, *args: object, **kwargs: object) -> pd.DataFrame:
-    """A cached read (``queries.run``), keyed on its arguments and the data version."""
-    s = store()
-    return _query(str(s.path), s.data_version(), name, args, tuple(sorted(kwargs.items())))
-
-
-def metrics_frame(
-    round_name: str | None, level: str, villages: tuple[str, ...] = (), **kwargs: object
-) -> pd.DataFrame:
-    """Cached metrics (``queries.metrics_frame``) for one round and level."""
-    return query("metrics", round_name, level, villages=tuple(villages), **kwargs)
 
 
 def display_frame(frame: pd.DataFrame, signed: bool = False) -> pd.DataFrame:
@@ -144,11 +126,6 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.rename(columns={c: metric_label(c) for c in frame.columns})
 
 
-def round_year(round_name: str) -> int | None:
-    """The round's year (for the poverty line): see ``queries.round_year``."""
-    return queries.round_year(store(), round_name)
-
-
 def audit_filters() -> dict[str, object]:
     """The view as the audit log records it: the round shown (the chosen one, or the one
     the page showed when none was chosen, see ``ui.blocks.page_filters``), the area, the
@@ -165,29 +142,3 @@ def audit_filters() -> dict[str, object]:
         "basis": view.basis,
         "compare": view.compare,
     }
-
-
-def year_rounds(rounds: tuple[str, ...]) -> tuple[int | None, tuple[str, ...]]:
-    """The latest round's year and the rounds of that year (``rounds`` newest first)."""
-    if not rounds:
-        return None, ()
-    year = round_year(rounds[0])
-    return year, tuple(r for r in rounds if round_year(r) == year)
-
-
-def measured(round_name: str, inputs: tuple[str, ...], view) -> bool:
-    """Whether ``round_name``'s files measured every one of ``inputs`` (``coverage.INPUTS``
-    keys) anywhere in the view's area."""
-    f = view.filters_for(round_name)
-    area = metrics_frame(round_name, "county", f.villages, townships=f.townships, groups=f.groups)
-    if area.empty:
-        return False
-    row = area.iloc[0]
-    return all(row[f"coverage_{i}"] != coverage.MISSING for i in inputs)
-
-
-def household_rules(filters: metrics.Filters, household_id: str) -> pd.DataFrame:
-    """The anomaly rules one household hits in the round of ``filters`` (cached with the
-    round's)."""
-    hits = query("anomalies", filters)
-    return hits[(hits["level"] == "household") & (hits["household_id"] == household_id)]

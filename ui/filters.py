@@ -17,8 +17,8 @@ import streamlit as st
 
 from analytics.figures import metrics
 from analytics.store.database import StoreError
-from ui import auth
-from ui.common import md, metrics_frame, store, t, year_rounds
+from ui import auth, reads
+from ui.common import md, store, t
 
 BASES = ("households", "persons")
 # widget key = query parameter name
@@ -101,7 +101,7 @@ def _units(round_names: tuple[str, ...], level: str) -> list[tuple[str | None, .
     keys = metrics.LEVELS[level]
     seen: dict[tuple, None] = {}
     for r in round_names:
-        frame = metrics_frame(r, level)
+        frame = reads.metrics_frame(r, level)
         for row in frame[list(keys)].itertuples(index=False):
             seen[tuple(row)] = None
     return list(seen)
@@ -125,7 +125,7 @@ def sidebar() -> View | None:
         st.session_state["_view"] = None
         return None
     sb = st.sidebar
-    latest_year, in_year = year_rounds(rounds)
+    latest_year, in_year = reads.year_rounds(rounds)
     round_name = sb.selectbox(
         t("round"),
         rounds,

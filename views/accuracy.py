@@ -4,11 +4,13 @@ unit against their thresholds, with numerators and denominators beside each rate
 import pandas as pd
 import streamlit as st
 
+from analytics.figures.headline import beyond_each
 from analytics.figures.metrics import FINDING_FAMILIES as RATES_FINDINGS
 from analytics.figures.metrics import LEVELS, RATES
-from ui import charts, filters
+from analytics.figures.summaries import units_with_any
+from ui import charts, filters, reads
 from ui.blocks import chart_and_table, page_filters, readable
-from ui.common import fmt_count, fmt_rate, metrics_frame, settings, t, tm
+from ui.common import fmt_count, fmt_rate, settings, t, tm
 
 view = filters.frame("page_accuracy")
 if view is None:
@@ -17,11 +19,13 @@ f = page_filters(view, ("households", "verification"))
 level = view.level
 unit_label = t(level)
 cfg = settings()
-units = metrics_frame(f.round, level, f.villages, townships=f.townships, groups=f.groups)
+units = reads.metrics_frame(
+    f.round, level, villages=f.villages, townships=f.townships, groups=f.groups
+)
 if units.empty:
     st.warning(t("no_data"))
     st.stop()
-if not units[[f"{fam}_households" for fam in RATES_FINDINGS]].fillna(0).to_numpy().any():
+if units_with_any(units, [f"{fam}_households" for fam in RATES_FINDINGS]).empty:
     st.info(t("no_findings_page"))
 
 # rate -> (numerator column, denominator column) on the chosen basis
@@ -53,8 +57,7 @@ def rate_section(rate: str, num: str, den: str, ceiling: float | None, floor: bo
     st.subheader(t("rate_title", u=t(level), r=label))
     fig = charts.rate_bars(units, level, key, ceiling, "", unit_label, mark, floor)
     values = units[key]
-    over = values < ceiling if floor else values > ceiling
-    over = over.fillna(False)
+    over = beyond_each(values, ceiling, floor)
     names = units.loc[over, level].tolist()
     if names:
         st.error(tm("over_units", v="、".join(names)))
@@ -88,7 +91,7 @@ def rate_section(rate: str, num: str, den: str, ceiling: float | None, floor: bo
 for rate, (num, den) in parts.items():
     rate_section(rate, num, den, cfg.rate_ceilings.get(rate))
 
-if units["approval_answered"].fillna(0).sum() > 0:
+if not units_with_any(units, ["approval_answered"]).empty:
     rate_section(
         "approval_rate", "approval_yes", "approval_answered", cfg.approval_floor, floor=True
     )

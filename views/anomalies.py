@@ -4,15 +4,16 @@ behind it, each with every rule it hits and why. Limits are settings (数据导�
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import auth, charts, filters
+from analytics.figures import summaries
+from ui import auth, charts, filters, reads
 from ui.blocks import page_filters, table_with_download
-from ui.common import lang, query, t
+from ui.common import lang, t
 
 view = filters.frame("page_anomalies")
 if view is None:
     st.stop()
 f = page_filters(view, ("households",))
-hits = query("anomalies", f)
+hits = reads.anomalies(f)
 if hits.empty:
     st.success(t("no_anomalies"))
     st.stop()
@@ -20,7 +21,7 @@ name = "name_en" if lang() == "en" else "name"
 message = "message_en" if lang() == "en" else "message"
 unit = "township" if view.level == "township" else "village"
 
-counts = hits.groupby([name, unit], dropna=False).size().unstack(fill_value=0)
+counts = summaries.anomaly_counts(hits, name, unit)
 fig = go.Figure(
     go.Heatmap(
         z=counts.to_numpy(),
@@ -60,26 +61,15 @@ if where:
     picked = picked[picked[unit].astype(str) == where]
 
 households = picked[picked["level"] == "household"]
-st.subheader(t("anomaly_households", n=households["household_id"].nunique()))
+st.subheader(t("anomaly_households", n=summaries.flagged_households(households)))
 if len(households) and not auth.allowed("view_households"):
     auth.deny("view_households")
 elif len(households):
     # every rule each of these households hits, not only the chosen one
-    all_of = hits[
-        (hits["level"] == "household") & hits["household_id"].isin(households["household_id"])
-    ]
-    why = (
-        all_of.groupby(["township", "village", "group", "household_id"], dropna=False)
-        .agg(
-            rules=(name, lambda v: "；".join(dict.fromkeys(v))),
-            why=(message, lambda v: "；".join(v)),
-            severity=("severity", lambda v: t(min(v, key=["high", "medium", "low"].index))),
-        )
-        .reset_index()
-    )
+    why = summaries.anomaly_households(hits, households["household_id"], name, message)
+    why["severity"] = why["severity"].map(t)
     # the head's name beside each id, masked unless an administrator unmasked
-    heads = query(
-        "household_list",
+    heads = reads.household_list(
         f,
         household_ids=tuple(why["household_id"].astype(str)),
         unmask=auth.unmasked(),

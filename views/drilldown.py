@@ -9,15 +9,15 @@ import pandas as pd
 import streamlit as st
 
 from analytics.access import accounts
-from analytics.figures import coverage, metrics, records
-from analytics.figures.metrics import ADJUSTMENT_FAMILIES, FINDING_FAMILIES, STATE_FAMILIES
-from ui import auth, charts, filters
+from analytics.figures import coverage, metrics, records, summaries
+from analytics.figures.metrics import HOUSEHOLD_FAMILIES as FAMILIES
+from ui import auth, charts, filters, reads
 from ui.blocks import page_filters, readable, table_with_download
-from ui.common import household_rules, labelled, lang, md, metrics_frame, query, store, t, tm
+from ui.common import labelled, lang, md, store, t, tm
 
-# The count families an inspector drills into: findings first, then adjustments, states.
-FAMILIES = (*FINDING_FAMILIES, *ADJUSTMENT_FAMILIES, *STATE_FAMILIES)
-LEVEL_ORDER = ("township", "village", "group", "household")
+# The path: the units of the finest metrics level (``metrics.LEVELS``), then a household.
+UNIT_LEVELS = metrics.LEVELS["group"]
+LEVEL_ORDER = (*UNIT_LEVELS, "household")
 
 
 def drill() -> dict:
@@ -26,17 +26,10 @@ def drill() -> dict:
 
 
 PICKERS = (
-    "drill_pick_township",
-    "drill_pick_village",
-    "drill_pick_group",
-    "drill_pick_household",
-    "drill_table_township",
-    "drill_table_village",
-    "drill_table_group",
+    *(f"drill_pick_{level}" for level in LEVEL_ORDER),
+    *(f"drill_table_{level}" for level in UNIT_LEVELS),
     "drill_households",
-    "drill_chart_township",
-    "drill_chart_village",
-    "drill_chart_group",
+    *(f"drill_chart_{level}" for level in UNIT_LEVELS),
     "drill_found",
     "drill_search",
 )
@@ -136,7 +129,7 @@ def household_list(view: filters.View, family: str) -> None:
     only = st.toggle(t("only_counted", f=t(family)), value=True, key="drill_only")
     group = metrics.Filters(f.round, (path["township"],), (path["village"],), (path["group"],))
     unmask = auth.unmasked(village=path["village"], group=path["group"])
-    rows = query("household_list", group, family=family if only else None, unmask=unmask)
+    rows = reads.household_list(group, family=family if only else None, unmask=unmask)
     st.caption(t("household_count", n=len(rows)))
     shown = rows.assign(
         registry_state=rows["registry_state"].map(lambda v: t(v) if isinstance(v, str) else ""),
@@ -176,7 +169,7 @@ def household_record(view: filters.View, household_id: str) -> None:
     if not auth.allowed("view_households"):
         auth.deny("view_households")
         return
-    history = query("household_history", household_id, unmask=auth.unmasked(household=household_id))
+    history = reads.household_history(household_id, unmask=auth.unmasked(household=household_id))
     if history.empty:
         st.warning(tm("no_household", h=household_id))
         return
@@ -187,7 +180,7 @@ def household_record(view: filters.View, household_id: str) -> None:
         {t("field"): [t(k) for k in current.index], t("value"): [_text(v) for v in current.values]}
     )
     st.dataframe(record, hide_index=True, width="stretch", key="drill_record")
-    hits = household_rules(f, household_id)
+    hits = reads.household_rules(f, household_id)
     st.subheader(t("rules_hit"))
     if hits.empty:
         st.caption(t("no_rules_hit"))
@@ -227,24 +220,7 @@ def _text(value: object) -> str:
         return t("yes") if value else t("no")
     if isinstance(value, str) and value in metrics.METRIC_KEYS:
         return value
-    return (
-        t(value)
-        if isinstance(value, str)
-        and value
-        in (
-            "remaining_poor",
-            "exited",
-            "nonregistered",
-            "new",
-            "relapse",
-            "exit_proposed",
-            "removed",
-            "inclusion_error",
-            "exclusion_error",
-            "wrongful_exit",
-        )
-        else str(value)
-    )
+    return t(value) if isinstance(value, str) and value in FAMILIES else str(value)
 
 
 def search_box(view: filters.View) -> None:
@@ -265,13 +241,13 @@ def search_box(view: filters.View) -> None:
         except accounts.TooManyAttempts as e:
             st.warning(md(e.message(lang())))
             return
-        found = query("search", text, f.round, unmask=auth.unmasked(search=text))
+        found = reads.search(text, f.round, unmask=auth.unmasked(search=text))
         accounts.record_search(
             store(), who, records.search_shown(text), len(found), client=auth.client()
         )
         st.session_state["_searched"] = (text, f.round)
     else:
-        found = query("search", text, f.round, unmask=auth.unmasked(search=text))
+        found = reads.search(text, f.round, unmask=auth.unmasked(search=text))
     st.caption(t("household_count", n=len(found)))
     table = st.dataframe(
         readable(found.rename(columns={c: t(c) for c in found.columns})),
@@ -296,12 +272,11 @@ if view is None:
 f = page_filters(view, ("households",))
 if "drill_family" not in st.session_state:
     # open on the first figure this round actually has (a 0 everywhere is an empty chart)
-    area = metrics_frame(f.round, "county", f.villages, townships=f.townships, groups=f.groups)
-    totals = area.iloc[0] if len(area) else {}
-    counted = {k: totals.get(f"{k}_households") for k in FAMILIES}
-    st.session_state["drill_family"] = next(
-        (k for k, n in counted.items() if pd.notna(n) and n), FAMILIES[0]
+    area = reads.metrics_frame(
+        f.round, "county", villages=f.villages, townships=f.townships, groups=f.groups
     )
+    totals = area.iloc[0] if len(area) else {}
+    st.session_state["drill_family"] = summaries.first_counted(totals, FAMILIES)
 family = st.selectbox(
     t("drill_metric"), FAMILIES, key="drill_family", format_func=lambda k: t(f"{k}_households")
 )
@@ -315,11 +290,15 @@ if path["household"]:
 elif path["group"]:
     household_list(view, family)
 elif path["village"]:
-    units = metrics_frame(f.round, "group", (path["village"],), townships=(path["township"],))
+    units = reads.metrics_frame(
+        f.round, "group", villages=(path["village"],), townships=(path["township"],)
+    )
     pick_unit(units, "group", family, view)
 elif path["township"]:
-    units = metrics_frame(f.round, "village", f.villages, townships=(path["township"],))
+    units = reads.metrics_frame(
+        f.round, "village", villages=f.villages, townships=(path["township"],)
+    )
     pick_unit(units, "village", family, view)
 else:
-    units = metrics_frame(f.round, "township", f.villages, townships=f.townships)
+    units = reads.metrics_frame(f.round, "township", villages=f.villages, townships=f.townships)
     pick_unit(units, "township", family, view)

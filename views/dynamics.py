@@ -3,10 +3,11 @@ and the flow from registry state to outcome."""
 
 import streamlit as st
 
+from analytics.figures import summaries
 from analytics.figures.metrics import ADJUSTMENT_FAMILIES, LEVELS
-from ui import charts, filters
+from ui import charts, filters, reads
 from ui.blocks import chart_and_table, page_filters
-from ui.common import labelled, metrics_frame, query, t
+from ui.common import labelled, t
 
 view = filters.frame("page_dynamics")
 if view is None:
@@ -17,22 +18,26 @@ unit_label = t(level)
 series = {f"{fam}{suffix}": t(fam) for fam in ADJUSTMENT_FAMILIES}
 y_label = t(f"{view.basis}_unit_long")
 
-units = metrics_frame(f.round, level, f.villages, townships=f.townships, groups=f.groups)
+units = reads.metrics_frame(
+    f.round, level, villages=f.villages, townships=f.townships, groups=f.groups
+)
 cols = [*LEVELS[level], *series]
 fig = charts.stacked_bars(
     units, level, series, t("adjust_per_unit", u=unit_label), unit_label, y_label
 )
 chart_and_table(fig, labelled(units[cols]), f"{f.round}_动态调整_{unit_label}", "dyn_units")
 
-groups = metrics_frame(f.round, "group", f.villages, townships=f.townships, groups=f.groups)
-groups = groups[groups[list(series)].sum(axis=1) > 0].copy()
+groups = reads.metrics_frame(
+    f.round, "group", villages=f.villages, townships=f.townships, groups=f.groups
+)
+groups = summaries.units_with_any(groups, list(series))
 if len(groups):
     groups["unit"] = groups["village"].fillna("") + " · " + groups["group"].fillna("—")
     fig = charts.stacked_bars(groups, "unit", series, t("adjust_per_group"), t("group"), y_label)
     cols = [*LEVELS["group"], *series]
     chart_and_table(fig, labelled(groups[cols]), f"{f.round}_动态调整_村民小组", "dyn_groups")
 
-flows = query("flows", f)
+flows = reads.flows(f)
 if len(flows):
     names = {f"registry_state:{k}": t(k) for k in ("remaining_poor", "exited", "nonregistered")}
     names |= {f"adjustment:{k}": t(k) for k in ADJUSTMENT_FAMILIES}

@@ -4,10 +4,11 @@ year's poverty line, for registered households per unit."""
 import plotly.graph_objects as go
 import streamlit as st
 
+from analytics.figures import summaries
 from analytics.figures.breakdowns import SECURE_FIELDS, income_summary
-from ui import charts, filters
+from ui import charts, filters, reads
 from ui.blocks import chart_and_table, page_filters
-from ui.common import query, round_year, settings, t
+from ui.common import settings, t
 
 view = filters.frame("page_households")
 if view is None:
@@ -17,7 +18,7 @@ level = view.level
 unit_label = t(level)
 value = view.basis
 
-causes = query("causes", f)
+causes = reads.causes(f)
 if causes.empty:
     st.warning(t("no_data"))
     st.stop()
@@ -26,9 +27,7 @@ if causes["main_cause"].isna().all():
     st.info(t("not_in_files", what=t("main_cause")))
 else:
     causes = causes.assign(main_cause=causes["main_cause"].fillna(t("not_recorded")))
-    pivot = causes.pivot_table(
-        index=level, columns="main_cause", values=value, aggfunc="sum", fill_value=0
-    ).reset_index()
+    pivot = summaries.spread(causes, level, "main_cause", value)
     series = {c: c for c in pivot.columns if c != level}
     fig = charts.stacked_bars(pivot, level, series, "", unit_label, t(f"{value}_unit_long"))
     chart_and_table(
@@ -36,13 +35,13 @@ else:
     )
 
 st.subheader(t("shortfall_title"))
-short = query("shortfalls", f)
-answered = [k for k in SECURE_FIELDS if short[f"{k}_answered"].sum() > 0]
+short = reads.shortfalls(f)
+answered = summaries.answered_items(short)
 unanswered = [k for k in SECURE_FIELDS if k not in answered]
 if unanswered:
     st.caption(t("not_in_files", what="、".join(t(k) for k in unanswered)))
 if answered:
-    short = short.groupby(level, as_index=False)[["registered", *answered]].sum()
+    short = summaries.shortfalls_per_unit(short, level, answered)
     fig = go.Figure()
     for k in answered:
         fig.add_bar(x=short[level], y=short[k], name=t(k))
@@ -55,10 +54,10 @@ if answered:
     )
     chart_and_table(fig, shown, f"{f.round}_两不愁三保障", "hh_short")
 
-year = round_year(f.round)
+year = reads.round_year(f.round)
 line = settings().poverty_line(year) if year else None
-summary = income_summary(query("incomes", f), level, line)
-if not summary["with_income"].sum():
+summary = income_summary(reads.incomes(f), level, line)
+if not summaries.incomes_recorded(summary):
     st.info(t("not_in_files", what=t("income_per_capita")))
     st.stop()
 fig = charts.income_boxes(summary, level, line, t("poverty_line"))

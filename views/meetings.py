@@ -4,9 +4,10 @@ attendance per session, and the groups or villages that held no meeting."""
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import charts, filters
+from analytics.figures import summaries
+from ui import charts, filters, reads
 from ui.blocks import chart_and_table, page_filters, table_with_download
-from ui.common import metrics_frame, query, t, tm
+from ui.common import t, tm
 
 view = filters.frame("page_meetings")
 if view is None:
@@ -14,17 +15,11 @@ if view is None:
 f = page_filters(view, ("meetings",))
 level = view.level
 unit_label = t(level)
-meetings = query("meetings", f)
+meetings = reads.meetings(f)
 if meetings.empty:
     st.info(t("no_meetings_round"))
 else:
-    m = meetings.copy()
-    if level == "village":
-        m["unit"] = m["village"].fillna(t("township_level"))
-    else:
-        m["unit"] = m["township"]
-    per_unit = m.groupby("unit", as_index=False)[["meetings", "attendance"]].sum()
-    per_unit["per_session"] = (per_unit["attendance"] / per_unit["meetings"]).round(1)
+    per_unit = summaries.meetings_per_unit(meetings, level, t("township_level"))
     fig = go.Figure()
     fig.add_bar(x=per_unit["unit"], y=per_unit["meetings"], name=t("meetings_count"))
     fig.add_scatter(
@@ -54,10 +49,10 @@ else:
         "meet_units",
     )
 
-    m["phase"] = m["phase"].fillna(t("not_recorded"))
-    per_day = m.groupby(["meeting_date", "phase"], as_index=False)[["meetings", "attendance"]].sum()
+    per_day = summaries.meetings_per_day(meetings, t("not_recorded"))
     fig = go.Figure()
-    for phase, part in per_day.groupby("phase"):
+    for phase in sorted(per_day["phase"].unique()):
+        part = per_day[per_day["phase"] == phase]
         fig.add_bar(x=part["meeting_date"], y=part["meetings"], name=phase)
     fig.update_layout(
         barmode="stack", xaxis_title=t("meeting_date"), yaxis_title=t("meetings_count")
@@ -77,8 +72,7 @@ else:
         "meet_days",
     )
 
-    per_phase = m.groupby("phase", as_index=False)[["meetings", "attendance"]].sum()
-    per_phase["per_session"] = (per_phase["attendance"] / per_phase["meetings"]).round(1)
+    per_phase = summaries.meetings_per_phase(meetings, t("not_recorded"))
     st.subheader(t("per_phase"))
     table_with_download(
         per_phase.rename(
@@ -93,11 +87,7 @@ else:
         "meet_phases",
     )
 
-    groups = (
-        m.dropna(subset=["group"])
-        .groupby(["township", "village", "group"], as_index=False)[["meetings", "attendance"]]
-        .sum()
-    )
+    groups = summaries.meetings_per_group(meetings)
     with st.expander(t("group")):
         table_with_download(
             groups.rename(columns={c: t(c) for c in ("township", "village", "group")}).rename(
@@ -109,11 +99,13 @@ else:
 
 if not meetings.empty:
     # only a round that records meetings can tell which units held none
-    villages = metrics_frame(f.round, "village", f.villages, townships=f.townships, groups=f.groups)
-    silent = villages.loc[villages["meetings"].eq(0).fillna(False), "village"].dropna().tolist()
+    villages = reads.metrics_frame(
+        f.round, "village", villages=f.villages, townships=f.townships, groups=f.groups
+    )
+    silent = summaries.villages_without_meetings(villages)
     if silent:
         st.warning(tm("villages_no_meeting", v="、".join(silent)))
-    missing = query("groups_without_meetings", f)
+    missing = reads.groups_without_meetings(f)
     st.subheader(t("groups_no_meeting"))
     if missing.empty:
         st.caption(t("all_have_meetings"))

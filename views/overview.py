@@ -6,11 +6,11 @@ year that measured it (``analytics.headline``)."""
 
 import streamlit as st
 
-from analytics.figures import headline, metrics
+from analytics.figures import headline, metrics, queries
 from analytics.output import report
-from ui import auth, filters, tiles
+from ui import auth, filters, reads, tiles
 from ui.blocks import metrics_table
-from ui.common import lang, md, metrics_frame, query, settings, store, t, tm
+from ui.common import lang, md, settings, store, t, tm
 
 view = filters.frame("app_title")
 if view is None:
@@ -18,30 +18,35 @@ if view is None:
 picture = view.round is None
 area_kw = {"townships": view.townships, "groups": view.groups}
 shown_rounds = view.year_rounds if picture else (view.round,)
-if store().rounds().set_index("round")["is_demo"].reindex(list(shown_rounds)).fillna(False).all():
+if queries.demo_only(store(), shown_rounds):
     st.info(t("demo_banner"))
 
 if picture:
-    figures = query("year_figures", view.year_rounds, villages=view.villages, **area_kw)
+    figures = reads.year_figures(view.year_rounds, villages=view.villages, **area_kw)
     before = None
 else:
-    area = metrics_frame(view.round, "county", view.villages, **area_kw)
+    area = reads.metrics_frame(view.round, "county", villages=view.villages, **area_kw)
     if area.empty:
         st.warning(t("no_data"))
         st.stop()
     figures = headline.figures_of_round(area.iloc[0], view.round)
     before = None
     if view.compare:
-        shared = query("shared_area", view.round, view.compare, view.filters)
-        now_shared = metrics_frame(view.round, "county", shared.villages, **shared.kwargs())
-        then = metrics_frame(view.compare, "county", shared.villages, **shared.kwargs())
+        shared = reads.shared_area(view.round, view.compare, view.filters)
+        now_shared = reads.metrics_frame(
+            view.round, "county", villages=shared.villages, **shared.kwargs()
+        )
+        then = reads.metrics_frame(
+            view.compare, "county", villages=shared.villages, **shared.kwargs()
+        )
         if len(then) and len(now_shared):
             before = headline.figures_of_round(then.iloc[0], view.compare)
             if shared.narrowed:
                 figures = headline.figures_of_round(now_shared.iloc[0], view.round)
 
 names = view.groups or view.villages or view.townships or view.all_townships
-scope = "、".join(names) if len(names) <= 3 else t("county_totals")
+named = headline.named_units(names)
+scope = "、".join(named) if named is not None else t("county_totals")
 st.subheader(f"{md(scope)} · {t('year_picture', y=view.year) if picture else md(view.round)}")
 if view.compare and before is not None:
     st.caption(tm("change_vs", r=view.compare))
@@ -59,12 +64,12 @@ st.subheader(t("per_village") if level == "village" else t("per_township"))
 columns = headline.unit_columns(view.basis)
 if picture:
     frames = {
-        r: metrics_frame(r, level, view.villages, **area_kw)
+        r: reads.metrics_frame(r, level, villages=view.villages, **area_kw)
         for r in dict.fromkeys(figures[c].round for c in columns)
     }
     units = headline.year_units(frames, figures, metrics.LEVELS[level], columns, lang())
 else:
-    units = metrics_frame(view.round, level, view.villages, **area_kw)
+    units = reads.metrics_frame(view.round, level, villages=view.villages, **area_kw)
 more = [c for c in metrics.METRIC_KEYS if c not in columns and c in units.columns]
 extra = st.multiselect(
     t("more_columns"),
@@ -82,8 +87,8 @@ metrics_table(
 
 if view.compare and not picture:
     st.subheader(t("round_comparison"))
-    now_units = metrics_frame(view.round, level, view.villages, **area_kw)
-    other = metrics_frame(view.compare, level, view.villages, **area_kw)
+    now_units = reads.metrics_frame(view.round, level, villages=view.villages, **area_kw)
+    other = reads.metrics_frame(view.compare, level, villages=view.villages, **area_kw)
     keys = metrics.LEVELS[level]
     only_now, only_then = metrics.unmatched(now_units, other, keys)
     if only_now:
@@ -105,7 +110,7 @@ else:
     if st.button(t("make_report"), key="make_report"):
         st.session_state["report_for"] = (view.round, view.villages, view.townships)
     if st.session_state.get("report_for") == (view.round, view.villages, view.townships):
-        hits = query("anomalies", view.filters)
+        hits = reads.anomalies(view.filters)
         built = report.build_report(
             store(), view.round, view.villages, anomalies=hits, townships=view.townships
         )

@@ -4,9 +4,10 @@ dispersed, each household's house area against standard x persons, and its remed
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import auth, charts, filters
+from analytics.figures import summaries
+from ui import auth, charts, filters, reads
 from ui.blocks import chart_and_table, page_filters
-from ui.common import query, settings, t
+from ui.common import settings, t
 
 view = filters.frame("page_relocation")
 if view is None:
@@ -15,18 +16,17 @@ f = page_filters(view, ("relocation",))
 level = view.level
 unit_label = t(level)
 standard = settings().area_standard
-rows = query("relocation_households", f, standard)
+rows = reads.relocation_households(f, standard)
 if rows.empty:
     st.warning(t("no_data"))
     st.stop()
 
 rows["mode"] = rows["mode"].fillna(t("not_recorded"))
 rows["site"] = rows["site"].fillna("—")
-by_site = rows.groupby(["site", "mode"], as_index=False).agg(
-    households=("household_id", "count"), persons=("persons", "sum")
-)
+by_site = summaries.household_counts(rows, ["site", "mode"])
 fig = go.Figure()
-for mode, part in by_site.groupby("mode", sort=True):  # one colour per mode
+for mode in sorted(by_site["mode"].unique()):  # one colour per mode
+    part = by_site[by_site["mode"] == mode]
     fig.add_bar(x=part["site"], y=part[view.basis], name=mode)
 fig.update_layout(barmode="stack", xaxis_title=t("site"), yaxis_title=t(f"{view.basis}_unit_long"))
 charts.whole_numbers(charts.style(fig, t("per_site"), height=360))
@@ -44,12 +44,9 @@ chart_and_table(
     "rel_sites",
 )
 
-by_unit = rows.groupby([level, "mode"], as_index=False).agg(
-    households=("household_id", "count"), persons=("persons", "sum")
+pivot = summaries.spread(
+    summaries.household_counts(rows, [level, "mode"]), level, "mode", view.basis
 )
-pivot = by_unit.pivot_table(
-    index=level, columns="mode", values=view.basis, aggfunc="sum", fill_value=0
-).reset_index()
 series = {c: c for c in pivot.columns if c != level}
 fig = charts.stacked_bars(
     pivot, level, series, t("per_mode"), unit_label, t(f"{view.basis}_unit_long")
@@ -108,12 +105,8 @@ if auth.allowed("view_households"):
     )
 else:
     # leaders: the same figures per unit, no household's area or size in the page
-    summary = table.groupby([level, "over_standard", "remedy"], as_index=False).agg(
-        households=("household_id", "count"), persons=("persons", "sum")
-    )
-    pivot = summary.pivot_table(
-        index=level, columns="over_standard", values=view.basis, aggfunc="sum", fill_value=0
-    ).reset_index()
+    summary = summaries.household_counts(table, [level, "over_standard", "remedy"])
+    pivot = summaries.spread(summary, level, "over_standard", view.basis)
     series = {c: c for c in (within, over) if c in pivot.columns}
     fig = charts.stacked_bars(
         pivot,

@@ -169,9 +169,6 @@ def rate_tiles(
         fig = now[key]
         floor = rate == "approval_rate"
         limit = settings.approval_floor if floor else settings.rate_ceilings.get(rate)
-        beyond = None
-        if fig.value is not None and limit is not None:
-            beyond = fig.value < limit if floor else fig.value > limit
         out.append(
             Tile(
                 key,
@@ -179,11 +176,41 @@ def rate_tiles(
                 (fig,),
                 limit=limit,
                 floor=floor,
-                beyond=beyond,
+                beyond=beyond(fig.value, limit, floor),
                 change=(_change(key, now, before),),
             )
         )
     return out
+
+
+def beyond(value: object, limit: float | None, floor: bool = False) -> bool | None:
+    """Whether a rate (a fraction) is past its threshold: above a ceiling
+    (``Settings.rate_ceilings``), or below a floor when ``floor`` (approval,
+    ``Settings.approval_floor``); a rate equal to its limit is within it. None when the
+    rate or the limit is missing."""
+    if value is None or limit is None or pd.isna(value):  # type: ignore[arg-type]
+        return None
+    return bool(value < limit) if floor else bool(value > limit)  # type: ignore[operator]
+
+
+def beyond_each(values: pd.Series, limit: float | None, floor: bool = False) -> pd.Series:
+    """``beyond`` for each rate of ``values`` (one per unit), False where a rate is missing.
+
+    Returns
+    -------
+    pd.Series of bool, aligned with ``values``.
+    """
+    return values.map(lambda v: bool(beyond(v, limit, floor))).astype(bool)
+
+
+# Above this many units the overview's heading says "county totals" instead of naming them.
+NAMED_UNITS = 3
+
+
+def named_units(names: Sequence[str]) -> tuple[str, ...] | None:
+    """The units the overview's heading names: all of ``names`` when there are at most
+    ``NAMED_UNITS``, else None (the heading then says the figures are totals)."""
+    return tuple(names) if len(names) <= NAMED_UNITS else None
 
 
 def unit_columns(basis: str) -> list[str]:

@@ -51,6 +51,9 @@ FINDING_FAMILIES = {
     "wrongful_exit": ("exited",),
 }
 RELOCATION_FAMILIES = ("relocated", "relocation_over_standard")
+# Every household count family of ``family_conditions`` in the order an inspector drills
+# into them: findings first, then adjustments, then registry states.
+HOUSEHOLD_FAMILIES: tuple[str, ...] = (*FINDING_FAMILIES, *ADJUSTMENT_FAMILIES, *STATE_FAMILIES)
 # rate key -> (numerator family, denominator family)
 RATES = {
     "inclusion_error_rate": ("inclusion_error", "registered"),

@@ -168,22 +168,7 @@ def village_sources(store: Store, round_name: str) -> dict[str, str]:
     return metrics.village_table_rounds(backend(store), round_name, store.round_names())
 
 
-def breakdown(store: Store, name: str, filters: metrics.Filters, *args: object) -> pd.DataFrame:
-    """One of the ``breakdowns`` functions by name, on this store.
-
-    Raises
-    ------
-    KeyError
-        For an unknown breakdown name.
-    """
-    if name not in BREAKDOWNS:
-        raise KeyError(name)
-    con = backend(store)
-    if name == "village_table":
-        return breakdowns.village_table(con, filters, village_sources(store, filters.round))
-    return getattr(breakdowns, name)(con, filters, *args)
-
-
+# The breakdown reads (``breakdowns``): one typed function each, on this store.
 BREAKDOWNS = frozenset(
     {
         "flows",
@@ -199,34 +184,106 @@ BREAKDOWNS = frozenset(
 )
 
 
-RECORDS = {
-    "household_list": records.household_list,
-    "household_history": records.household_history,
-    "search": records.search,
-    "table_rows": records.table_rows,
-}
+def flows(store: Store, filters: metrics.Filters) -> pd.DataFrame:
+    """Households and persons by registry state x adjustment x finding (``breakdowns.flows``)."""
+    return breakdowns.flows(backend(store), filters)
 
 
-def run(store: Store, name: str, *args: object, **kwargs: object) -> pd.DataFrame:
-    """Dispatches a named read: "metrics" (``metrics_frame``), a breakdown name, or a
-    household-level read of ``RECORDS`` (masked unless ``unmask=True`` is passed).
+def causes(store: Store, filters: metrics.Filters) -> pd.DataFrame:
+    """Registered households and persons per village and main cause (``breakdowns.causes``)."""
+    return breakdowns.causes(backend(store), filters)
+
+
+def shortfalls(store: Store, filters: metrics.Filters) -> pd.DataFrame:
+    """Registered households per village lacking each 两不愁三保障 item
+    (``breakdowns.shortfalls``)."""
+    return breakdowns.shortfalls(backend(store), filters)
+
+
+def incomes(store: Store, filters: metrics.Filters) -> pd.DataFrame:
+    """Each registered household's per-capita income (yuan), without identity
+    (``breakdowns.incomes``)."""
+    return breakdowns.incomes(backend(store), filters)
+
+
+def survey_progress(store: Store, filters: metrics.Filters) -> pd.DataFrame:
+    """Households surveyed per village and day (``breakdowns.survey_progress``)."""
+    return breakdowns.survey_progress(backend(store), filters)
+
+
+def village_table(store: Store, filters: metrics.Filters) -> pd.DataFrame:
+    """The village table rows serving the round, per township's source round
+    (``breakdowns.village_table``, ``village_sources``)."""
+    return breakdowns.village_table(backend(store), filters, village_sources(store, filters.round))
+
+
+def meetings(store: Store, filters: metrics.Filters) -> pd.DataFrame:
+    """Meetings (场) and attendance (人次) per unit, phase and day (``breakdowns.meetings``)."""
+    return breakdowns.meetings(backend(store), filters)
+
+
+def groups_without_meetings(store: Store, filters: metrics.Filters) -> pd.DataFrame:
+    """Groups with surveyed households but no group meeting
+    (``breakdowns.groups_without_meetings``)."""
+    return breakdowns.groups_without_meetings(backend(store), filters)
+
+
+def relocation_households(
+    store: Store, filters: metrics.Filters, area_standard: float
+) -> pd.DataFrame:
+    """Each relocated household against ``area_standard`` (m² per person)
+    (``breakdowns.relocation_households``)."""
+    return breakdowns.relocation_households(backend(store), filters, area_standard)
+
+
+def household_list(
+    store: Store,
+    filters: metrics.Filters,
+    *,
+    family: str | None = None,
+    household_ids: tuple[str, ...] = (),
+    unmask: bool = False,
+) -> pd.DataFrame:
+    """The households of an area, or those a metric family counts (``records.household_list``;
+    masked unless ``unmask``)."""
+    return records.household_list(
+        backend(store), filters, family=family, household_ids=household_ids, unmask=unmask
+    )
+
+
+def household_history(store: Store, household_id: str, *, unmask: bool = False) -> pd.DataFrame:
+    """One household's rows, round by round (``records.household_history``; masked unless
+    ``unmask``)."""
+    return records.household_history(backend(store), household_id, unmask=unmask)
+
+
+def search(
+    store: Store, text: str, round_name: str | None = None, *, unmask: bool = False
+) -> pd.DataFrame:
+    """Households found by id, head's name or ID number (``records.search``; masked unless
+    ``unmask``)."""
+    return records.search(backend(store), text, round_name, unmask=unmask)
+
+
+def table_rows(
+    store: Store,
+    table: str,
+    filters: metrics.Filters,
+    *,
+    unmask: bool = False,
+    household_ids: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """The stored rows of one table in an area (``records.table_rows``; masked unless
+    ``unmask``).
 
     Raises
     ------
     KeyError
-        For an unknown name.
+        For an unknown table.
     """
-    if name == "metrics":
-        return metrics_frame(store, *args, **kwargs)
-    if name == "anomalies":
-        return anomalies(store, *args, **kwargs)
-    if name == "shared_area":
-        return shared_area(store, *args, **kwargs)  # type: ignore[return-value]
-    if name == "year_figures":
-        return year_figures(store, *args, **kwargs)  # type: ignore[return-value]
-    if name in RECORDS:
-        return RECORDS[name](backend(store), *args, **kwargs)
-    return breakdown(store, name, *args, **kwargs)
+    return records.table_rows(
+        backend(store), table, filters, unmask=unmask, household_ids=household_ids
+    )
 
 
 def round_year(store: Store, round_name: str) -> int | None:
@@ -238,6 +295,14 @@ def round_year(store: Store, round_name: str) -> int | None:
         return int(pd.Timestamp(row["first_date"].iloc[0]).year)
     m = re.search(r"(19|20)\d{2}", round_name)
     return int(m.group(0)) if m else None
+
+
+def demo_only(store: Store, rounds: Sequence[str]) -> bool:
+    """Whether every one of ``rounds`` holds demo batches only (``Store.rounds``' is_demo):
+    then a page says its figures are the demo's. A round the store does not hold is not a
+    demo round; no round at all is vacuously demo-only."""
+    demo = store.rounds().set_index("round")["is_demo"]
+    return bool(demo.reindex(list(rounds)).fillna(False).all())
 
 
 def anomalies(store: Store, filters: metrics.Filters) -> pd.DataFrame:

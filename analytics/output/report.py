@@ -251,9 +251,9 @@ def _fetch(store: Store, round_name: str, townships, villages) -> _Data:
         totals = {k: None for k in metrics.METRIC_KEYS}
         totals |= {c: coverage.MISSING for c in coverage.COLUMNS}
     filters = metrics.Filters(round_name, tuple(townships), tuple(villages))
-    meetings = queries.breakdown(store, "meetings", filters)
-    survey = queries.breakdown(store, "survey_progress", filters)
-    relocation = queries.breakdown(store, "relocation_households", filters, standard)
+    meetings = queries.meetings(store, filters)
+    survey = queries.survey_progress(store, filters)
+    relocation = queries.relocation_households(store, filters, standard)
     # The townships that have any row in the area (the title and scope name them).
     found = sorted(
         {
@@ -272,7 +272,7 @@ def _fetch(store: Store, round_name: str, townships, villages) -> _Data:
         meetings=meetings,
         survey=survey,
         relocation=relocation,
-        village_table=queries.breakdown(store, "village_table", filters),
+        village_table=queries.village_table(store, filters),
         ceilings=dict(settings.rate_ceilings),
         approval_floor=settings.approval_floor,
         area_standard=standard,
