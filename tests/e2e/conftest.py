@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,18 +72,23 @@ def running_server(folder: Path, env: dict[str, str] | None = None) -> Iterator[
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
+    # The health check answers once the server has built the demo (ui/server.py's
+    # lifespan): about a minute on a quiet machine, several under load. Wait for that answer
+    # while the process lives; fail at once if it exits. The deadline only ends a start
+    # that hangs.
+    deadline = time.monotonic() + 900
+    while proc.poll() is None and time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=10) as r:
                 if r.status == 200:
                     break
         except OSError:
-            time.sleep(0.5)
+            with suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=0.5)  # the pause between tries, cut short by an exit
     else:
         proc.kill()
         tail = (folder / "streamlit.log").read_text()[-2000:]
-        raise RuntimeError(f"streamlit did not answer on {url}: {tail}")
+        raise RuntimeError(f"streamlit did not answer on {url} (exit {proc.poll()}): {tail}")
     try:
         yield Server(url, proc, db)
     finally:
