@@ -70,6 +70,44 @@ def choose(scope, label: str, option: str, *, in_form: bool = False) -> None:
             pick()
 
 
+# The bars of a Plotly chart, once Plotly has drawn the figure for the width
+# the chart has now (Streamlit draws it again when its column's width changes) and bound
+# its click layer: each bar's category and box in the viewport.
+_BARS = """(chart) => {
+  const layout = chart._fullLayout;
+  const holder = chart.closest("[data-testid='stPlotlyChart']");
+  if (!layout || !chart._fullData || !holder || !chart.querySelector(".nsewdrag")) return null;
+  if (Math.abs(layout.width - holder.getBoundingClientRect().width) > 1) return null;
+  const bars = [...chart.querySelectorAll(".trace.bars .point")];
+  if (!bars.length) return null;
+  return bars.map((bar) => {
+    const trace = bar.closest(".trace").__data__[0].trace;
+    const box = bar.getBoundingClientRect();
+    return {
+      x: String(trace.x[bar.__data__.i]),
+      left: box.left, top: box.top, width: box.width, height: box.height,
+    };
+  });
+}"""
+
+
+def plotted_bars(page: Page, key: str) -> list[dict]:
+    """The bars of the Plotly chart keyed ``key`` (a new key is a new chart, never the one
+    it replaces), as drawn now that the page has settled: ``x`` (the category) and the box
+    in the viewport (``left``, ``top``, ``width``, ``height``, CSS pixels)."""
+    settle(page)
+    chart = page.locator(f".st-key-{key} .js-plotly-plot")
+    chart.scroll_into_view_if_needed()
+    return page.wait_for_function(_BARS, arg=chart.element_handle()).json_value()
+
+
+def click_bar(page: Page, bar: dict) -> None:
+    """Clicks where ``bar`` is drawn (a user's click lands on Plotly's drag layer above
+    the bar, not on the bar's element) and waits for the runs the selection makes."""
+    with rerun(page):
+        page.mouse.click(bar["left"] + bar["width"] / 2, bar["top"] + bar["height"] / 2)
+
+
 def sidebar_select(page: Page, label: str, option: str) -> None:
     """Picks ``option`` in the sidebar selectbox labelled ``label``."""
     choose(page.get_by_test_id("stSidebar"), label, option)
@@ -199,19 +237,14 @@ def test_clicking_a_village_bar_lands_on_its_households(server, page, setup_toke
     sidebar_select(page, "批次", "2017年精准核查")
     choose(page, "按指标钻取", "错评户")
     expect(page.get_by_role("heading", name="核查钻取")).to_be_visible()
-    bars = page.locator(".js-plotly-plot .trace.bars .point path")
-    expect(bars.first).to_be_visible()
-    # a user's click lands on Plotly's drag layer above the bar: click where the bar is
-    box = bars.nth(0).bounding_box()  # the first village (三合村 in name order)
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    bars = plotted_bars(page, "drill_chart_village")
+    assert bars[0]["x"] == "三合村"  # the first village in name order
+    click_bar(page, bars[0])
     crumb = page.get_by_role("button", name=re.compile("› 三合村"))
     expect(crumb).to_be_visible()
     expect(page.get_by_role("combobox", name="进入村民小组", exact=True)).to_be_visible()
     # now one bar per group of 三合村: click the first group that has any 错评 household
-    bars = page.locator(".js-plotly-plot .trace.bars .point path")
-    boxes = [bars.nth(i).bounding_box() for i in range(bars.count())]
-    box = next(b for b in boxes if b and b["height"] > 1)
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    click_bar(page, next(b for b in plotted_bars(page, "drill_chart_group") if b["height"] > 1))
     expect(page.get_by_text(re.compile(r"共 [1-9]\d* 户"))).to_be_visible()
     shot(page, "drilldown_households")
 
