@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import new_context, settle
+from tests.e2e.conftest import new_context, rerun, settle
 from tests.e2e.test_journeys import ADMIN, as_admin
 
 
@@ -63,8 +63,7 @@ def test_a_download_url_serves_its_own_browser_only(server: str, browser: Browse
     page.goto(f"{server}/data")
     button = page.get_by_role("button", name="下载空白模板（Excel）")
     expect(button).to_be_visible()
-    settle(page)
-    with page.expect_download() as info:
+    with rerun(page), page.expect_download() as info:  # a download button's click reruns
         button.click()
     url = info.value.url
     assert re.search(r"/media/\w+\.xlsx$", url), url
