@@ -107,6 +107,9 @@ def test_rate_captions_are_read_whole_and_no_select_all_is_offered(server, page)
     settle(page)
     deltas = page.get_by_test_id("stMetricDelta")
     expect(deltas.first).to_be_visible()
+    # widths measured in the page's own fonts: text laid out in a fallback font before the
+    # web font arrives has other widths
+    page.evaluate("document.fonts.ready.then(() => true)")
     cut = deltas.evaluate_all(
         "els => els.filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)"
     )
