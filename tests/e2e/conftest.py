@@ -20,11 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 SHOTS = ROOT / "artifacts" / "screenshots"
+# How long any wait on the app may take (an ``expect``, an action, a run to finish). A wait
+# ends as soon as what it waits for is true; this only bounds a failure. One page run took
+# up to 60 s here with the load average at 30 on 2 cores (other engineers' test runs).
+WAIT_MS = 120_000
+expect.set_options(timeout=WAIT_MS)
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -224,9 +230,16 @@ _SHOWN_IDLE = """(finished) => {
 def _idle(page: Page, finished: int) -> None:
     """Waits until at least ``finished`` run chains have ended, none is in flight, and the
     page shows it (the app root's script state is "notRunning")."""
-    page.wait_for_function(_IDLE, arg=finished)
-    page.evaluate(_DRAWN)
-    page.wait_for_function(_SHOWN_IDLE, arg=finished)
+    try:
+        page.wait_for_function(_IDLE, arg=finished)
+        page.evaluate(_DRAWN)
+        page.wait_for_function(_SHOWN_IDLE, arg=finished)
+    except PlaywrightTimeout:
+        runs = page.evaluate("() => window.__e2eRuns")
+        state = page.locator("[data-testid='stApp']").get_attribute("data-test-script-state")
+        raise AssertionError(
+            f"no idle page after {finished} finished run(s): runs {runs}, script state {state}"
+        ) from None
 
 
 def new_context(browser: Browser, **options) -> BrowserContext:
@@ -235,7 +248,7 @@ def new_context(browser: Browser, **options) -> BrowserContext:
     as long as the ``page`` fixture's."""
     context = browser.new_context(viewport={"width": 1440, "height": 1000}, **options)
     context.add_init_script(WIRE_WATCH)
-    context.set_default_timeout(60_000)
+    context.set_default_timeout(WAIT_MS)
     return context
 
 

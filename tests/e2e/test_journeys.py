@@ -18,7 +18,6 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import new_context, rerun, settle, shot
 
-expect.set_options(timeout=90_000)
 ADMIN, ADMIN_PW = "boss", "long enough pw"
 LEADER, LEADER_PW = "lingdao", "leader password"
 PAGES = (

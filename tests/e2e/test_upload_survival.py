@@ -27,8 +27,6 @@ def test_the_server_survives_each_hostile_file_chosen_in_the_uploader(browser: B
         admin_context = new_context(browser)
         leader_context = new_context(browser)
         admin, leader = admin_context.new_page(), leader_context.new_page()
-        for pg in (admin, leader):
-            pg.set_default_timeout(90_000)
         leader.goto(server.url)
         expect(metric(leader, "新增户")).to_contain_text("86 户 / 297 人")  # the year's picture
         as_admin(admin, server.url, setup_token_of(server.log))
