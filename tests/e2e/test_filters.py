@@ -9,7 +9,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_journeys import open_page, settle, sidebar_select
+from tests.e2e.conftest import rerun, settle
+from tests.e2e.test_journeys import open_page, sidebar_select
 
 CHECK = "2017年精准核查"
 # (page title, a heading only that page shows once its figures are drawn), zh and en
@@ -68,10 +69,10 @@ def test_filters_chosen_by_click_hold_across_five_page_changes(server, page, lan
     expect(page.get_by_role("combobox", name=LABELS[lang]["round"], exact=True)).to_be_visible()
     settle(page)
     sidebar_select(page, LABELS[lang]["round"], CHECK)
-    page.get_by_test_id("stSidebar").get_by_text(LABELS[lang]["basis"], exact=True).click()
+    with rerun(page):
+        page.get_by_test_id("stSidebar").get_by_text(LABELS[lang]["basis"], exact=True).click()
     table = page.get_by_test_id("stDataFrame").filter(has_text=LABELS[lang]["column"])
     expect(table.first).to_be_attached()
-    settle(page)
     _holds(page, lang)
     _five_page_changes(page, lang)
 
@@ -91,10 +92,9 @@ def test_filters_from_a_copied_url_hold_across_five_page_changes(server, page, l
 def test_switching_the_language_keeps_the_filters(server, page):
     page.goto(f"{server}/?round={CHECK}&basis=按户")
     expect(page.get_by_role("combobox", name="批次", exact=True)).to_be_visible()
-    settle(page)
-    page.get_by_test_id("stSidebar").get_by_text("English", exact=True).click()
+    with rerun(page):
+        page.get_by_test_id("stSidebar").get_by_text("English", exact=True).click()
     expect(page.get_by_role("heading", name="Poverty-target dynamic management")).to_be_visible()
-    settle(page)
     _holds(page, "en")
     expect(page).to_have_url(re.compile(r"basis=By\+households"))
     open_page(page, "Misclassification")
@@ -107,6 +107,9 @@ def test_rate_captions_are_read_whole_and_no_select_all_is_offered(server, page)
     settle(page)
     deltas = page.get_by_test_id("stMetricDelta")
     expect(deltas.first).to_be_visible()
+    # widths measured in the page's own fonts: text laid out in a fallback font before the
+    # web font arrives has other widths
+    page.evaluate("document.fonts.ready.then(() => true)")
     cut = deltas.evaluate_all(
         "els => els.filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)"
     )

@@ -16,9 +16,8 @@ import openpyxl
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import new_context, rerun, settle, shot
 
-expect.set_options(timeout=90_000)
 ADMIN, ADMIN_PW = "boss", "long enough pw"
 LEADER, LEADER_PW = "lingdao", "leader password"
 PAGES = (
@@ -42,33 +41,70 @@ def metric(page: Page, label: str):
     )
 
 
-def settle(page: Page) -> None:
-    """Waits until the app has finished its current run: the app root's script state (the
-    attribute Streamlit's own browser tests wait on) is "notRunning". The status widget
-    is drawn only some time after a run starts, so its absence proves nothing. Call it
-    after waiting for an effect of the action (a value shown, a heading), never right
-    after a click."""
-    expect(
-        page.locator("[data-testid='stApp'][data-test-script-state='notRunning']")
-    ).to_have_count(1)
-
-
 def open_page(page: Page, title: str) -> None:
-    """Goes to a page through the sidebar navigation (keeps the session and sign-in)."""
-    settle(page)
-    page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click()
+    """Goes to a page through the sidebar navigation (keeps the session and sign-in) and
+    waits until the page's run has finished."""
+    with rerun(page):
+        page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click()
     expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
-    settle(page)
 
 
-def choose(scope, label: str, option: str) -> None:
-    """Picks ``option`` in the selectbox labelled ``label`` (typing it, as a user can)."""
+def choose(scope, label: str, option: str, *, in_form: bool = False) -> None:
+    """Picks ``option`` in the selectbox labelled ``label`` (typing it, as a user can) and
+    waits until the run the choice makes has finished; a choice ``in_form`` makes no run
+    (the form's button sends it)."""
     box = scope.get_by_role("combobox", name=label, exact=True)
-    box.click()
-    box.fill(option)
-    box.press("Enter")
-    expect(box).to_have_value(re.compile("^" + re.escape(option)))
-    settle(box.page)
+
+    def pick() -> None:
+        box.click()
+        box.fill(option)
+        box.press("Enter")
+        # the box shows the choice at once, in the browser: proof of nothing on the server
+        expect(box).to_have_value(re.compile("^" + re.escape(option)))
+
+    if in_form:
+        pick()
+    else:
+        with rerun(box.page):
+            pick()
+
+
+# The bars of a Plotly chart, once Plotly has drawn the figure for the width
+# the chart has now (Streamlit draws it again when its column's width changes) and bound
+# its click layer: each bar's category and box in the viewport.
+_BARS = """(chart) => {
+  const layout = chart._fullLayout;
+  const holder = chart.closest("[data-testid='stPlotlyChart']");
+  if (!layout || !chart._fullData || !holder || !chart.querySelector(".nsewdrag")) return null;
+  if (Math.abs(layout.width - holder.getBoundingClientRect().width) > 1) return null;
+  const bars = [...chart.querySelectorAll(".trace.bars .point")];
+  if (!bars.length) return null;
+  return bars.map((bar) => {
+    const trace = bar.closest(".trace").__data__[0].trace;
+    const box = bar.getBoundingClientRect();
+    return {
+      x: String(trace.x[bar.__data__.i]),
+      left: box.left, top: box.top, width: box.width, height: box.height,
+    };
+  });
+}"""
+
+
+def plotted_bars(page: Page, key: str) -> list[dict]:
+    """The bars of the Plotly chart keyed ``key`` (a new key is a new chart, never the one
+    it replaces), as drawn now that the page has settled: ``x`` (the category) and the box
+    in the viewport (``left``, ``top``, ``width``, ``height``, CSS pixels)."""
+    settle(page)
+    chart = page.locator(f".st-key-{key} .js-plotly-plot")
+    chart.scroll_into_view_if_needed()
+    return page.wait_for_function(_BARS, arg=chart.element_handle()).json_value()
+
+
+def click_bar(page: Page, bar: dict) -> None:
+    """Clicks where ``bar`` is drawn (a user's click lands on Plotly's drag layer above
+    the bar, not on the bar's element) and waits for the runs the selection makes."""
+    with rerun(page):
+        page.mouse.click(bar["left"] + bar["width"] / 2, bar["top"] + bar["height"] / 2)
 
 
 def sidebar_select(page: Page, label: str, option: str) -> None:
@@ -77,6 +113,9 @@ def sidebar_select(page: Page, label: str, option: str) -> None:
 
 
 def sign_in(page: Page, user: str, password: str) -> None:
+    """Signs in through the sidebar form; the sign-in reloads the page (the cookie's
+    redirect), so it waits for the new page's first run, not for a rerun."""
+    settle(page)
     side = page.get_by_test_id("stSidebar")
     side.get_by_text("登录", exact=True).first.click()
     side.get_by_label("用户名").fill(user)
@@ -95,13 +134,16 @@ def as_admin(page: Page, server: str, setup_token: str) -> None:
     signed_out = page.get_by_test_id("stSidebar").get_by_text("未登录", exact=False)
     expect(first.or_(signed_out).first).to_be_visible()
     expect(page.get_by_role("heading", name="阈值与贫困线设置")).to_be_visible()
+    settle(page)  # the page's run has finished: whether it drew the first-run form is final
     if first.count():
         form = page.get_by_test_id("stForm").filter(has_text="创建")
         form.get_by_label("一次性设置口令").fill(setup_token)
         form.get_by_label("用户名").fill(ADMIN)
         form.get_by_label("密码").fill(ADMIN_PW)
         form.get_by_role("button", name="创建").click()
+        # the account signs in through the cookie's redirect: a new page, then its run
         expect(page.get_by_test_id("stSidebar").get_by_text(f"已登录：{ADMIN}")).to_be_visible()
+        settle(page)
     else:
         sign_in(page, ADMIN, ADMIN_PW)
 
@@ -155,6 +197,7 @@ def test_screenshots_of_every_main_page(server, page):
             page.get_by_test_id("stMainBlockContainer").get_by_role("heading").first
         ).to_be_visible()
         expect(page.get_by_role("combobox", name="批次", exact=True)).to_be_visible()
+        settle(page)  # the picture shows the page drawn, and no run is cut by the next goto
         shot(page, name)
 
 
@@ -165,16 +208,19 @@ def test_first_admin_uploads_a_messy_workbook_and_the_figures_change(
     expect(page.get_by_role("heading", name="首次使用：创建管理员账号")).to_be_visible()
     as_admin(page, server, setup_token)
 
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
-        str(messy_workbook(tmp_path / "补充调查.xlsx"))
-    )
+    with rerun(page):  # the upload, then the run that inspects the file
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+            str(messy_workbook(tmp_path / "补充调查.xlsx"))
+        )
     # the row report names the bad row before anything is written
     expect(page.get_by_text("补充调查.xlsx").first).to_be_visible()
     expect(page.get_by_text("行报告").first).to_be_visible()
     report = page.get_by_test_id("stDataFrame").filter(has_text="E_POSITIVE_INT")
     expect(report.first).to_be_attached()
-    page.get_by_text("仅导入有效行（错误行隔离保存）").click()
-    page.get_by_role("button", name="导入", exact=True).click()
+    with rerun(page):
+        page.get_by_text("仅导入有效行（错误行隔离保存）").click()
+    with rerun(page):
+        page.get_by_role("button", name="导入", exact=True).click()
     expect(page.get_by_text(re.compile("部分导入.*1 行有错误已隔离"))).to_be_visible()
     shot(page, "data_after_upload")
 
@@ -190,19 +236,14 @@ def test_clicking_a_village_bar_lands_on_its_households(server, page, setup_toke
     sidebar_select(page, "批次", "2017年精准核查")
     choose(page, "按指标钻取", "错评户")
     expect(page.get_by_role("heading", name="核查钻取")).to_be_visible()
-    bars = page.locator(".js-plotly-plot .trace.bars .point path")
-    expect(bars.first).to_be_visible()
-    # a user's click lands on Plotly's drag layer above the bar: click where the bar is
-    box = bars.nth(0).bounding_box()  # the first village (三合村 in name order)
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    bars = plotted_bars(page, "drill_chart_village")
+    assert bars[0]["x"] == "三合村"  # the first village in name order
+    click_bar(page, bars[0])
     crumb = page.get_by_role("button", name=re.compile("› 三合村"))
     expect(crumb).to_be_visible()
     expect(page.get_by_role("combobox", name="进入村民小组", exact=True)).to_be_visible()
     # now one bar per group of 三合村: click the first group that has any 错评 household
-    bars = page.locator(".js-plotly-plot .trace.bars .point path")
-    boxes = [bars.nth(i).bounding_box() for i in range(bars.count())]
-    box = next(b for b in boxes if b and b["height"] > 1)
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    click_bar(page, next(b for b in plotted_bars(page, "drill_chart_group") if b["height"] > 1))
     expect(page.get_by_text(re.compile(r"共 [1-9]\d* 户"))).to_be_visible()
     shot(page, "drilldown_households")
 
@@ -211,8 +252,9 @@ def test_a_downloaded_table_matches_the_screen(server, page):
     page.goto(f"{server}/?round=2017年精准核查&village=三合村")
     tile = metric(page, "错评户")
     expect(tile).to_contain_text("户 /")
+    settle(page)  # the download buttons below the tile are bound to this run's files
     persons = re.search(r"([\d,]+) 人", tile.inner_text()).group(1).replace(",", "")
-    with page.expect_download() as info:
+    with rerun(page), page.expect_download() as info:  # the click's callback reruns
         page.get_by_role("button", name="下载 CSV").first.click()
     data = Path(info.value.path()).read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
@@ -226,9 +268,9 @@ def test_a_download_is_written_to_the_audit_log(server, page, setup_token):
     as_admin(page, server, setup_token)
 
     def audit_log() -> list[dict[str, str]]:
-        with page.expect_download() as info:
+        # the click's callback writes the audit line in the run the click makes
+        with rerun(page), page.expect_download() as info:
             page.locator(".st-key-csv_audit button").click()
-        settle(page)
         data = Path(info.value.path()).read_bytes().decode("utf-8-sig")
         return list(csv.DictReader(io.StringIO(data)))
 
@@ -249,9 +291,10 @@ def test_filters_persist_from_page_to_page(server, page):
     sidebar_select(page, "批次", "2017年精准核查")
     side = page.get_by_test_id("stSidebar")
     village = side.get_by_role("combobox", name="行政村", exact=True)
-    village.click()
-    village.fill("三合村")
-    village.press("Enter")
+    with rerun(page):
+        village.click()
+        village.fill("三合村")
+        village.press("Enter")
     expect(page).to_have_url(re.compile("village="))
     open_page(page, "精准识别")
     expect(side.get_by_role("combobox", name="批次", exact=True)).to_have_value(
@@ -263,7 +306,9 @@ def test_filters_persist_from_page_to_page(server, page):
 
 def test_switching_to_english(server, page):
     page.goto(server)
-    page.get_by_test_id("stSidebar").get_by_text("English", exact=True).click()
+    expect(page.get_by_role("heading", name="贫困对象动态管理分析")).to_be_visible()
+    with rerun(page):
+        page.get_by_test_id("stSidebar").get_by_text("English", exact=True).click()
     expect(page.get_by_role("heading", name="Poverty-target dynamic management")).to_be_visible()
     expect(metric(page, "Exit-proposed households")).to_contain_text("7 hh / 32 ppl")
     expect(page).to_have_url(re.compile("lang=English"))
@@ -274,17 +319,19 @@ def test_a_leader_account_cannot_see_household_rows(server, page, browser, setup
     form = page.get_by_test_id("stForm").filter(has_text="添加用户")
     form.get_by_label("用户名").fill(LEADER)
     form.get_by_label("密码").fill(LEADER_PW)
-    choose(form, "角色", "领导")
-    form.get_by_role("button", name="创建").click()
+    choose(form, "角色", "领导", in_form=True)
+    with rerun(page):
+        form.get_by_role("button", name="创建").click()
     expect(page.get_by_text(f"已创建账号 {LEADER}。")).to_be_visible()
 
-    leader = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+    leader = new_context(browser).new_page()
     leader.goto(server)
     sign_in(leader, LEADER, LEADER_PW)
     expect(leader.get_by_text("已登录：lingdao（领导）")).to_be_visible()
     open_page(leader, "核查钻取")
     choose(leader, "进入行政村", "三合村")
     choose(leader, "进入村民小组", "三合组")
+    # the run has finished (``choose``): what it did not draw is not coming
     expect(
         leader.get_by_text("户级明细仅对核查人员和管理员开放。您的角色是领导，没有此权限。")
     ).to_be_visible()

@@ -11,7 +11,8 @@ from urllib.parse import quote, urlparse
 import openpyxl
 from playwright.sync_api import expect
 
-from tests.e2e.test_journeys import as_admin, open_page, settle
+from tests.e2e.conftest import rerun, settle
+from tests.e2e.test_journeys import as_admin, open_page
 
 EVIL = "x.invalid"
 VILLAGE = f"[会话已过期请点此重新登录](http://{EVIL}/login)"
@@ -38,17 +39,23 @@ def test_names_written_as_markdown_show_as_text(server, page, setup_token, tmp_p
     as_admin(page, server, setup_token)
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
-        str(_workbook(tmp_path / f"{FILE}.xlsx"))
-    )
+    with rerun(page):  # the upload, then the run that inspects the file
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+            str(_workbook(tmp_path / f"{FILE}.xlsx"))
+        )
     expect(
         page.get_by_text("行报告").first.or_(page.get_by_text("没有发现问题")).first
     ).to_be_visible()
     _nothing_links_out(page)
-    page.get_by_role("combobox", name="导入到批次", exact=True).click()
-    page.get_by_role("option", name="＋ 新建批次").click()
-    page.get_by_label("新批次名称（如 2018年动态管理）").fill(ROUND)
-    page.get_by_role("button", name="导入", exact=True).click()
+    with rerun(page):
+        page.get_by_role("combobox", name="导入到批次", exact=True).click()
+        page.get_by_role("option", name="＋ 新建批次").click()
+    with rerun(page):  # a text box sends its value on Enter (or on leaving it), with a run
+        name = page.get_by_label("新批次名称（如 2018年动态管理）")
+        name.fill(ROUND)
+        name.press("Enter")
+    with rerun(page):
+        page.get_by_role("button", name="导入", exact=True).click()
     expect(page.get_by_text(re.compile("已导入批次"))).to_be_visible()
     _nothing_links_out(page)
 
