@@ -21,6 +21,9 @@ if rows.empty:
     st.stop()
 
 rows["mode"] = rows["mode"].fillna(t("not_recorded"))
+# a household of no known village (analytics.figures.relocation.placed) stays on the page
+rows["township"] = rows["township"].fillna(t("township_unknown"))
+rows["village"] = rows["village"].fillna(t("village_unknown"))
 rows["site"] = rows["site"].fillna("—")
 by_site = rows.groupby(["site", "mode"], as_index=False).agg(
     households=("household_id", "count"), persons=("persons", "sum")

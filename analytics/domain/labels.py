@@ -395,6 +395,9 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "site": ("安置点", "Site"),
     "mode": ("安置方式", "Mode"),
+    # a relocated household whose 迁出村 is blank and whose 户编号 is not in the registry
+    "village_unknown": ("迁出村未知", "village unknown"),
+    "township_unknown": ("乡镇未知", "township unknown"),
     "persons": ("搬迁人口", "Persons"),
     "house_area": ("住房面积（平方米）", "House area (m²)"),
     "standard_area": ("标准面积（平方米）", "Standard area (m²)"),

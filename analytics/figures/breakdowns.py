@@ -17,6 +17,7 @@ import pandas as pd
 
 from analytics.figures.filters import Filters, apply_filters
 from analytics.figures.metrics import REGISTERED, serving_village_rows
+from analytics.figures.relocation import over_standard, relocated, standard_area
 
 SECURE_FIELDS = ("food_clothing_secure", "education_secure", "medical_secure", "housing_secure")
 
@@ -164,17 +165,15 @@ def groups_without_meetings(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
 def relocation_households(con: ibis.BaseBackend, f: Filters, area_standard: float) -> pd.DataFrame:
     """Each relocated household against the housing standard (m² per person).
 
+    Each counts for the unit ``relocation.placed`` gives it (迁出村, else its registry
+    village; null when neither is known, never dropped).
+
     Columns: township, village, household_id, site, mode, persons, house_area,
     standard_area (= standard x persons), over_area (m² above it, 0 when within),
-    over_standard (bool), remedy.
+    over_standard (bool), remedy, village_known (bool).
     """
-    r = apply_filters(
-        con.table("relocation"), Filters(f.round, f.townships, f.villages), has_group=False
-    )
-    if f.groups:
-        h = _households(con, f)
-        r = r.filter(r.household_id.isin(h.household_id))
-    standard = r.persons.cast("float64") * area_standard
+    r = relocated(con, f)
+    standard = standard_area(r.persons, area_standard)
     over = r.house_area - standard
     expr = r.select(
         "township",
@@ -186,8 +185,9 @@ def relocation_households(con: ibis.BaseBackend, f: Filters, area_standard: floa
         "house_area",
         standard_area=standard,
         over_area=ibis.greatest(over, 0),
-        over_standard=r.house_area > standard,
+        over_standard=over_standard(r.house_area, r.persons, area_standard),
         remedy=r.remedy,
+        village_known=r.village_known,
     )
     return expr.order_by("township", "village", "household_id").execute()
 

@@ -13,8 +13,9 @@ Rules (DOMAIN.md, "Metrics contract"):
   household counts; the person basis is the official one;
 - a meeting without a village is township-level: it counts for the township only; one
   without a group counts for its village, not for any group;
-- relocation persons come from the relocation table (搬迁人口); over standard means house
-  area (m²) > standard (m² per person, default 25) × persons;
+- relocation persons come from the relocation table (搬迁人口); which unit a relocated
+  household counts for (迁出村, else its registry village) and what over the housing
+  standard means are ``relocation.placed`` and ``relocation.over_standard``;
 - comprehensive poverty rate = (remaining poor + exclusion error + wrongful exit persons)
   / rural population: the village table's 乡村人口 for a village (summed for a township),
   the unit's own persons_total where the village is missing, and always for a group or
@@ -32,6 +33,7 @@ import pandas as pd
 
 from analytics.figures import prepared as kept
 from analytics.figures.filters import Filters, apply_filters
+from analytics.figures.relocation import over_standard, relocated
 
 LEVELS: dict[str, tuple[str, ...]] = {
     "county": ("county",),  # everything selected, as one unit (county totals)
@@ -131,7 +133,6 @@ HOUSEHOLD_COLUMNS = (
     "approval",
 )
 MEETING_COLUMNS = (*_PLACE, "attendance")
-RELOCATION_COLUMNS = (*_PLACE, "household_id", "site", "mode", "persons", "house_area")
 
 
 def _n(cond: ir.BooleanValue) -> ir.IntegerScalar:
@@ -188,24 +189,18 @@ def _meeting_agg(m: ir.Table, level: str, keys: Sequence[str]) -> ir.Table:
     )
 
 
-def _relocation_agg(r: ir.Table, h: ir.Table, keys: Sequence[str], standard: float) -> ir.Table:
-    where = h.select(
-        household_id=h.household_id, _village=h.village, group=h["group"], _township=h.township
-    )
-    j = r.drop("group").left_join(where, "household_id")
-    j = j.mutate(
-        township=j.township.fill_null(j._township),
-        village=j.village.fill_null(j._village).fill_null(""),
-        group=j["group"].fill_null(""),
-    )
-    over = j.house_area > j.persons * standard
-    concentrated = j.site.notnull() & ~j.mode.fill_null("").contains("分散")
-    return j.group_by(list(keys)).aggregate(
-        relocated_households=j.count(),
-        relocated_persons=j.persons.sum(),
+def _relocation_agg(r: ir.Table, keys: Sequence[str], standard: float) -> ir.Table:
+    # ``r`` is placed (``relocation.relocated``); "" stands in for an unknown village or
+    # group so that such households form a unit of their own (shown as missing again).
+    r = r.mutate(village=r.village.fill_null(""), group=r["group"].fill_null(""))
+    over = over_standard(r.house_area, r.persons, standard)
+    concentrated = r.site.notnull() & ~r.mode.fill_null("").contains("分散")
+    return r.group_by(list(keys)).aggregate(
+        relocated_households=r.count(),
+        relocated_persons=r.persons.sum(),
         relocation_over_standard_households=_n(over),
-        relocation_over_standard_persons=over.ifelse(j.persons, 0).sum(),
-        relocation_sites=concentrated.ifelse(j.site, ibis.null("string")).nunique(),
+        relocation_over_standard_persons=over.ifelse(r.persons, 0).sum(),
+        relocation_sites=concentrated.ifelse(r.site, ibis.null("string")).nunique(),
     )
 
 
@@ -267,18 +262,12 @@ def metrics_expr(
     households = con.table("households").select(*HOUSEHOLD_COLUMNS)
     h = apply_filters(households, filters)
     m = apply_filters(con.table("meetings").select(*MEETING_COLUMNS), filters)
-    r = apply_filters(
-        con.table("relocation").select(*RELOCATION_COLUMNS),
-        Filters(filters.round, filters.townships, filters.villages),
-        has_group=False,
-    )
-    if filters.groups:
-        r = r.filter(r.household_id.isin(h.household_id))
+    r = relocated(con, filters)
     hh = _household_part(con, h, filters, level, village_rounds or {})
     mt = _meeting_agg(m, level, keys)
     if level == "group":
         mt = mt.mutate(group=mt["group"].fill_null(""))
-    rl = _relocation_agg(r, h, keys, area_standard)
+    rl = _relocation_agg(r, keys, area_standard)
 
     # Each part holds some of the counts for some units (a unit may have meetings but no
     # households); stacked and summed per unit, a count a part lacks is 0. The household

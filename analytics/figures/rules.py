@@ -33,6 +33,7 @@ from analytics.domain.settings import Settings
 from analytics.figures import breakdowns, metrics, prepared
 from analytics.figures.filters import Filters, apply_filters
 from analytics.figures.metrics import REGISTERED
+from analytics.figures.relocation import over_standard, relocated, standard_area
 from analytics.importing.validate import CONTRADICTIONS, mask_id
 
 HOUSEHOLD, VILLAGE = "household", "village"
@@ -411,24 +412,9 @@ def _invalid_id_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
 
 
 def _relocation_area(ctx: Context) -> ir.Table:
-    f = ctx.filters
-    r = apply_filters(
-        ctx.con.table("relocation"), Filters(f.round, f.townships, f.villages), has_group=False
-    )
-    if f.groups:
-        r = r.filter(r.household_id.isin(ctx.households().household_id))
-    h = ctx.round_households()
-    where = h.select(
-        household_id=h.household_id, _village=h.village, _group=h["group"], _township=h.township
-    )
-    j = r.drop("group").left_join(where, "household_id")
-    j = j.mutate(
-        township=j.township.fill_null(j._township),
-        village=j.village.fill_null(j._village),
-        group=j._group,
-        _standard=j.persons.cast("float64") * ctx.settings.area_standard,
-    )
-    hit = j.filter(j.house_area > j._standard)
+    r = relocated(ctx.con, ctx.filters)
+    r = r.mutate(_standard=standard_area(r.persons, ctx.settings.area_standard))
+    hit = r.filter(over_standard(r.house_area, r.persons, ctx.settings.area_standard))
     return select_hits(hit, hit.house_area, hit._standard, ("persons",))
 
 
