@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from analytics.domain.settings import Settings
-from analytics.figures import breakdowns, metrics, queries, rules
+from analytics.figures import breakdowns, metrics, queries, records, rules
 from analytics.figures.filters import Filters
 from analytics.importing import ingest
 from analytics.store.database import Store
@@ -135,6 +135,16 @@ def test_relocation_breakdown_places_the_blank_out_village_by_the_registry(store
     rows = breakdowns.relocation_households(con, Filters(UNKNOWN_ROUND), 25.0)
     assert rows[["household_id", "township", "village_known"]].values.tolist() == [["H9", T, False]]
     assert rows["village"].isna().all()
+
+
+def test_exported_relocation_rows_follow_the_same_village_as_stored(store):
+    con = queries.backend(store)
+    rows = records.table_rows(con, "relocation", Filters(ROUND, villages=("乙村",)))
+    assert rows["household_id"].tolist() == ["H2"]
+    assert rows["village"].isna().all()  # as the file had it: 迁出村 blank
+    rows = records.table_rows(con, "relocation", Filters(ROUND, groups=("一组",)))
+    assert rows["household_id"].tolist() == ["H1", "H2"]
+    assert len(records.table_rows(con, "relocation", Filters(UNKNOWN_ROUND))) == 1
 
 
 # ------------------------------------------------------------------ the anomaly rule

@@ -9,6 +9,8 @@ import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
 
+from analytics.figures.limits import is_beyond
+
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, SimHei, sans-serif"
 OVER = "#d62728"
 OK = "#2ca02c"
@@ -106,12 +108,7 @@ def rate_bars(
     ``floor`` means the threshold is a minimum (approval); otherwise a ceiling.
     """
     values = frame[rate]
-    if ceiling is None:
-        colors = [OK] * len(frame)
-    elif floor:
-        colors = [OVER if v == v and v < ceiling else OK for v in values]
-    else:
-        colors = [OVER if v == v and v > ceiling else OK for v in values]
+    colors = [OVER if is_beyond(v, ceiling, floor) else OK for v in values]
     fig = go.Figure(
         go.Bar(
             x=frame[x],

@@ -11,15 +11,37 @@ only, never the head's ID number).
 
 from __future__ import annotations
 
+from functools import reduce
+from operator import or_
+
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
 from analytics.figures.filters import Filters, apply_filters
 from analytics.figures.metrics import REGISTERED, serving_village_rows
-from analytics.figures.relocation import over_standard, relocated, standard_area
+from analytics.figures.relocation import (
+    concentrated,
+    dispersed,
+    over_standard,
+    relocated,
+    standard_area,
+)
 
 SECURE_FIELDS = ("food_clothing_secure", "education_secure", "medical_secure", "housing_secure")
+
+
+def lacks(h: ir.Table, item: str) -> ir.BooleanValue:
+    """Whether each household lacks one item of 两不愁三保障 (``SECURE_FIELDS``): its yes/no
+    column says no. An empty cell is not a shortfall (false, never null)."""
+    return (h[item] == False).fill_null(False)  # noqa: E712
+
+
+def lacks_any(h: ir.Table) -> ir.BooleanValue:
+    """Whether each household lacks any item of 两不愁三保障 (``lacks``): the shortfall the
+    households page counts and the wrongful-exit rule flags (DOMAIN.md: a household exits
+    only when all of 两不愁三保障 hold)."""
+    return reduce(or_, [lacks(h, k) for k in SECURE_FIELDS])
 
 
 def _households(con: ibis.BaseBackend, f: Filters) -> ir.Table:
@@ -63,14 +85,10 @@ def shortfalls(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
     """
     h = _households(con, f)
     h = h.filter(h.registry_state.isin(REGISTERED))
-    lacks = {k: (h[k] == False).fill_null(False) for k in SECURE_FIELDS}  # noqa: E712
-    any_lack = lacks["food_clothing_secure"]
-    for k in SECURE_FIELDS[1:]:
-        any_lack = any_lack | lacks[k]
     expr = h.group_by("township", "village").aggregate(
         registered=h.count(),
-        **{k: v.ifelse(1, 0).sum() for k, v in lacks.items()},
-        any_shortfall=any_lack.ifelse(1, 0).sum(),
+        **{k: lacks(h, k).ifelse(1, 0).sum() for k in SECURE_FIELDS},
+        any_shortfall=lacks_any(h).ifelse(1, 0).sum(),
         **{f"{k}_answered": h[k].count() for k in SECURE_FIELDS},
     )
     return expr.order_by("township", "village").execute()
@@ -170,7 +188,8 @@ def relocation_households(con: ibis.BaseBackend, f: Filters, area_standard: floa
 
     Columns: township, village, household_id, site, mode, persons, house_area,
     standard_area (= standard x persons), over_area (m² above it, 0 when within),
-    over_standard (bool), remedy, village_known (bool).
+    over_standard (bool), remedy, village_known (bool), concentrated and dispersed (bool,
+    ``relocation.concentrated`` / ``relocation.dispersed``).
     """
     r = relocated(con, f)
     standard = standard_area(r.persons, area_standard)
@@ -188,6 +207,8 @@ def relocation_households(con: ibis.BaseBackend, f: Filters, area_standard: floa
         over_standard=over_standard(r.house_area, r.persons, area_standard),
         remedy=r.remedy,
         village_known=r.village_known,
+        concentrated=concentrated(r.site, r.mode),
+        dispersed=dispersed(r.mode),
     )
     return expr.order_by("township", "village", "household_id").execute()
 

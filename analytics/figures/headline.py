@@ -17,6 +17,7 @@ import pandas as pd
 
 from analytics.domain.settings import Settings
 from analytics.figures import coverage, metrics
+from analytics.figures.limits import is_beyond, rate_limit
 
 # Count tiles: each shows <family>_households and <family>_persons.
 COUNT_TILES: tuple[str, ...] = (
@@ -167,11 +168,8 @@ def rate_tiles(
     for rate in RATE_TILES:
         key = rate if basis == "persons" or rate == "approval_rate" else f"{rate}_households"
         fig = now[key]
-        floor = rate == "approval_rate"
-        limit = settings.approval_floor if floor else settings.rate_ceilings.get(rate)
-        beyond = None
-        if fig.value is not None and limit is not None:
-            beyond = fig.value < limit if floor else fig.value > limit
+        limit, floor = rate_limit(settings, rate)
+        beyond = is_beyond(fig.value, limit, floor)
         out.append(
             Tile(
                 key,

@@ -25,15 +25,20 @@ Rules (DOMAIN.md, "Metrics contract"):
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import reduce
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from analytics.domain.settings import AREA_STANDARD
 from analytics.figures import prepared as kept
 from analytics.figures.filters import Filters, apply_filters
-from analytics.figures.relocation import over_standard, relocated
+from analytics.figures.relocation import concentrated, over_standard, relocated
 
 LEVELS: dict[str, tuple[str, ...]] = {
     "county": ("county",),  # everything selected, as one unit (county totals)
@@ -42,7 +47,6 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "group": ("township", "village", "group"),
 }
 REGISTERED = ("remaining_poor", "exited")
-RELOCATION_AREA_STANDARD = 25.0  # m² per person: national 13th Five-Year relocation plan
 
 # (family, predicate source) for household counts; each yields <family>_households/_persons.
 STATE_FAMILIES = ("registered", "remaining_poor", "exited", "nonregistered")
@@ -59,6 +63,9 @@ RATES = {
     "exclusion_error_rate": ("exclusion_error", "nonregistered"),
     "wrongful_exit_rate": ("wrongful_exit", "exited"),
 }
+# The families the comprehensive poverty rate (综合贫困发生率) counts as poor: the remaining
+# poor, the poor left out (漏评) and the poor wrongly exited (错退). DOMAIN.md, "Metrics".
+COMPREHENSIVE_POOR = ("remaining_poor", "exclusion_error", "wrongful_exit")
 COUNT_KEYS: tuple[str, ...] = (
     "households_total",
     "persons_total",
@@ -84,6 +91,71 @@ RATE_KEYS: tuple[str, ...] = (
     "approval_rate",
 )
 METRIC_KEYS: tuple[str, ...] = COUNT_KEYS + RATE_KEYS
+
+
+@dataclass(frozen=True)
+class RatePart:
+    """What one rate divides: the sum of ``terms`` over ``denominator`` (count columns).
+
+    ``numerator`` names the sum: the one term's column, or ``comprehensive_poor_<basis>``
+    for the comprehensive rate (a label key of ``analytics.domain.labels``). ``basis`` is
+    "persons" or "households": the unit of both counts.
+    """
+
+    numerator: str
+    terms: tuple[str, ...]
+    denominator: str
+    basis: str
+
+
+def _rate_parts() -> dict[str, RatePart]:
+    out: dict[str, RatePart] = {}
+    for key, (num, den) in RATES.items():
+        for basis, suffix in (("persons", ""), ("households", "_households")):
+            col = f"{num}_{basis}"
+            out[f"{key}{suffix}"] = RatePart(col, (col,), f"{den}_{basis}", basis)
+    for basis, suffix, den in (
+        ("persons", "", "rural_population"),
+        ("households", "_households", "rural_households"),
+    ):
+        terms = tuple(f"{fam}_{basis}" for fam in COMPREHENSIVE_POOR)
+        poor = f"comprehensive_poor_{basis}"
+        out[f"comprehensive_poverty_rate{suffix}"] = RatePart(poor, terms, den, basis)
+    out["approval_rate"] = RatePart(
+        "approval_yes", ("approval_yes",), "approval_answered", "households"
+    )
+    return out
+
+
+# rate key -> its numerator and denominator: the one definition every rate is computed
+# from (here) and explained by (the anomaly rules' messages, the misclassification page).
+RATE_PARTS: dict[str, RatePart] = _rate_parts()
+
+
+def numerator(t: Any, rate: str) -> Any:
+    """The numerator of ``rate`` in a table of counts: the sum of ``RATE_PARTS[rate].terms``.
+
+    Parameters
+    ----------
+    t : an Ibis table or a pandas frame holding the count columns (``metrics_expr``'s
+        output or ``compute``'s frame).
+    rate : a key of ``RATE_KEYS``.
+
+    Returns
+    -------
+    The column (Ibis value, or pandas Series of shape (units,)) in households or persons.
+
+    Raises
+    ------
+    KeyError
+        For an unknown rate.
+    """
+    return reduce(operator.add, (t[c] for c in RATE_PARTS[rate].terms))
+
+
+def denominator(t: Any, rate: str) -> Any:
+    """The denominator column of ``rate`` in a table of counts (see ``numerator``)."""
+    return t[RATE_PARTS[rate].denominator]
 
 
 def _inputs() -> dict[str, tuple[str, ...]]:
@@ -194,13 +266,13 @@ def _relocation_agg(r: ir.Table, keys: Sequence[str], standard: float) -> ir.Tab
     # group so that such households form a unit of their own (shown as missing again).
     r = r.mutate(village=r.village.fill_null(""), group=r["group"].fill_null(""))
     over = over_standard(r.house_area, r.persons, standard)
-    concentrated = r.site.notnull() & ~r.mode.fill_null("").contains("分散")
+    at_site = concentrated(r.site, r.mode)
     return r.group_by(list(keys)).aggregate(
         relocated_households=r.count(),
         relocated_persons=r.persons.sum(),
         relocation_over_standard_households=_n(over),
         relocation_over_standard_persons=over.ifelse(r.persons, 0).sum(),
-        relocation_sites=concentrated.ifelse(r.site, ibis.null("string")).nunique(),
+        relocation_sites=at_site.ifelse(r.site, ibis.null("string")).nunique(),
     )
 
 
@@ -237,7 +309,7 @@ def metrics_expr(
     level: str = "village",
     *,
     village_rounds: dict[str, str] | None = None,
-    area_standard: float = RELOCATION_AREA_STANDARD,
+    area_standard: float = AREA_STANDARD,
 ) -> ir.Table:
     """The unexecuted expression of every metric for one round at one level.
 
@@ -248,7 +320,7 @@ def metrics_expr(
     level : "county" (all selected rows as one unit), "township", "village" or "group".
     village_rounds : township -> the round whose village table to use (see
         ``village_table_rounds``); None uses the round's own only.
-    area_standard : relocation housing standard in m² per person.
+    area_standard : relocation housing standard in m² per person (``Settings.area_standard``).
 
     Raises
     ------
@@ -277,15 +349,7 @@ def metrics_expr(
     t = stacked.group_by(list(keys)).aggregate(
         **{c: stacked[c].sum().fill_null(0) for c in COUNT_KEYS}
     )
-    rates: dict[str, ir.Value] = {}
-    for key, (num, den) in RATES.items():
-        rates[key] = _rate(t[f"{num}_persons"], t[f"{den}_persons"])
-        rates[f"{key}_households"] = _rate(t[f"{num}_households"], t[f"{den}_households"])
-    poor_p = t.remaining_poor_persons + t.exclusion_error_persons + t.wrongful_exit_persons
-    poor_h = t.remaining_poor_households + t.exclusion_error_households + t.wrongful_exit_households
-    rates["comprehensive_poverty_rate"] = _rate(poor_p, t.rural_population)
-    rates["comprehensive_poverty_rate_households"] = _rate(poor_h, t.rural_households)
-    rates["approval_rate"] = _rate(t.approval_yes, t.approval_answered)
+    rates = {k: _rate(numerator(t, k), denominator(t, k)) for k in RATE_KEYS}
     # "" stood in for a missing name so that units match; show it as missing again.
     names = {k: ibis.ifelse(t[k] == "", ibis.null("string"), t[k]) for k in keys[1:]}
     out = t.select(
@@ -373,7 +437,7 @@ def compute(
     level: str = "village",
     *,
     round_order: Sequence[str] = (),
-    area_standard: float = RELOCATION_AREA_STANDARD,
+    area_standard: float = AREA_STANDARD,
     prepared: bool = True,
 ) -> pd.DataFrame:
     """Every metric for one round at one level, as a pandas frame (one row per unit).

@@ -20,6 +20,11 @@ relocation sheet's village column is usually headed 迁出村, the village moved
 - the group (村民小组) is the sheet's when filled, else the registry's group when the
   registry places the household in that same township and village, else unknown.
 
+Concentrated or dispersed (集中 / 分散安置): a household is dispersed when its 安置方式 says
+分散; a concentrated household is one at a named site (安置点) that is not dispersed; the
+distinct sites of concentrated households are the round's concentrated resettlement sites
+(``relocation_sites``). A household without a site that is not dispersed is neither.
+
 Over the housing standard: house area (住房面积, m²) > standard (m² per person, default 25,
 ``Settings.area_standard``, national 13th Five-Year relocation plan) x persons moved
 (搬迁人口, from the relocation table, not household size). A missing area or persons count
@@ -101,3 +106,14 @@ def over_standard(
     Null when the area or the persons count is missing (count it as not over).
     """
     return house_area.cast("float64") > standard_area(persons, standard)
+
+
+def dispersed(mode: ir.StringValue) -> ir.BooleanValue:
+    """Whether a relocated household was resettled dispersed (安置方式 contains 分散)."""
+    return mode.fill_null("").contains("分散")
+
+
+def concentrated(site: ir.StringValue, mode: ir.StringValue) -> ir.BooleanValue:
+    """Whether a relocated household lives at a concentrated site: a named site, not
+    dispersed. Its site counts among the round's ``relocation_sites``."""
+    return site.notnull() & ~dispersed(mode)

@@ -33,15 +33,9 @@ import pandas as pd
 
 from analytics.domain.labels import EMPTY, fmt_rate, label, md_escape
 from analytics.figures import coverage, metrics, queries
+from analytics.figures.limits import is_beyond
 from analytics.store.database import Store
 
-RATE_LABELS: dict[str, str] = {
-    "comprehensive_poverty_rate": "综合贫困发生率",
-    "wrongful_exit_rate": "错退率",
-    "exclusion_error_rate": "漏评率",
-    "inclusion_error_rate": "错评率",
-    "approval_rate": "群众认可度",
-}
 SEVERITY_LABELS: dict[str, str] = {
     "error": "错误",
     "warning": "警告",
@@ -469,11 +463,16 @@ def _dynamics_section(d: _Data) -> Section:
     return s
 
 
+def _rate_value(value: object) -> float | None:
+    """A rate of the metrics frame as a number, None when it is empty (shown as "—")."""
+    return None if fmt_rate(value) == EMPTY else float(value)  # type: ignore[arg-type]
+
+
 def _rate_text(d: _Data, key: str, value: object) -> str:
     """A rate as "错评率5.23%", plus "（高于2.00%的限值）" when above its ceiling."""
-    text = f"{RATE_LABELS.get(key, key)}{fmt_rate(value)}"
+    text = f"{label(key)}{fmt_rate(value)}"
     ceiling = d.ceilings.get(key)
-    if ceiling is not None and fmt_rate(value) != EMPTY and float(value) > ceiling:
+    if is_beyond(_rate_value(value), ceiling, floor=False):
         text += f"（高于{fmt_rate(ceiling)}的限值）"
     return text
 
@@ -515,7 +514,7 @@ def _findings_section(d: _Data) -> Section:
         approval = f"群众认可度{fmt_rate(t.get('approval_rate'))}"
         approval += f"（{_int(t.get('approval_yes'))}/{_int(answered)}户认可"
         rate = t.get("approval_rate")
-        if fmt_rate(rate) != EMPTY and float(rate) < d.approval_floor:
+        if is_beyond(_rate_value(rate), d.approval_floor, floor=True):
             approval += f"，低于{fmt_rate(d.approval_floor)}的要求"
         rates.append(approval + "）" + _partly(d, "approval"))
     if rates:
@@ -536,14 +535,14 @@ def _relocation_section(d: _Data) -> Section:
     text = ""
     if _measured(d, "relocation_site") and not _missing(t.get("relocation_sites")):
         text = f"易地扶贫搬迁集中安置点{_int(t.get('relocation_sites'))}个"
-        concentrated = r[r["site"].notna() & ~r["mode"].fillna("").str.contains("分散")]
+        concentrated = r[r["concentrated"].fillna(False).astype(bool)]
         names = _dedupe(concentrated["site"].astype(str)) if len(concentrated) else ()
         if names:
             text += f"（{_names(names, '安置点')}）"
         text += _partly(d, "relocation_site") + "，"
     text += f"搬迁安置{_hp(t['relocated_households'], t['relocated_persons'])}"
     text += _partly(d, "relocation")
-    scattered = r[r["mode"].fillna("").str.contains("分散")]
+    scattered = r[r["dispersed"].fillna(False).astype(bool)]
     if len(scattered):
         text += f"，其中分散安置{_hp(len(scattered), scattered['persons'].sum())}"
     std = f"{d.area_standard:g}"
@@ -581,17 +580,14 @@ def _exceedances(d: _Data) -> pd.DataFrame:
             continue
         for key, ceiling in d.ceilings.items():
             value = row.get(key)
-            if fmt_rate(value) != EMPTY and float(value) > ceiling:
+            if is_beyond(_rate_value(value), ceiling, floor=False):
                 rows.append((_village_label(row, multi), key, value, f"≤{fmt_rate(ceiling)}"))
         value = row.get("approval_rate")
-        if fmt_rate(value) != EMPTY and float(value) < d.approval_floor:
+        if is_beyond(_rate_value(value), d.approval_floor, floor=True):
             floor = f"≥{fmt_rate(d.approval_floor)}"
             rows.append((_village_label(row, multi), "approval_rate", value, floor))
     return pd.DataFrame(
-        [
-            {"行政村": v, "指标": RATE_LABELS.get(k, k), "数值": fmt_rate(x), "限值": c}
-            for v, k, x, c in rows
-        ],
+        [{"行政村": v, "指标": label(k), "数值": fmt_rate(x), "限值": c} for v, k, x, c in rows],
         columns=["行政村", "指标", "数值", "限值"],
     )
 
@@ -602,9 +598,9 @@ def _attention_section(d: _Data, anomalies: pd.DataFrame | None) -> Section:
     limits = {**d.ceilings, "approval_rate": d.approval_floor}
     # only the rates some village has a figure of are judged; the others are named
     judged = {k: v for k, v in limits.items() if len(pv) and k in pv and pv[k].notna().any()}
-    unjudged = [RATE_LABELS.get(k, k) for k in limits if k not in judged]
+    unjudged = [label(k) for k in limits if k not in judged]
     standards = [
-        f"{RATE_LABELS.get(k, k)}{'不低于' if k == 'approval_rate' else '不高于'}{fmt_rate(v)}"
+        f"{label(k)}{'不低于' if k == 'approval_rate' else '不高于'}{fmt_rate(v)}"
         for k, v in judged.items()
     ]
     head = "（一）指标超限的村。"
