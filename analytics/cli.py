@@ -18,6 +18,7 @@ import pandas as pd
 
 from analytics.access import accounts
 from analytics.domain import labels
+from analytics.domain.settings import AREA_STANDARD
 from analytics.figures import metrics, queries
 from analytics.fixtures import demo
 from analytics.importing import ingest, read, spellings
@@ -72,8 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--area-standard",
         type=float,
-        default=metrics.RELOCATION_AREA_STANDARD,
-        help="relocation housing standard, m² per person (default 25)",
+        default=None,
+        help="relocation housing standard, m² per person (default: the database's setting, "
+        f"{AREA_STANDARD:g} unless changed)",
     )
 
     sp = sub.add_parser("anomalies", help="print every anomaly rule hit for one round")
@@ -218,7 +220,9 @@ def _metrics(store: Store, args: argparse.Namespace) -> int:
             townships=args.township,
             villages=args.village,
             groups=args.group,
-            area_standard=args.area_standard,
+            area_standard=(
+                store.settings().area_standard if args.area_standard is None else args.area_standard
+            ),
         )
     except KeyError:
         _err(f"no round named {args.round!r}; rounds: {', '.join(store.round_names()) or 'none'}")

@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from machine import describe, load_average
 
+from analytics.domain.settings import AREA_STANDARD
 from analytics.figures import metrics, prepared, queries
 from analytics.fixtures import synthetic
 from analytics.store.database import Store
@@ -46,7 +47,7 @@ from analytics.store.database import Store
 # A province: about Yunnan's size (129 counties, 1,400 townships, 14,000 villages).
 PROVINCE = synthetic.Shape(households=10_000_000, townships=12, villages=10, groups=8, counties=100)
 SIZES = {"county": synthetic.COUNTY, "prefecture": synthetic.PREFECTURE, "province": PROVINCE}
-STANDARD = metrics.RELOCATION_AREA_STANDARD
+STANDARD = AREA_STANDARD
 KEYS = ["township", "village"]
 
 # ------------------------------------------------------------------ the floor: one query

@@ -18,7 +18,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.builders import survey_row, survey_workbook
+from analytics.domain.settings import Settings
+from analytics.store.database import Store
+from tests.builders import relocation_row, survey_row, survey_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE, JULY = "2017年6月核查", "2017年7月动态"
@@ -254,6 +256,25 @@ def test_metrics_csv_parses_with_one_row_per_unit(two_rounds):
 def test_metrics_filters_by_village(two_rounds):
     [township] = metrics_json(two_rounds, "--round", JUNE, "--by", "township", "--village", "乙村")
     assert (township["households_total"], township["persons_total"]) == (1, 5)
+
+
+def test_metrics_use_the_databases_area_standard_unless_one_is_given(db, tmp_path):
+    # R1 moved 4 persons into 90 m²: over 20 x 4 = 80, within 25 x 4 = 100.
+    path = tmp_path / "r.xlsx"
+    path.write_bytes(
+        survey_workbook(
+            [survey_row("R1", "甲村", "一组", 4, date=JUNE_DAY)],
+            relocation=[relocation_row("R1", "甲村", "安置点一", "集中安置", 4, 90)],
+        )
+    )
+    assert ingest(db, JUNE, path).returncode == 0
+    store = Store(db)
+    store.save_settings(Settings(area_standard=20.0))
+    store.close()
+    [township] = metrics_json(db, "--by", "township")
+    assert township["relocation_over_standard_households"] == 1
+    [township] = metrics_json(db, "--by", "township", "--area-standard", "25")
+    assert township["relocation_over_standard_households"] == 0
 
 
 def test_metrics_of_an_unknown_round_exits_1(two_rounds):

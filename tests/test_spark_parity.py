@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analytics.domain.settings import AREA_STANDARD
 from analytics.figures import breakdowns, metrics, queries
 from analytics.fixtures import synthetic
 from analytics.fixtures.demo import load_demo
@@ -288,7 +289,7 @@ def _breakdown(engines: Engines, con: ibis.BaseBackend, name: str, f: metrics.Fi
         sources = metrics.village_table_rounds(con, f.round, engines.order)
         return breakdowns.village_table(con, f, sources)
     if name == "relocation_households":
-        return breakdowns.relocation_households(con, f, metrics.RELOCATION_AREA_STANDARD)
+        return breakdowns.relocation_households(con, f, AREA_STANDARD)
     return getattr(breakdowns, name)(con, f)
 
 

@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 
 from analytics.figures import headline, summaries
+from analytics.domain.settings import Settings
 from analytics.figures.breakdowns import SECURE_FIELDS
+from analytics.figures.limits import beyond_limit, is_beyond
 
 D1, D2, D3 = pd.Timestamp("2017-06-01"), pd.Timestamp("2017-06-02"), pd.Timestamp("2017-06-05")
 
@@ -273,12 +275,18 @@ def test_the_drill_down_opens_on_the_first_family_with_a_household():
     ],
 )
 def test_a_rate_is_beyond_its_threshold_only_past_it(value, limit, floor, expected):
-    assert headline.beyond(value, limit, floor) is expected
+    assert is_beyond(value, limit, floor) is expected
 
 
-def test_beyond_each_marks_the_units_past_the_ceiling_and_not_the_missing_ones():
+def test_beyond_limit_marks_the_units_past_the_ceiling_and_not_the_missing_ones():
     values = pd.Series([0.01, 0.05, float("nan"), 0.02])
-    assert headline.beyond_each(values, 0.02).tolist() == [False, True, False, False]
+    limits = Settings(rate_ceilings={"inclusion_error_rate": 0.02})
+    assert beyond_limit(values, limits, "inclusion_error_rate").tolist() == [
+        False,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_the_heading_names_at_most_three_units():

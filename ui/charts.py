@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
 
-from analytics.figures import headline
+from analytics.figures.limits import is_beyond
 
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, SimHei, sans-serif"
 OVER = "#d62728"
@@ -108,7 +108,7 @@ def rate_bars(
     ``floor`` means the threshold is a minimum (approval); otherwise a ceiling.
     """
     values = frame[rate]
-    colors = [OVER if o else OK for o in headline.beyond_each(values, ceiling, floor)]
+    colors = [OVER if is_beyond(v, ceiling, floor) else OK for v in values]
     fig = go.Figure(
         go.Bar(
             x=frame[x],

@@ -22,6 +22,9 @@ if rows.empty:
     st.stop()
 
 rows["mode"] = rows["mode"].fillna(t("not_recorded"))
+# a household of no known village (analytics.figures.relocation.placed) stays on the page
+rows["township"] = rows["township"].fillna(t("township_unknown"))
+rows["village"] = rows["village"].fillna(t("village_unknown"))
 rows["site"] = rows["site"].fillna("—")
 by_site = summaries.household_counts(rows, ["site", "mode"])
 fig = go.Figure()

@@ -277,6 +277,15 @@ LABELS: dict[str, tuple[str, str]] = {
         "Comprehensive poverty rate (households)",
     ),
     "approval_rate": ("群众认可度", "Public approval"),
+    # the comprehensive rate's numerator (metrics.RATE_PARTS)
+    "comprehensive_poor_persons": (
+        "贫困人口（未脱贫 + 漏评 + 错退）",
+        "Poor persons (remaining poor + exclusion errors + wrongful exits)",
+    ),
+    "comprehensive_poor_households": (
+        "贫困户（未脱贫 + 漏评 + 错退）",
+        "Poor households (remaining poor + exclusion errors + wrongful exits)",
+    ),
     # navigation (leaders' pages)
     "page_dynamics": ("动态管理", "Dynamic adjustment"),
     "page_households": ("贫困户情况", "Households"),
@@ -395,6 +404,9 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "site": ("安置点", "Site"),
     "mode": ("安置方式", "Mode"),
+    # a relocated household whose 迁出村 is blank and whose 户编号 is not in the registry
+    "village_unknown": ("迁出村未知", "village unknown"),
+    "township_unknown": ("乡镇未知", "township unknown"),
     "persons": ("搬迁人口", "Persons"),
     "house_area": ("住房面积（平方米）", "House area (m²)"),
     "standard_area": ("标准面积（平方米）", "Standard area (m²)"),
@@ -457,6 +469,76 @@ LABELS: dict[str, tuple[str, str]] = {
     "no_anomalies": ("所选范围内没有发现异常。", "No anomaly in the selected area."),
     "heatmap_title": ("各规则异常数（规则 × 单位）", "Hits per rule and unit"),
     "rule": ("规则", "Rule"),
+    # each anomaly rule's limit (analytics.figures.rules.limit_text), with the values in force
+    "rule_limit_exclusion": (
+        "任一排除条件列（schema.EXCLUSION_FIELDS）为“是”",
+        "any exclusion column (schema.EXCLUSION_FIELDS) is yes",
+    ),
+    "rule_limit_wrongful_exit": (
+        "人均纯收入 < 该批次年度的贫困线（settings.poverty_lines，元/人/年：{lines}）"
+        "或两不愁三保障任一为“否”",
+        "per-capita income < the poverty line of the round's year (settings.poverty_lines, "
+        "yuan per person per year: {lines}) or any of the two assurances and three "
+        "guarantees is no",
+    ),
+    "rule_limit_suspected_exclusion": (
+        "非建档立卡户人均纯收入 < 该批次年度的贫困线（settings.poverty_lines，元/人/年：{lines}），"
+        "且核查结论不是漏评；仅在该年度贫困线已设置时检查（不借用其他年度）",
+        "a non-registered household's per-capita income < the poverty line of the round's "
+        "year (settings.poverty_lines, yuan per person per year: {lines}) and no exclusion "
+        "error recorded; checked only when that year has a line (never another year's)",
+    ),
+    "rule_limit_poor_far_above": (
+        "人均纯收入 > settings.poor_far_above_factor（{factor}）× 该批次年度的贫困线",
+        "per-capita income > settings.poor_far_above_factor ({factor}) x the poverty line of "
+        "the round's year",
+    ),
+    "rule_limit_contradiction": (
+        "无（状态与结论组合不允许）",
+        "none (the registry state and the outcome cannot go together)",
+    ),
+    "rule_limit_duplicate_id": (
+        "同一批次中同一身份证号出现在 2 户及以上",
+        "the same ID number in 2 or more households of a round",
+    ),
+    "rule_limit_invalid_id": (
+        "导入时的 W_ID_CHECK、W_ID_LENGTH、W_ID_LEGACY15、W_ID_BIRTH、W_ID_AS_NUMBER",
+        "the import warnings W_ID_CHECK, W_ID_LENGTH, W_ID_LEGACY15, W_ID_BIRTH, W_ID_AS_NUMBER",
+    ),
+    "rule_limit_relocation_area": (
+        "住房面积 > settings.area_standard（{area_standard} 平方米/人）× 搬迁人口",
+        "house area > settings.area_standard ({area_standard} m² per person) x persons moved",
+    ),
+    "rule_limit_income_impossible": (
+        "人均纯收入 ≤ 0 或 > settings.income_max（{income_max} 元/人/年）",
+        "per-capita income ≤ 0 or > settings.income_max ({income_max} yuan per person per year)",
+    ),
+    "rule_limit_income_missing": (
+        "建档立卡户（未脱贫、已脱贫）人均纯收入为空",
+        "a registered (remaining-poor or exited) household has no per-capita income",
+    ),
+    "rule_limit_rate_ceiling": (
+        "settings.rate_ceilings['{rate}']（{ceiling}）",
+        "settings.rate_ceilings['{rate}'] ({ceiling})",
+    ),
+    "rule_limit_approval": (
+        "settings.approval_floor（{approval_floor}），仅在该村有人作答时",
+        "settings.approval_floor ({approval_floor}), only where someone in the village answered",
+    ),
+    "rule_limit_outlier": (
+        "settings.outlier_z（{outlier_z}）；"
+        "settings.outlier_min_units（{outlier_min_units} 个村）；MAD = 0 不计算",
+        "settings.outlier_z ({outlier_z}); settings.outlier_min_units ({outlier_min_units} "
+        "villages); not computed when MAD = 0",
+    ),
+    "rule_limit_group_no_meeting": (
+        "组级会议至少 1 场（仅当本批次有会议记录时）",
+        "at least 1 group-level meeting (only when the round records meetings)",
+    ),
+    "rule_limit_completeness": (
+        "已调查户数 / 总户数 < settings.completeness_min（{completeness_min}）",
+        "surveyed / total households < settings.completeness_min ({completeness_min})",
+    ),
     "anomaly_households": ("异常户（{n} 户）", "Households flagged ({n})"),
     "anomaly_units": ("异常单位", "Units flagged"),
     "high": ("高", "high"),

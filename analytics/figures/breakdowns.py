@@ -11,14 +11,37 @@ only, never the head's ID number).
 
 from __future__ import annotations
 
+from functools import reduce
+from operator import or_
+
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
 from analytics.figures.filters import Filters, apply_filters
 from analytics.figures.metrics import REGISTERED, serving_village_rows
+from analytics.figures.relocation import (
+    concentrated,
+    dispersed,
+    over_standard,
+    relocated,
+    standard_area,
+)
 
 SECURE_FIELDS = ("food_clothing_secure", "education_secure", "medical_secure", "housing_secure")
+
+
+def lacks(h: ir.Table, item: str) -> ir.BooleanValue:
+    """Whether each household lacks one item of 两不愁三保障 (``SECURE_FIELDS``): its yes/no
+    column says no. An empty cell is not a shortfall (false, never null)."""
+    return (h[item] == False).fill_null(False)  # noqa: E712
+
+
+def lacks_any(h: ir.Table) -> ir.BooleanValue:
+    """Whether each household lacks any item of 两不愁三保障 (``lacks``): the shortfall the
+    households page counts and the wrongful-exit rule flags (DOMAIN.md: a household exits
+    only when all of 两不愁三保障 hold)."""
+    return reduce(or_, [lacks(h, k) for k in SECURE_FIELDS])
 
 
 def _households(con: ibis.BaseBackend, f: Filters) -> ir.Table:
@@ -62,14 +85,10 @@ def shortfalls(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
     """
     h = _households(con, f)
     h = h.filter(h.registry_state.isin(REGISTERED))
-    lacks = {k: (h[k] == False).fill_null(False) for k in SECURE_FIELDS}  # noqa: E712
-    any_lack = lacks["food_clothing_secure"]
-    for k in SECURE_FIELDS[1:]:
-        any_lack = any_lack | lacks[k]
     expr = h.group_by("township", "village").aggregate(
         registered=h.count(),
-        **{k: v.ifelse(1, 0).sum() for k, v in lacks.items()},
-        any_shortfall=any_lack.ifelse(1, 0).sum(),
+        **{k: lacks(h, k).ifelse(1, 0).sum() for k in SECURE_FIELDS},
+        any_shortfall=lacks_any(h).ifelse(1, 0).sum(),
         **{f"{k}_answered": h[k].count() for k in SECURE_FIELDS},
     )
     return expr.order_by("township", "village").execute()
@@ -164,17 +183,16 @@ def groups_without_meetings(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
 def relocation_households(con: ibis.BaseBackend, f: Filters, area_standard: float) -> pd.DataFrame:
     """Each relocated household against the housing standard (m² per person).
 
+    Each counts for the unit ``relocation.placed`` gives it (迁出村, else its registry
+    village; null when neither is known, never dropped).
+
     Columns: township, village, household_id, site, mode, persons, house_area,
     standard_area (= standard x persons), over_area (m² above it, 0 when within),
-    over_standard (bool), remedy.
+    over_standard (bool), remedy, village_known (bool), concentrated and dispersed (bool,
+    ``relocation.concentrated`` / ``relocation.dispersed``).
     """
-    r = apply_filters(
-        con.table("relocation"), Filters(f.round, f.townships, f.villages), has_group=False
-    )
-    if f.groups:
-        h = _households(con, f)
-        r = r.filter(r.household_id.isin(h.household_id))
-    standard = r.persons.cast("float64") * area_standard
+    r = relocated(con, f)
+    standard = standard_area(r.persons, area_standard)
     over = r.house_area - standard
     expr = r.select(
         "township",
@@ -186,8 +204,11 @@ def relocation_households(con: ibis.BaseBackend, f: Filters, area_standard: floa
         "house_area",
         standard_area=standard,
         over_area=ibis.greatest(over, 0),
-        over_standard=r.house_area > standard,
+        over_standard=over_standard(r.house_area, r.persons, area_standard),
         remedy=r.remedy,
+        village_known=r.village_known,
+        concentrated=concentrated(r.site, r.mode),
+        dispersed=dispersed(r.mode),
     )
     return expr.order_by("township", "village", "household_id").execute()
 

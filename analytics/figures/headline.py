@@ -17,6 +17,7 @@ import pandas as pd
 
 from analytics.domain.settings import Settings
 from analytics.figures import coverage, metrics
+from analytics.figures.limits import is_beyond, rate_limit
 
 # Count tiles: each shows <family>_households and <family>_persons.
 COUNT_TILES: tuple[str, ...] = (
@@ -167,8 +168,8 @@ def rate_tiles(
     for rate in RATE_TILES:
         key = rate if basis == "persons" or rate == "approval_rate" else f"{rate}_households"
         fig = now[key]
-        floor = rate == "approval_rate"
-        limit = settings.approval_floor if floor else settings.rate_ceilings.get(rate)
+        limit, floor = rate_limit(settings, rate)
+        beyond = is_beyond(fig.value, limit, floor)
         out.append(
             Tile(
                 key,
@@ -176,31 +177,11 @@ def rate_tiles(
                 (fig,),
                 limit=limit,
                 floor=floor,
-                beyond=beyond(fig.value, limit, floor),
+                beyond=beyond,
                 change=(_change(key, now, before),),
             )
         )
     return out
-
-
-def beyond(value: object, limit: float | None, floor: bool = False) -> bool | None:
-    """Whether a rate (a fraction) is past its threshold: above a ceiling
-    (``Settings.rate_ceilings``), or below a floor when ``floor`` (approval,
-    ``Settings.approval_floor``); a rate equal to its limit is within it. None when the
-    rate or the limit is missing."""
-    if value is None or limit is None or pd.isna(value):  # type: ignore[arg-type]
-        return None
-    return bool(value < limit) if floor else bool(value > limit)  # type: ignore[operator]
-
-
-def beyond_each(values: pd.Series, limit: float | None, floor: bool = False) -> pd.Series:
-    """``beyond`` for each rate of ``values`` (one per unit), False where a rate is missing.
-
-    Returns
-    -------
-    pd.Series of bool, aligned with ``values``.
-    """
-    return values.map(lambda v: bool(beyond(v, limit, floor))).astype(bool)
 
 
 # Above this many units the overview's heading says "county totals" instead of naming them.

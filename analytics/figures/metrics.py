@@ -13,8 +13,9 @@ Rules (DOMAIN.md, "Metrics contract"):
   household counts; the person basis is the official one;
 - a meeting without a village is township-level: it counts for the township only; one
   without a group counts for its village, not for any group;
-- relocation persons come from the relocation table (搬迁人口); over standard means house
-  area (m²) > standard (m² per person, default 25) × persons;
+- relocation persons come from the relocation table (搬迁人口); which unit a relocated
+  household counts for (迁出村, else its registry village) and what over the housing
+  standard means are ``relocation.placed`` and ``relocation.over_standard``;
 - comprehensive poverty rate = (remaining poor + exclusion error + wrongful exit persons)
   / rural population: the village table's 乡村人口 for a village (summed for a township),
   the unit's own persons_total where the village is missing, and always for a group or
@@ -24,14 +25,20 @@ Rules (DOMAIN.md, "Metrics contract"):
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import reduce
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from analytics.domain.settings import AREA_STANDARD
 from analytics.figures import prepared as kept
 from analytics.figures.filters import Filters, apply_filters
+from analytics.figures.relocation import concentrated, over_standard, relocated
 
 LEVELS: dict[str, tuple[str, ...]] = {
     "county": ("county",),  # everything selected, as one unit (county totals)
@@ -40,7 +47,6 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "group": ("township", "village", "group"),
 }
 REGISTERED = ("remaining_poor", "exited")
-RELOCATION_AREA_STANDARD = 25.0  # m² per person: national 13th Five-Year relocation plan
 
 # (family, predicate source) for household counts; each yields <family>_households/_persons.
 STATE_FAMILIES = ("registered", "remaining_poor", "exited", "nonregistered")
@@ -60,6 +66,9 @@ RATES = {
     "exclusion_error_rate": ("exclusion_error", "nonregistered"),
     "wrongful_exit_rate": ("wrongful_exit", "exited"),
 }
+# The families the comprehensive poverty rate (综合贫困发生率) counts as poor: the remaining
+# poor, the poor left out (漏评) and the poor wrongly exited (错退). DOMAIN.md, "Metrics".
+COMPREHENSIVE_POOR = ("remaining_poor", "exclusion_error", "wrongful_exit")
 COUNT_KEYS: tuple[str, ...] = (
     "households_total",
     "persons_total",
@@ -85,6 +94,71 @@ RATE_KEYS: tuple[str, ...] = (
     "approval_rate",
 )
 METRIC_KEYS: tuple[str, ...] = COUNT_KEYS + RATE_KEYS
+
+
+@dataclass(frozen=True)
+class RatePart:
+    """What one rate divides: the sum of ``terms`` over ``denominator`` (count columns).
+
+    ``numerator`` names the sum: the one term's column, or ``comprehensive_poor_<basis>``
+    for the comprehensive rate (a label key of ``analytics.domain.labels``). ``basis`` is
+    "persons" or "households": the unit of both counts.
+    """
+
+    numerator: str
+    terms: tuple[str, ...]
+    denominator: str
+    basis: str
+
+
+def _rate_parts() -> dict[str, RatePart]:
+    out: dict[str, RatePart] = {}
+    for key, (num, den) in RATES.items():
+        for basis, suffix in (("persons", ""), ("households", "_households")):
+            col = f"{num}_{basis}"
+            out[f"{key}{suffix}"] = RatePart(col, (col,), f"{den}_{basis}", basis)
+    for basis, suffix, den in (
+        ("persons", "", "rural_population"),
+        ("households", "_households", "rural_households"),
+    ):
+        terms = tuple(f"{fam}_{basis}" for fam in COMPREHENSIVE_POOR)
+        poor = f"comprehensive_poor_{basis}"
+        out[f"comprehensive_poverty_rate{suffix}"] = RatePart(poor, terms, den, basis)
+    out["approval_rate"] = RatePart(
+        "approval_yes", ("approval_yes",), "approval_answered", "households"
+    )
+    return out
+
+
+# rate key -> its numerator and denominator: the one definition every rate is computed
+# from (here) and explained by (the anomaly rules' messages, the misclassification page).
+RATE_PARTS: dict[str, RatePart] = _rate_parts()
+
+
+def numerator(t: Any, rate: str) -> Any:
+    """The numerator of ``rate`` in a table of counts: the sum of ``RATE_PARTS[rate].terms``.
+
+    Parameters
+    ----------
+    t : an Ibis table or a pandas frame holding the count columns (``metrics_expr``'s
+        output or ``compute``'s frame).
+    rate : a key of ``RATE_KEYS``.
+
+    Returns
+    -------
+    The column (Ibis value, or pandas Series of shape (units,)) in households or persons.
+
+    Raises
+    ------
+    KeyError
+        For an unknown rate.
+    """
+    return reduce(operator.add, (t[c] for c in RATE_PARTS[rate].terms))
+
+
+def denominator(t: Any, rate: str) -> Any:
+    """The denominator column of ``rate`` in a table of counts (see ``numerator``)."""
+    return t[RATE_PARTS[rate].denominator]
 
 
 def _inputs() -> dict[str, tuple[str, ...]]:
@@ -134,7 +208,6 @@ HOUSEHOLD_COLUMNS = (
     "approval",
 )
 MEETING_COLUMNS = (*_PLACE, "attendance")
-RELOCATION_COLUMNS = (*_PLACE, "household_id", "site", "mode", "persons", "house_area")
 
 
 def _n(cond: ir.BooleanValue) -> ir.IntegerScalar:
@@ -191,24 +264,18 @@ def _meeting_agg(m: ir.Table, level: str, keys: Sequence[str]) -> ir.Table:
     )
 
 
-def _relocation_agg(r: ir.Table, h: ir.Table, keys: Sequence[str], standard: float) -> ir.Table:
-    where = h.select(
-        household_id=h.household_id, _village=h.village, group=h["group"], _township=h.township
-    )
-    j = r.drop("group").left_join(where, "household_id")
-    j = j.mutate(
-        township=j.township.fill_null(j._township),
-        village=j.village.fill_null(j._village).fill_null(""),
-        group=j["group"].fill_null(""),
-    )
-    over = j.house_area > j.persons * standard
-    concentrated = j.site.notnull() & ~j.mode.fill_null("").contains("分散")
-    return j.group_by(list(keys)).aggregate(
-        relocated_households=j.count(),
-        relocated_persons=j.persons.sum(),
+def _relocation_agg(r: ir.Table, keys: Sequence[str], standard: float) -> ir.Table:
+    # ``r`` is placed (``relocation.relocated``); "" stands in for an unknown village or
+    # group so that such households form a unit of their own (shown as missing again).
+    r = r.mutate(village=r.village.fill_null(""), group=r["group"].fill_null(""))
+    over = over_standard(r.house_area, r.persons, standard)
+    at_site = concentrated(r.site, r.mode)
+    return r.group_by(list(keys)).aggregate(
+        relocated_households=r.count(),
+        relocated_persons=r.persons.sum(),
         relocation_over_standard_households=_n(over),
-        relocation_over_standard_persons=over.ifelse(j.persons, 0).sum(),
-        relocation_sites=concentrated.ifelse(j.site, ibis.null("string")).nunique(),
+        relocation_over_standard_persons=over.ifelse(r.persons, 0).sum(),
+        relocation_sites=at_site.ifelse(r.site, ibis.null("string")).nunique(),
     )
 
 
@@ -245,7 +312,7 @@ def metrics_expr(
     level: str = "village",
     *,
     village_rounds: dict[str, str] | None = None,
-    area_standard: float = RELOCATION_AREA_STANDARD,
+    area_standard: float = AREA_STANDARD,
 ) -> ir.Table:
     """The unexecuted expression of every metric for one round at one level.
 
@@ -256,7 +323,7 @@ def metrics_expr(
     level : "county" (all selected rows as one unit), "township", "village" or "group".
     village_rounds : township -> the round whose village table to use (see
         ``village_table_rounds``); None uses the round's own only.
-    area_standard : relocation housing standard in m² per person.
+    area_standard : relocation housing standard in m² per person (``Settings.area_standard``).
 
     Raises
     ------
@@ -270,18 +337,12 @@ def metrics_expr(
     households = con.table("households").select(*HOUSEHOLD_COLUMNS)
     h = apply_filters(households, filters)
     m = apply_filters(con.table("meetings").select(*MEETING_COLUMNS), filters)
-    r = apply_filters(
-        con.table("relocation").select(*RELOCATION_COLUMNS),
-        Filters(filters.round, filters.townships, filters.villages),
-        has_group=False,
-    )
-    if filters.groups:
-        r = r.filter(r.household_id.isin(h.household_id))
+    r = relocated(con, filters)
     hh = _household_part(con, h, filters, level, village_rounds or {})
     mt = _meeting_agg(m, level, keys)
     if level == "group":
         mt = mt.mutate(group=mt["group"].fill_null(""))
-    rl = _relocation_agg(r, h, keys, area_standard)
+    rl = _relocation_agg(r, keys, area_standard)
 
     # Each part holds some of the counts for some units (a unit may have meetings but no
     # households); stacked and summed per unit, a count a part lacks is 0. The household
@@ -291,15 +352,7 @@ def metrics_expr(
     t = stacked.group_by(list(keys)).aggregate(
         **{c: stacked[c].sum().fill_null(0) for c in COUNT_KEYS}
     )
-    rates: dict[str, ir.Value] = {}
-    for key, (num, den) in RATES.items():
-        rates[key] = _rate(t[f"{num}_persons"], t[f"{den}_persons"])
-        rates[f"{key}_households"] = _rate(t[f"{num}_households"], t[f"{den}_households"])
-    poor_p = t.remaining_poor_persons + t.exclusion_error_persons + t.wrongful_exit_persons
-    poor_h = t.remaining_poor_households + t.exclusion_error_households + t.wrongful_exit_households
-    rates["comprehensive_poverty_rate"] = _rate(poor_p, t.rural_population)
-    rates["comprehensive_poverty_rate_households"] = _rate(poor_h, t.rural_households)
-    rates["approval_rate"] = _rate(t.approval_yes, t.approval_answered)
+    rates = {k: _rate(numerator(t, k), denominator(t, k)) for k in RATE_KEYS}
     # "" stood in for a missing name so that units match; show it as missing again.
     names = {k: ibis.ifelse(t[k] == "", ibis.null("string"), t[k]) for k in keys[1:]}
     out = t.select(
@@ -387,7 +440,7 @@ def compute(
     level: str = "village",
     *,
     round_order: Sequence[str] = (),
-    area_standard: float = RELOCATION_AREA_STANDARD,
+    area_standard: float = AREA_STANDARD,
     prepared: bool = True,
 ) -> pd.DataFrame:
     """Every metric for one round at one level, as a pandas frame (one row per unit).

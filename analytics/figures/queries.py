@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import ibis
 import pandas as pd
 
+from analytics.domain.settings import AREA_STANDARD
 from analytics.figures import breakdowns, coverage, headline, metrics, records
 from analytics.store.database import Store
 
@@ -55,7 +56,7 @@ def metrics_frame(
     townships: Sequence[str] = (),
     villages: Sequence[str] = (),
     groups: Sequence[str] = (),
-    area_standard: float = metrics.RELOCATION_AREA_STANDARD,
+    area_standard: float = AREA_STANDARD,
 ) -> pd.DataFrame:
     """Every metric for one round (the latest when None) at one level, filtered, with its
     coverage (``coverage.apply``): a metric that the unit's files did not measure is null,
@@ -97,7 +98,7 @@ def year_figures(
     townships: Sequence[str] = (),
     villages: Sequence[str] = (),
     groups: Sequence[str] = (),
-    area_standard: float = metrics.RELOCATION_AREA_STANDARD,
+    area_standard: float = AREA_STANDARD,
 ) -> dict[str, headline.Figure]:
     """The year's picture of an area: every metric from the first of ``rounds`` (newest
     first, one year's) whose files measured it (``headline.figures_of_year``).

@@ -17,6 +17,7 @@ import pandas as pd
 from analytics.domain import schema
 from analytics.figures.filters import Filters, apply_filters
 from analytics.figures.metrics import family_conditions
+from analytics.figures.relocation import relocated
 from analytics.importing import validate
 
 PERSONAL = ("head_name", "head_id_number")
@@ -80,7 +81,9 @@ def table_rows(
     """Rows of a stored table (households, meetings, relocation, villages) for a round and area.
 
     Columns: ``TABLE_COLUMNS[table]``. Names and ID numbers masked unless ``unmask``.
-    ``household_ids`` narrows households / relocation to those households.
+    ``household_ids`` narrows households / relocation to those households. Relocation rows
+    are inside the filters by the unit they count for (``relocation.placed``), as the
+    relocation figures are, and listed as stored (a blank 迁出村 stays blank).
 
     Raises
     ------
@@ -89,7 +92,14 @@ def table_rows(
     """
     columns = TABLE_COLUMNS[table]
     t = con.table(table)
-    t = apply_filters(t, filters, has_group="group" in t.columns)
+    if table == "relocation":
+        # inside the filters by the unit each household counts for (``relocation.placed``:
+        # 迁出村, else its registry village), listed as stored
+        inside = relocated(con, filters)
+        t = apply_filters(t, Filters(filters.round))
+        t = t.filter(t.household_id.isin(inside.household_id))
+    else:
+        t = apply_filters(t, filters, has_group="group" in t.columns)
     if household_ids and "household_id" in t.columns:
         t = t.filter(t.household_id.isin(household_ids))
     t = _masked(t.select(*columns), unmask)

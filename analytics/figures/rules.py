@@ -29,10 +29,13 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from analytics.domain import schema
+from analytics.domain.labels import label
 from analytics.domain.settings import Settings
 from analytics.figures import breakdowns, metrics, prepared
 from analytics.figures.filters import Filters, apply_filters
+from analytics.figures.limits import beyond_limit, rate_limit
 from analytics.figures.metrics import REGISTERED
+from analytics.figures.relocation import over_standard, relocated, standard_area
 from analytics.importing.validate import CONTRADICTIONS, mask_id
 
 HOUSEHOLD, VILLAGE = "household", "village"
@@ -120,7 +123,8 @@ class Rule:
     level : "household" (one hit per household) or "village" (one hit per village, or per
         group for group rules).
     source : the policy, report or method the rule comes from.
-    limit : the limit in words: the ``Settings`` field and its default.
+    limit : the key of the limit's wording in ``analytics.domain.labels.LABELS``: a (zh,
+        en) template filled with the values in force (``limit_text``).
     predicate : ``Context`` -> hits. Household rules return an Ibis table expression;
         village rules a pandas frame. Either holds the ``UNIT_COLUMNS`` (value and limit as
         floats, missing as null) plus any column ``message`` reads; None means "not
@@ -137,6 +141,7 @@ class Rule:
     limit: str
     predicate: Predicate
     message: Message
+    rate: str | None = None  # the rate a village rule judges (its limit's wording names it)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -252,10 +257,6 @@ def _exclusion_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
     )
 
 
-def _lacks_any(h: ir.Table) -> ir.BooleanValue:
-    return reduce(or_, [(h[k] == False).fill_null(False) for k in SECURE_KEYS])  # noqa: E712
-
-
 def _wrongful_exit(ctx: Context) -> ir.Table:
     h = ctx.households()
     h = h.filter(h.registry_state == "exited")
@@ -263,7 +264,7 @@ def _wrongful_exit(ctx: Context) -> ir.Table:
     below = (
         (h.income_per_capita < line).fill_null(False) if line is not None else ibis.literal(False)
     )
-    hit = h.filter(_lacks_any(h) | below)
+    hit = h.filter(breakdowns.lacks_any(h) | below)
     return select_hits(hit, hit.income_per_capita, line, ("income_per_capita", *SECURE_KEYS))
 
 
@@ -411,24 +412,9 @@ def _invalid_id_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
 
 
 def _relocation_area(ctx: Context) -> ir.Table:
-    f = ctx.filters
-    r = apply_filters(
-        ctx.con.table("relocation"), Filters(f.round, f.townships, f.villages), has_group=False
-    )
-    if f.groups:
-        r = r.filter(r.household_id.isin(ctx.households().household_id))
-    h = ctx.round_households()
-    where = h.select(
-        household_id=h.household_id, _village=h.village, _group=h["group"], _township=h.township
-    )
-    j = r.drop("group").left_join(where, "household_id")
-    j = j.mutate(
-        township=j.township.fill_null(j._township),
-        village=j.village.fill_null(j._village),
-        group=j._group,
-        _standard=j.persons.cast("float64") * ctx.settings.area_standard,
-    )
-    hit = j.filter(j.house_area > j._standard)
+    r = relocated(ctx.con, ctx.filters)
+    r = r.mutate(_standard=standard_area(r.persons, ctx.settings.area_standard))
+    hit = r.filter(over_standard(r.house_area, r.persons, ctx.settings.area_standard))
     return select_hits(hit, hit.house_area, hit._standard, ("persons",))
 
 
@@ -477,89 +463,47 @@ def _income_missing_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
 
 
 # -------------------------------------------------------------------- village rules
-# rate key -> (zh label, en label, numerator column, denominator column, unit zh/en)
-RATE_LABELS: dict[str, tuple[str, str, str, str, str, str]] = {
-    "inclusion_error_rate": (
-        "错评率",
-        "inclusion-error rate",
-        "inclusion_error_persons",
-        "registered_persons",
-        "人",
-        "persons",
-    ),
-    "exclusion_error_rate": (
-        "漏评率",
-        "exclusion-error rate",
-        "exclusion_error_persons",
-        "nonregistered_persons",
-        "人",
-        "persons",
-    ),
-    "wrongful_exit_rate": (
-        "错退率",
-        "wrongful-exit rate",
-        "wrongful_exit_persons",
-        "exited_persons",
-        "人",
-        "persons",
-    ),
-    "comprehensive_poverty_rate": (
-        "综合贫困发生率",
-        "comprehensive poverty rate",
-        "poor_persons",
-        "rural_population",
-        "人",
-        "persons",
-    ),
-    "approval_rate": (
-        "群众认可度",
-        "public approval rate",
-        "approval_yes",
-        "approval_answered",
-        "户",
-        "households",
-    ),
-}
+def _rate_names(key: str) -> tuple[str, str]:
+    """A rate's name for a message, (zh, en), from the label table (English in lower case,
+    as inside a sentence). Its counts are ``metrics.RATE_PARTS``."""
+    en = label(key, "en")
+    return label(key), en[:1].lower() + en[1:]
+
+
+_BASIS_UNIT = {"persons": ("人", "persons"), "households": ("户", "households")}
 
 
 def _village_frame(ctx: Context) -> pd.DataFrame:
     m = ctx.village_metrics().copy()
-    m["poor_persons"] = (
-        m["remaining_poor_persons"] + m["exclusion_error_persons"] + m["wrongful_exit_persons"]
-    )
     m["group"] = None
     m["household_id"] = None
     return m
 
 
-def _over_ceiling(key: str) -> Predicate:
-    """Villages whose ``key`` rate is above ``settings.rate_ceilings[key]``."""
+def _beyond(key: str) -> Predicate:
+    """Villages whose ``key`` rate is beyond its limit (``beyond_limit``)."""
 
     def predicate(ctx: Context) -> pd.DataFrame | None:
-        ceiling = ctx.settings.rate_ceilings.get(key)
-        if ceiling is None:
+        limit, _ = rate_limit(ctx.settings, key)
+        if limit is None:
             return None
         m = _village_frame(ctx)
-        m = m[m[key].notna() & (m[key] > ceiling)]
-        return m.assign(value=m[key], limit=float(ceiling))
+        m = m.assign(numerator=metrics.numerator(m, key), denominator=metrics.denominator(m, key))
+        m = m[beyond_limit(m[key], ctx.settings, key)]
+        return m.assign(value=m[key], limit=float(limit))
 
     return predicate
 
 
-def _under_floor(ctx: Context) -> pd.DataFrame:
-    m = _village_frame(ctx)
-    floor = ctx.settings.approval_floor
-    m = m[m["approval_rate"].notna() & (m["approval_rate"] < floor)]
-    return m.assign(value=m["approval_rate"], limit=float(floor))
-
-
-def _rate_msg(key: str, above: bool) -> Message:
-    zh_label, en_label, num, den, unit, unit_en = RATE_LABELS[key]
+def _rate_msg(key: str) -> Message:
+    zh_label, en_label = _rate_names(key)
+    unit, unit_en = _BASIS_UNIT[metrics.RATE_PARTS[key].basis]
 
     def message(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
-        counts = f"{_num(r[num])}/{_num(r[den])} {unit}"
-        counts_en = f"{_num(r[num])}/{_num(r[den])} {unit_en}"
-        zh_cmp, en_cmp = ("高于上限", "is above the ceiling") if above else ("低于", "is below")
+        _, floor = rate_limit(ctx.settings, key)
+        counts = f"{_num(r['numerator'])}/{_num(r['denominator'])} {unit}"
+        counts_en = f"{_num(r['numerator'])}/{_num(r['denominator'])} {unit_en}"
+        zh_cmp, en_cmp = ("低于", "is below") if floor else ("高于上限", "is above the ceiling")
         return (
             f"{zh_label} {_pct(r['value'])}（{counts}）{zh_cmp} {_pct(r['limit'])}",
             f"{en_label} {_pct(r['value'])} ({counts_en}) {en_cmp} {_pct(r['limit'])}",
@@ -605,7 +549,7 @@ def _outlier(key: str) -> Predicate:
 
 
 def _outlier_msg(key: str) -> Message:
-    zh_label, en_label = RATE_LABELS[key][:2]
+    zh_label, en_label = _rate_names(key)
 
     def message(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
         z, lim, n = float(r["value"]), float(r["limit"]), int(r["units"])
@@ -667,7 +611,7 @@ _EVALUATION = "国家贫困退出专项评估检查（三率一度）"
 
 
 def _ceiling_rule(code: str, key: str, name_en: str, source: str) -> Rule:
-    zh = RATE_LABELS[key][0]
+    zh = _rate_names(key)[0]
     return Rule(
         code,
         f"{zh}超过上限",
@@ -675,14 +619,15 @@ def _ceiling_rule(code: str, key: str, name_en: str, source: str) -> Rule:
         "high",
         VILLAGE,
         source,
-        f"settings.rate_ceilings['{key}']（默认 {_pct(Settings().rate_ceilings[key])}）",
-        _over_ceiling(key),
-        _rate_msg(key, above=True),
+        "rule_limit_rate_ceiling",
+        _beyond(key),
+        _rate_msg(key),
+        key,
     )
 
 
 def _outlier_rule(code: str, key: str) -> Rule:
-    zh, en = RATE_LABELS[key][:2]
+    zh, en = _rate_names(key)
     return Rule(
         code,
         f"{zh}与其他村差异过大",
@@ -690,9 +635,10 @@ def _outlier_rule(code: str, key: str) -> Rule:
         "low",
         VILLAGE,
         "Iglewicz & Hoaglin (1993) modified z-score; DHIS2 outlier detection (MOD_Z_SCORE)",
-        "settings.outlier_z（默认 3.5）; settings.outlier_min_units（默认 5 个村）; MAD = 0 不计算",
+        "rule_limit_outlier",
         _outlier(key),
         _outlier_msg(key),
+        key,
     )
 
 
@@ -704,7 +650,7 @@ RULES: tuple[Rule, ...] = (
         "high",
         HOUSEHOLD,
         "DOMAIN.md 排除条件（富户戴穷帽）：云南 2017 等县级识别排除清单",
-        "任一排除条件列（schema.EXCLUSION_FIELDS）为“是”",
+        "rule_limit_exclusion",
         _exclusion,
         _exclusion_msg,
     ),
@@ -716,7 +662,7 @@ RULES: tuple[Rule, ...] = (
         HOUSEHOLD,
         f"{_EXIT_RULES}：收入稳定超过国家扶贫标准且两不愁三保障；"
         "全国扶贫开发信息系统疑点数据“已脱贫户收入低于贫困线”",
-        "人均纯收入 < settings.poverty_line(year)（默认 2017 年 2,952 元）或两不愁三保障任一为“否”",
+        "rule_limit_wrongful_exit",
         _wrongful_exit,
         _wrongful_exit_msg,
     ),
@@ -727,8 +673,7 @@ RULES: tuple[Rule, ...] = (
         "high",
         HOUSEHOLD,
         "DOMAIN.md 漏评：符合条件但未纳入建档立卡；全国扶贫开发信息系统疑点数据“收入低于贫困线”",
-        "非建档立卡户人均纯收入 < settings.poverty_line(year)，且核查结论不是漏评；"
-        "仅在该年度贫困线已设置时检查（不借用其他年度）",
+        "rule_limit_suspected_exclusion",
         _suspected_exclusion,
         _suspected_exclusion_msg,
     ),
@@ -739,7 +684,7 @@ RULES: tuple[Rule, ...] = (
         "medium",
         HOUSEHOLD,
         "项目默认：收入远超标准的在册贫困户疑似错评（富户戴穷帽）",
-        "人均纯收入 > settings.poor_far_above_factor（默认 2）× settings.poverty_line(year)",
+        "rule_limit_poor_far_above",
         _poor_far_above,
         _poor_far_above_msg,
     ),
@@ -750,7 +695,7 @@ RULES: tuple[Rule, ...] = (
         "medium",
         HOUSEHOLD,
         "DOMAIN.md 指标口径：结论只在其对应状态内计数（validate.CONTRADICTIONS）",
-        "无（状态与结论组合不允许）",
+        "rule_limit_contradiction",
         _contradiction,
         _contradiction_msg,
     ),
@@ -761,7 +706,7 @@ RULES: tuple[Rule, ...] = (
         "high",
         HOUSEHOLD,
         "全国扶贫开发信息系统疑点数据：跨村、跨县重复人员",
-        "同一批次中同一身份证号出现在 2 户及以上",
+        "rule_limit_duplicate_id",
         _duplicate_id,
         _duplicate_id_msg,
     ),
@@ -772,7 +717,7 @@ RULES: tuple[Rule, ...] = (
         "medium",
         HOUSEHOLD,
         "GB 11643-1999 公民身份号码（MOD 11-2 校验）；导入警告 W_ID_*（row_problems）",
-        "导入时的 W_ID_CHECK、W_ID_LENGTH、W_ID_LEGACY15、W_ID_BIRTH、W_ID_AS_NUMBER",
+        "rule_limit_invalid_id",
         _invalid_id,
         _invalid_id_msg,
     ),
@@ -783,7 +728,7 @@ RULES: tuple[Rule, ...] = (
         "high",
         HOUSEHOLD,
         "全国“十三五”易地扶贫搬迁规划：建档立卡搬迁户人均住房面积不超过 25 平方米",
-        "住房面积 > settings.area_standard（默认 25 平方米/人）× 搬迁人口",
+        "rule_limit_relocation_area",
         _relocation_area,
         _relocation_area_msg,
     ),
@@ -794,7 +739,7 @@ RULES: tuple[Rule, ...] = (
         "medium",
         HOUSEHOLD,
         "全国扶贫开发信息系统疑点数据：收入异常；上限为项目默认",
-        "人均纯收入 ≤ 0 或 > settings.income_max（默认 100,000 元/人/年）",
+        "rule_limit_income_impossible",
         _income_impossible,
         _income_impossible_msg,
     ),
@@ -805,7 +750,7 @@ RULES: tuple[Rule, ...] = (
         "low",
         HOUSEHOLD,
         "全国扶贫开发信息系统疑点数据：关键字段为空",
-        "建档立卡户（未脱贫、已脱贫）人均纯收入为空",
+        "rule_limit_income_missing",
         _income_missing,
         _income_missing_msg,
     ),
@@ -840,9 +785,10 @@ RULES: tuple[Rule, ...] = (
         "high",
         VILLAGE,
         f"{_EXIT_RULES}；{_EVALUATION}：群众认可度原则上达到 90%",
-        "settings.approval_floor（默认 90%），仅在该村有人作答时",
-        _under_floor,
-        _rate_msg("approval_rate", above=False),
+        "rule_limit_approval",
+        _beyond("approval_rate"),
+        _rate_msg("approval_rate"),
+        "approval_rate",
     ),
     _outlier_rule("V_OUTLIER_INCLUSION", "inclusion_error_rate"),
     _outlier_rule("V_OUTLIER_EXCLUSION", "exclusion_error_rate"),
@@ -856,7 +802,7 @@ RULES: tuple[Rule, ...] = (
         "low",
         VILLAGE,
         "2017 年诗礼乡检查报告：贫情分析会议逐村逐组召开（DOMAIN.md 工作流程）",
-        "组级会议至少 1 场（仅当本批次有会议记录时）",
+        "rule_limit_group_no_meeting",
         _group_no_meeting,
         _group_no_meeting_msg,
     ),
@@ -867,7 +813,7 @@ RULES: tuple[Rule, ...] = (
         "medium",
         VILLAGE,
         "DHIS2 completeness per unit；村基本情况表总户数",
-        "已调查户数 / 总户数 < settings.completeness_min（默认 90%）",
+        "rule_limit_completeness",
         _completeness,
         _completeness_msg,
     ),
@@ -1040,12 +986,56 @@ def anomalies(
     return _sorted(pd.concat(parts, ignore_index=True), rules)
 
 
-def rule_table(rules: Sequence[Rule] = RULES) -> pd.DataFrame:
-    """The rules as a table for display: code, name, name_en, severity, level, source, limit.
+def _limit_values(settings: Settings, rate: str | None) -> dict[str, str]:
+    """Every limit of ``settings`` as shown in a rule's limit wording."""
+    lines = "; ".join(f"{y}: {_num(v)}" for y, v in sorted(settings.poverty_lines.items()))
+    ceiling = settings.rate_ceilings.get(rate) if rate else None
+    return {
+        "rate": rate or "",
+        "ceiling": "—" if ceiling is None else _pct(ceiling),
+        "lines": lines or "—",
+        "factor": _num(settings.poor_far_above_factor),
+        "area_standard": _num(settings.area_standard),
+        "income_max": _num(settings.income_max),
+        "approval_floor": _pct(settings.approval_floor),
+        "outlier_z": _num(settings.outlier_z),
+        "outlier_min_units": str(settings.outlier_min_units),
+        "completeness_min": _pct(settings.completeness_min),
+    }
+
+
+def limit_text(rule: Rule, settings: Settings, lang: str = "zh") -> str:
+    """The rule's limit in words, with the values of ``settings`` (the limits in force).
+
+    Parameters
+    ----------
+    rule : a rule of ``RULES``; its ``limit`` is a key of ``labels.LABELS``.
+    settings : the limits in force (the store's ``Settings``).
+    lang : "zh" or "en".
 
     Returns
     -------
-    pd.DataFrame of shape (len(rules), 7).
+    str, e.g. "住房面积 > settings.area_standard（25 平方米/人）× 搬迁人口".
     """
-    cols = ("code", "name", "name_en", "severity", "level", "source", "limit")
-    return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in rules], columns=list(cols))
+    return label(rule.limit, lang, **_limit_values(settings, rule.rate))
+
+
+def rule_table(
+    rules: Sequence[Rule] = RULES, settings: Settings | None = None, lang: str = "zh"
+) -> pd.DataFrame:
+    """The rules as a table for display: code, name, name_en, severity, level, source, limit.
+
+    Parameters
+    ----------
+    rules : the rule table (``RULES``).
+    settings : the limits in force; None shows the defaults (``Settings()``).
+    lang : the language of the limit's wording, "zh" or "en".
+
+    Returns
+    -------
+    pd.DataFrame of shape (len(rules), 7); ``limit`` is ``limit_text`` of each rule.
+    """
+    cfg = settings if settings is not None else Settings()
+    cols = ("code", "name", "name_en", "severity", "level", "source")
+    rows = [{**{c: getattr(r, c) for c in cols}, "limit": limit_text(r, cfg, lang)} for r in rules]
+    return pd.DataFrame(rows, columns=[*cols, "limit"])

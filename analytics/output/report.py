@@ -34,6 +34,7 @@ import pandas as pd
 
 from analytics.domain.labels import EMPTY, fmt_rate, label, md_escape
 from analytics.figures import coverage, metrics, queries
+from analytics.figures.limits import is_beyond
 from analytics.store.database import Store
 
 NO_VILLAGE = "（乡级）"
@@ -459,7 +460,7 @@ def _rate_text(d: _Data, key: str, value: Any) -> str:
     """A rate as "错评率5.23%", plus "（高于2.00%的限值）" when above its ceiling."""
     text = f"{label(key)}{fmt_rate(value)}"
     ceiling = d.ceilings.get(key)
-    if ceiling is not None and fmt_rate(value) != EMPTY and float(value) > ceiling:
+    if is_beyond(value, ceiling, floor=False):
         text += f"（高于{fmt_rate(ceiling)}的限值）"
     return text
 
@@ -500,8 +501,8 @@ def _findings_section(d: _Data) -> Section:
     if _measured(d, "approval") and not _missing(answered) and _int(answered):
         approval = f"群众认可度{fmt_rate(t.get('approval_rate'))}"
         approval += f"（{_int(t.get('approval_yes'))}/{_int(answered)}户认可"
-        rate: Any = t.get("approval_rate")
-        if fmt_rate(rate) != EMPTY and float(rate) < d.approval_floor:
+        rate = t.get("approval_rate")
+        if is_beyond(rate, d.approval_floor, floor=True):
             approval += f"，低于{fmt_rate(d.approval_floor)}的要求"
         rates.append(approval + "）" + _partly(d, "approval"))
     if rates:
@@ -522,14 +523,14 @@ def _relocation_section(d: _Data) -> Section:
     text = ""
     if _measured(d, "relocation_site") and not _missing(t.get("relocation_sites")):
         text = f"易地扶贫搬迁集中安置点{_int(t.get('relocation_sites'))}个"
-        concentrated = r[r["site"].notna() & ~r["mode"].fillna("").str.contains("分散")]
+        concentrated = r[r["concentrated"].fillna(False).astype(bool)]
         names = _dedupe(concentrated["site"].astype(str)) if len(concentrated) else ()
         if names:
             text += f"（{_names(names, '安置点')}）"
         text += _partly(d, "relocation_site") + "，"
     text += f"搬迁安置{_hp(t['relocated_households'], t['relocated_persons'])}"
     text += _partly(d, "relocation")
-    scattered = r[r["mode"].fillna("").str.contains("分散")]
+    scattered = r[r["dispersed"].fillna(False).astype(bool)]
     if len(scattered):
         text += f"，其中分散安置{_hp(len(scattered), scattered['persons'].sum())}"
     std = f"{d.area_standard:g}"
@@ -567,10 +568,10 @@ def _exceedances(d: _Data) -> pd.DataFrame:
             continue
         for key, ceiling in d.ceilings.items():
             value = row.get(key)
-            if fmt_rate(value) != EMPTY and float(value) > ceiling:
+            if is_beyond(value, ceiling, floor=False):
                 rows.append((_village_label(row, multi), key, value, f"≤{fmt_rate(ceiling)}"))
         value = row.get("approval_rate")
-        if fmt_rate(value) != EMPTY and float(value) < d.approval_floor:
+        if is_beyond(value, d.approval_floor, floor=True):
             floor = f"≥{fmt_rate(d.approval_floor)}"
             rows.append((_village_label(row, multi), "approval_rate", value, floor))
     return pd.DataFrame(
