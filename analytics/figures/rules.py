@@ -29,11 +29,12 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from analytics.domain import schema
+from analytics.domain.privacy import mask_id
 from analytics.domain.settings import Settings
 from analytics.figures import breakdowns, metrics, prepared
 from analytics.figures.filters import Filters, apply_filters
 from analytics.figures.metrics import REGISTERED
-from analytics.importing.validate import CONTRADICTIONS, mask_id
+from analytics.importing.row_rules import CONTRADICTIONS
 
 HOUSEHOLD, VILLAGE = "household", "village"
 SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
