@@ -163,7 +163,7 @@ def _scan(data: bytes, fast: bool):
         scan = guard._XmlScan("x.xlsx", info, guard.Budget(config.Limits()))
         if not fast:
             scan._fast = lambda buf: 0
-        for chunk in guard._inflate("x.xlsx", data, info):
+        for chunk in guard._inflate("x.xlsx", book, info):
             scan.feed(chunk)
         out[info.filename] = (scan.min_row, scan.max_row, scan.min_col, scan.max_col)
     return out
@@ -243,11 +243,12 @@ def test_the_threaded_scan_finds_what_the_plain_scan_finds(cell, monkeypatch):
     monkeypatch.setattr(guard, "_INFLATE_OUT", 8 * 1024)
     all_plain = cell.startswith('<c r="B3000"')
     data = _odd_sheet(cell, rows=6000, spaced=not all_plain)
-    [info] = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    book = zipfile.ZipFile(io.BytesIO(data))
+    [info] = book.infolist()
     plain = guard._XmlScan("x.xlsx", info, guard.Budget(config.Limits()))
-    for chunk in guard._inflate("x.xlsx", data, info):
+    for chunk in guard._inflate("x.xlsx", book, info):
         plain.feed(chunk)
-    threaded = guard._scan_threaded("x.xlsx", data, info, guard.Budget(config.Limits()))
+    threaded = guard._scan_threaded("x.xlsx", book, info, guard.Budget(config.Limits()))
     if all_plain:  # no stretch given up
         assert threaded is not None
     if threaded is not None:

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 import zipfile
-import zlib
 from pathlib import Path
 
 import openpyxl
@@ -27,7 +26,7 @@ from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from analytics.domain import config
-from analytics.importing import guard, ingest, worker
+from analytics.importing import guard, ingest, results, worker
 from analytics.store.database import Store
 from tests.builders import (
     HOUSEHOLD_HEADER,
@@ -624,16 +623,27 @@ def test_fuzz_random_sheet_xml_never_crashes_the_reader(fuzz_store):
 
 def test_zlib_bomb_entry_inflates_in_bounded_chunks():
     """The decompressor never holds more than one output chunk of an entry at a time."""
-    payload = zlib.compress(b"\0" * (8 * 1024 * 1024))[2:-4]
-    info = zipfile.ZipInfo("x.bin")
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.file_size = 8 * 1024 * 1024
-    info.compress_size = len(payload)
-    info.header_offset = 0
-    local = struct.pack(
-        "<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, 0, len(payload), info.file_size, 5, 0
-    )
-    data = local + b"x.bin" + payload
-    sizes = [len(c) for c in guard._inflate("x.xlsx", data, info)]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("x.bin", b"\0" * (8 * 1024 * 1024))
+    book = zipfile.ZipFile(io.BytesIO(out.getvalue()))
+    [info] = book.infolist()
+    assert info.compress_size < 10_000  # a bomb: 8 MB of zeros in a few kB
+    sizes = [len(c) for c in guard._inflate("x.xlsx", book, info)]
     assert sum(sizes) == 8 * 1024 * 1024
     assert max(sizes) <= 1024 * 1024
+
+
+def test_an_entry_that_inflates_past_its_declared_size_is_refused_however_it_is_read():
+    """zipfile stops at the declared size without a word; the guard reads one byte more and
+    refuses the file (calamine would read on: the parser mismatch of docs/SECURITY.md)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("x.bin", b"a" * 5000)
+    book = zipfile.ZipFile(io.BytesIO(out.getvalue()))
+    [info] = book.infolist()
+    info.file_size = 4000  # the directory lies
+    with pytest.raises(results.LimitError, match="declared 4,000 bytes"):
+        list(guard._inflate("x.xlsx", book, info))
+    info.file_size = 5000
+    assert sum(len(c) for c in guard._inflate("x.xlsx", book, info)) == 5000

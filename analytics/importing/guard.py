@@ -16,6 +16,7 @@ while the sheets are read (analytics/importing/sheets.py).
 
 from __future__ import annotations
 
+import copy
 import io
 import os
 import re
@@ -203,7 +204,8 @@ def _check_zip(file_name: str, data: bytes, limits: Limits) -> None:
     """Zip bomb and shape checks of an .xlsx/.xlsm, from its directory and then by inflating
     every entry with a bounded decompressor (declared sizes are not trusted)."""
     try:
-        infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as e:
         raise damaged(file_name, e) from e
     if len(infos) > MAX_ZIP_ENTRIES:
@@ -235,10 +237,10 @@ def _check_zip(file_name: str, data: bytes, limits: Limits) -> None:
     for info in infos:
         scan = None
         if info.file_size >= _THREADED_SCAN_BYTES:
-            scan = _scan_threaded(file_name, data, info, budget)
+            scan = _scan_threaded(file_name, archive, info, budget)
         if scan is None:  # small, unusual or refused: the plain scan decides
             scan = _XmlScan(file_name, info, budget)
-            for chunk in _inflate(file_name, data, info):
+            for chunk in _inflate(file_name, archive, info):
                 scan.feed(chunk)
         scan.close()
 
@@ -248,7 +250,7 @@ _SCAN_AHEAD = 3  # stretches being scanned in threads at a time
 
 
 def _scan_threaded(
-    file_name: str, data: bytes, info: zipfile.ZipInfo, budget: Budget
+    file_name: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget
 ) -> _XmlScan | None:
     """``_XmlScan.feed`` over every chunk of an entry, with the numpy scan of each chunk's
     whole rows (``_plain_rows``, which releases the GIL) running in two worker threads
@@ -276,7 +278,7 @@ def _scan_threaded(
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         try:
-            for chunk in _inflate(file_name, data, info):
+            for chunk in _inflate(file_name, archive, info):
                 buf = scan.carry + chunk
                 cut = buf.rfind(b"<row ")
                 future = pool.submit(_plain_rows, buf, cut) if cut > 0 else None
@@ -312,58 +314,55 @@ def _bomb(file_name: str, detail: Both) -> LimitError:
     return error
 
 
-_INFLATE_IN = 64 * 1024
-_INFLATE_OUT = 1024 * 1024
+_INFLATE_OUT = 1024 * 1024  # bytes of an entry inflated at a time
 
 
-def _inflate(file_name: str, data: bytes, info: zipfile.ZipInfo) -> Iterator[bytes]:
-    """The entry's bytes in chunks, never more than its declared size (a lying header is
-    refused as soon as the output passes what it declared)."""
+def _inflate(file_name: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """The entry's bytes in chunks of at most ``_INFLATE_OUT``, never more than its declared
+    size: a lying header is refused as soon as the output passes what it declared.
+
+    ``zipfile`` reads the local header and inflates (a bounded decompressor: each read
+    asks zlib for at most the bytes wanted), but it stops silently at the declared size,
+    where the parser (calamine) would go on: so the entry is opened as declaring one byte
+    more, and that byte, if it comes, refuses the file. The CRC is not checked here (as
+    calamine checks it); a damaged stream is refused as damaged.
+
+    Raises
+    ------
+    ReadError
+        A password-protected entry, a compression other than stored or deflate, a local
+        header that does not match the directory, an entry cut off, a damaged stream.
+    LimitError
+        An entry that inflates past its declared size.
+    """
     if info.flag_bits & 0x1:
         raise password_protected(file_name)
-    off = info.header_offset
-    head = data[off : off + 30]
-    if len(head) < 30 or head[:4] != b"PK\x03\x04":
-        raise damaged(file_name, texts("msg_bad_local_header", entry=info.filename))
-    name_len, extra_len = struct.unpack("<HH", head[26:30])
-    start = off + 30 + name_len + extra_len
-    body = memoryview(data)[start : start + info.compress_size]
-    if len(body) < info.compress_size:
-        raise damaged(file_name, texts("msg_entry_cut_off", entry=info.filename))
-    produced = 0
-
-    def count(out: bytes) -> bytes:
-        nonlocal produced
-        produced += len(out)
-        if produced > info.file_size:
-            raise _bomb(
-                file_name, texts("msg_zip_overrun", entry=info.filename, size=info.file_size)
-            )
-        return out
-
-    if info.compress_type == zipfile.ZIP_STORED:
-        for i in range(0, len(body), _INFLATE_OUT):
-            yield count(bytes(body[i : i + _INFLATE_OUT]))
-        return
-    if info.compress_type != zipfile.ZIP_DEFLATED:
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         raise damaged(file_name, texts("msg_compression", method=info.compress_type))
-    d = zlib.decompressobj(-15)
-    pos = 0
+    one_more = copy.copy(info)
+    one_more.file_size = info.file_size + 1
+    one_more.CRC = None  # type: ignore[assignment]  # the CRC of the real size would refuse it
     try:
-        while not d.eof:
-            if d.unconsumed_tail:
-                out = d.decompress(d.unconsumed_tail, _INFLATE_OUT)
-            elif pos < len(body):
-                out = d.decompress(body[pos : pos + _INFLATE_IN], _INFLATE_OUT)
-                pos += _INFLATE_IN
-            else:
-                out = d.decompress(b"", _INFLATE_OUT)
-                if not out:
-                    break
-            if out:
-                yield count(out)
-    except zlib.error as e:
-        raise damaged(file_name, e) from e
+        entry = archive.open(one_more)
+    except (zipfile.BadZipFile, EOFError, OSError) as e:
+        raise damaged(file_name, texts("msg_bad_local_header", entry=info.filename)) from e
+    produced = 0
+    with entry:
+        while True:
+            try:
+                chunk = entry.read(_INFLATE_OUT)
+            except EOFError as e:
+                raise damaged(file_name, texts("msg_entry_cut_off", entry=info.filename)) from e
+            except (zlib.error, zipfile.BadZipFile, OSError) as e:
+                raise damaged(file_name, e) from e
+            if not chunk:
+                return
+            produced += len(chunk)
+            if produced > info.file_size:
+                raise _bomb(
+                    file_name, texts("msg_zip_overrun", entry=info.filename, size=info.file_size)
+                )
+            yield chunk
 
 
 def _check_cfb(file_name: str, data: bytes, limits: Limits) -> None:
