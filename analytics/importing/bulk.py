@@ -351,7 +351,7 @@ class _Run:
         self.colname = {
             c: f"{get_column_letter(c + 1)} {located.headers[c]}" for c in located.columns
         }
-        self.lookup = schema.header_lookup(self.table, located.spellings)
+        self.lookup = located.lookup()
         self.limits = config.limits()
         # What the worker's jobs need to know of the file (worker.bulk_cells, ...): the
         # header only, not the rows read in Python.

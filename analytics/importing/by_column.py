@@ -202,7 +202,6 @@ class ByColumn:
     def _plain_rows(
         self, located: LocatedTable, cols: list[_Col], by_key: dict, n: int
     ) -> list[bool]:
-        table = self.table
         ids = by_key.get("household_id")
         if ids is None or n == 0:
             return [False] * n
@@ -224,7 +223,7 @@ class ByColumn:
         # cell holding its own header. Clean strings (columns.plain_texts) are their own
         # compact text, are searched all at once, one string a line, and are their own
         # header key unless they hold a bracket, "*" or ":".
-        lookup = schema.header_lookup(table, located.spellings)
+        lookup = located.lookup()
         for c, col in enumerate(cols):
             if not col.strings:
                 continue

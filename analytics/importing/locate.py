@@ -40,6 +40,13 @@ class LocatedTable:
     proposals: dict[str, str] = field(default_factory=dict)
     # the office's confirmed header spellings the table was located with
     spellings: schema.Spellings = field(default_factory=lambda: schema.NO_SPELLINGS)
+    # the shape of the sheet (which field a header means on it)
+    shape: schema.Shape = schema.TEMPLATE
+
+    def lookup(self) -> dict[str, str]:
+        """The header lookup of this table (``schema.header_lookup``: its kind, the office's
+        spellings, the sheet's shape): the one every import path uses on its rows."""
+        return schema.header_lookup(self.table, self.spellings, self.shape)
 
     def column_of(self, key: str) -> int | None:
         """The column index holding field ``key``, or None when the sheet lacks it."""
@@ -87,15 +94,18 @@ def _candidate(grid: Grid, table: schema.Table, r: int, lookup: dict[str, str]):
 
 
 def locate(
-    grid: Grid, spellings: schema.Spellings = schema.NO_SPELLINGS
+    grid: Grid,
+    spellings: schema.Spellings = schema.NO_SPELLINGS,
+    shape: schema.Shape = schema.TEMPLATE,
 ) -> LocatedTable | SheetNote:
     """Finds the table in a grid: the header row(s) and the field of each column.
 
     Each table kind of ``schema.TABLES`` is tried on every row among the first
     ``HEADER_SCAN_ROWS``; the kind and row whose header matches most fields (and holds one of
     the kind's signatures, and none of its forbidden fields) wins; ties go to the earliest
-    row, then the higher priority. Headers are looked up with ``schema.header_lookup`` and
-    the office's confirmed ``spellings``. Each header left unused gets the field it most
+    row, then the higher priority. Headers are looked up with ``schema.header_lookup``, the
+    office's confirmed ``spellings`` and the sheet's ``shape`` (which field a header means
+    on it). Each header left unused gets the field it most
     likely means, if any (``LocatedTable.proposals``). Returns a ``SheetNote`` when nothing
     fits.
     """
@@ -103,7 +113,7 @@ def locate(
         return SheetNote(grid.file, grid.sheet, *texts("msg_empty_sheet"))
     best = None
     for table in schema.TABLES.values():
-        lookup = schema.header_lookup(table, spellings)
+        lookup = schema.header_lookup(table, spellings, shape)
         for r in range(min(HEADER_SCAN_ROWS, len(grid.rows))):
             cand = _candidate(grid, table, r, lookup)
             if cand is None:
@@ -118,7 +128,7 @@ def locate(
     if best is None:
         return SheetNote(grid.file, grid.sheet, *texts("msg_no_header", rows=HEADER_SCAN_ROWS))
     _, table, columns, header_rows = best
-    return _finish(grid, table, columns, header_rows, spellings)
+    return _finish(grid, table, columns, header_rows, spellings, shape)
 
 
 def _finish(
@@ -127,6 +137,7 @@ def _finish(
     columns: dict[int, str],
     header_rows: tuple[int, ...],
     spellings: schema.Spellings,
+    shape: schema.Shape,
 ) -> LocatedTable:
     kept: dict[int, str] = {}
     duplicates: list[str] = []
@@ -168,6 +179,7 @@ def _finish(
         duplicate_headers=duplicates,
         proposals=_proposals(table, dict.fromkeys(unused), set(kept.values())),
         spellings=spellings,
+        shape=shape,
     )
 
 

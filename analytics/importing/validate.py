@@ -144,7 +144,7 @@ class Validator:
         # the reason (a relocation sheet without 搬迁人口 would otherwise load 0 persons).
         sheet_errors = [p.message for p in missing]
         skipped = dict.fromkeys(SKIP_KINDS, 0)
-        lookup = schema.header_lookup(table, located.spellings)
+        lookup = located.lookup()
         rows: list[dict] = []
         rejected: list[dict] = []
         problems = list(sheet_problems)
@@ -219,7 +219,7 @@ class Validator:
         skip, by the same tests in the same order (for analytics/importing/bulk.py, which must know
         which rows are data before it parses them)."""
         grid, table = located.grid, located.table
-        lookup = schema.header_lookup(table, located.spellings)
+        lookup = located.lookup()
         id_col = located.column_of("household_id")
         out: list[tuple[int, object]] = []
         in_footer = False

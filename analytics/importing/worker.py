@@ -691,7 +691,7 @@ def _job_cells(job: dict, payloads: list[bytes], limits: Limits):
     located: LocatedTable = job["located"]
     table, sheet, name = located.table, job["sheet"], job["file"]
     validator = validate.Validator(job["township"])
-    lookup = schema.header_lookup(table, located.spellings)
+    lookup = located.lookup()
     id_col = located.column_of("household_id")
     same_of: list[bool] = []
     messages: list[bytes] = []
