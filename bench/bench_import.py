@@ -396,7 +396,7 @@ average 2.2 to 1.8, where ours took 4.34 s against 1.82 s for calamine: 2.38x). 
   core.
 - `by_column._column_values` copies a column whose cells are their own values (clean text,
   valid IDs, floats) instead of a dict lookup per cell, and patches the few cells that
-  differ; `_Col` finds the types once; `_ByColumn.take` records (sheet, row) for each
+  differ; `_Col` finds the types once; `by_column.ByColumn.take` records (sheet, row) for each
   first-seen household id and `_labels` formats it only for a duplicate.
 - `sheets.make_grid` finds empty text with `list.count`/`list.index` (0.15 s to 0.08 s);
   `Store.insert_batch` and `import_file` take townships and ids from columns; the incoming

@@ -221,7 +221,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "meetings": ("贫情分析会议", "Meetings"),
     "relocation": ("易地扶贫搬迁", "Relocation"),
     "villages": ("村基本情况", "Villages"),
-    # where a sheet's township came from (validate.ParsedTable.township_source)
+    # where a sheet's township came from (results.ParsedTable.township_source)
     "source_column": ("表中乡镇列", "township column"),
     "source_upload": ("上传时指定", "given at upload"),
     "source_title": ("标题", "title"),

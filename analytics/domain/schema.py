@@ -243,7 +243,7 @@ FOOTER_PATTERN = re.compile(
 )
 # Not followed by 镇 (各乡镇) nor by the rest of 乡村人口 / 乡村两级 ("2017年各村乡村人口…");
 # "诗礼乡村基本情况表" still names 诗礼乡, while generic words (全乡, 各乡) are refused by
-# read.township_from_title.
+# locate.township_from_title.
 TITLE_TOWNSHIP_PATTERN = re.compile(r"([\u4e00-\u9fff]{1,10}?(?:乡|镇|街道))(?!镇|村人口|村两级)")
 GENERIC_TOWNSHIP_WORDS = frozenset(
     {

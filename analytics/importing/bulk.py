@@ -613,7 +613,7 @@ class _Run:
                 WHERE plain AND "household_id" = f.hid AND row > f.first"""
             )
             # The ids the Python validator meets, first seen on a plain row: it must know
-            # where (as _row_rules and _ByColumn.take label them).
+            # where (as row_rules.UNIQUE_ID and by_column.ByColumn.take keep it).
             seen = self.cur.sql(
                 """SELECT f.hid, f.first FROM _bulk_first f JOIN _bulk_rows r ON r.row = f.first
                 WHERE r.plain AND f.hid IN (

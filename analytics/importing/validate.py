@@ -116,12 +116,12 @@ class Validator:
     def parse(self, located: LocatedTable, *, by_column: bool = True) -> ParsedTable:
         """Validates every data row of ``located``; see ``ParsedTable``.
 
-        ``by_column`` (the default) parses a column at a time (``_ByColumn``): each distinct
-        value once, and the clean text, ID numbers and numbers of large columns in bulk
-        (``analytics.columns``); a row that is plainly data, has no error and raises no row
-        rule is then put together directly. Every other row goes through the per-row code
-        below, as with ``by_column=False``, which parses every cell on its own: the
-        reference the fast path is tested against (tests/test_fast_paths.py).
+        ``by_column`` (the default) parses a column at a time (``by_column.ByColumn``):
+        each distinct value once, and the clean text, ID numbers and numbers of large
+        columns in bulk (``analytics.columns``); a row that is plainly data, has no error
+        and raises no row rule is then put together directly. Every other row goes through
+        the per-row code below, as with ``by_column=False``, which parses every cell on its
+        own: the reference the fast path is tested against (tests/test_fast_paths.py).
         """
         grid, table = located.grid, located.table
         file, sheet = grid.file, grid.sheet
