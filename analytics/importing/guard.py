@@ -22,7 +22,6 @@ import os
 import re
 import struct
 import zipfile
-import zlib
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -344,7 +343,7 @@ def _inflate(file_name: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) ->
     one_more.CRC = None  # type: ignore[assignment]  # the CRC of the real size would refuse it
     try:
         entry = archive.open(one_more)
-    except (zipfile.BadZipFile, EOFError, OSError) as e:
+    except Exception as e:  # zipfile raises many kinds on a damaged local header
         raise damaged(file_name, texts("msg_bad_local_header", entry=info.filename)) from e
     produced = 0
     with entry:
@@ -353,7 +352,7 @@ def _inflate(file_name: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) ->
                 chunk = entry.read(_INFLATE_OUT)
             except EOFError as e:
                 raise damaged(file_name, texts("msg_entry_cut_off", entry=info.filename)) from e
-            except (zlib.error, zipfile.BadZipFile, OSError) as e:
+            except Exception as e:  # zlib.error, zipfile.BadZipFile, ...: a damaged stream
                 raise damaged(file_name, e) from e
             if not chunk:
                 return
