@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
 import unicodedata
 from pathlib import Path
@@ -17,11 +16,12 @@ from pathlib import Path
 import pandas as pd
 
 from analytics.access import accounts
-from analytics.domain import labels
+from analytics.domain import config, labels
 from analytics.domain.settings import AREA_STANDARD
 from analytics.figures import metrics, queries
 from analytics.fixtures import demo
-from analytics.importing import ingest, read, spellings
+from analytics.importing import ingest, spellings
+from analytics.importing.results import ReadError
 from analytics.output import export
 from analytics.store.database import Store, StoreError, default_path
 
@@ -184,7 +184,7 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
                 store, header.strip(), target.strip(), by=accounts.CLI.username
             )
         except spellings.SpellingError as e:
-            raise CliError(f"--map {mapping}: {str(e).partition(' / ')[2]}") from e
+            raise CliError(f"--map {mapping}: {e.message_en}") from e
         _err(f"header {header.strip()!r} is read as {key} from now on (kept for this database)")
     worst = 0
     for name in args.files:
@@ -202,8 +202,8 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
             _err(f"== {name}: unreadable ({e.strerror or e})")
             worst = max(worst, ingest.UNREADABLE)
             continue
-        except read.ReadError as e:
-            _err(f"== {name}: unreadable ({str(e).partition(' / ')[2]})")
+        except ReadError as e:
+            _err(f"== {name}: unreadable ({e.message_en})")
             worst = max(worst, ingest.UNREADABLE)
             continue
         _print_report(report)
@@ -447,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         _err(f"error: {e}")
         return 1
     except Exception as e:
-        if os.environ.get("POVERTY_DEBUG"):
+        if config.debug():
             raise
         _err(f"error: {type(e).__name__}: {e} (POVERTY_DEBUG=1 shows the details)")
         return 1

@@ -86,13 +86,13 @@ def _child(kind: str, path: str) -> dict:
         frame = pd.read_excel(io.BytesIO(data), engine="openpyxl")
         detail = f"{len(frame)} rows"
     else:
-        from analytics.importing import ingest, read, validate, worker
+        from analytics.importing import guard, ingest, validate, worker
         from analytics.store.database import Store
 
         if kind in ("inprocess", "reference"):  # the parse in this process, as before
             worker.inspect = ingest.parse_file
         if kind == "reference":  # the fast paths off
-            read._XmlScan._fast = lambda self, buf: 0
+            guard._XmlScan._fast = lambda self, buf: 0
             parse = validate.Validator.parse
             validate.Validator.parse = lambda self, located, **kw: parse(
                 self, located, by_column=False
@@ -355,7 +355,7 @@ paths off but keeps the smaller changes to the grid and the store.) There was no
 a 10 M-household CSV was refused by the 50 MB / 1.1 M-row limits (and the per-cell path
 would take hours on it). After:
 
-- `read._XmlScan._fast`: whole rows of plain `<row r>` / `<c r>` tags are scanned with numpy
+- `guard._XmlScan._fast`: whole rows of plain `<row r>` / `<c r>` tags are scanned with numpy
   (tag positions, references, empty cells); anything unusual (a namespace prefix, single
   quotes, a comment, a `>` inside an attribute, a tag without `r`) goes to the regex scan,
   so the result is the same (tests/test_fast_paths.py).
@@ -366,7 +366,7 @@ would take hours on it). After:
   goes through the unchanged per-row code. `by_column=False` is the reference ("reference"
   above), and the two are held equal on a register with every quirk
   (tests/test_fast_paths.py).
-- `read._make_grid` edits calamine's lists in place; `Store._bulk_insert` slices columns
+- `sheets.make_grid` edits calamine's lists in place; `Store._bulk_insert` slices columns
   (`columns.to_columns`) instead of reading every row dict.
 
 Where the time went after that first round (lightly loaded): the calamine read (the floor)
@@ -383,8 +383,8 @@ average 2.2 to 1.8, where ours took 4.34 s against 1.82 s for calamine: 2.38x). 
   collector is off during an import. The import allocates millions of objects and makes
   no cycles, but each full collection it triggered walked all of them: validation alone
   took 1.9-2.1 s with the collector on, 1.2-1.4 s off. Reference counting frees as before.
-- `read._scan_threaded`: the numpy scan of each 1 MB chunk of a large sheet
-  (`read._plain_rows`) runs in two worker threads while the main thread inflates the next
+- `guard._scan_threaded`: the numpy scan of each 1 MB chunk of a large sheet
+  (`guard._plain_rows`) runs in two worker threads while the main thread inflates the next
   chunks. Chunks are cut and tagged exactly as `_XmlScan.feed` does; when a numpy scan gives
   up or anything raises, the entry is scanned again by `feed` from the start, so results
   and refusals are the same (tests/test_fast_paths.py, tests/test_hostile_files.py), and
@@ -394,11 +394,11 @@ average 2.2 to 1.8, where ours took 4.34 s against 1.82 s for calamine: 2.38x). 
   only 15-20 %: CPU time rises from 1.0 to 1.2-1.3 s (memory bandwidth, and GIL hand-offs
   between the ~100 small numpy calls per chunk), and nothing when another process holds a
   core.
-- `validate._column_values` copies a column whose cells are their own values (clean text,
+- `by_column._column_values` copies a column whose cells are their own values (clean text,
   valid IDs, floats) instead of a dict lookup per cell, and patches the few cells that
-  differ; `_Col` finds the types once; `_ByColumn.take` records (sheet, row) for each
+  differ; `_Col` finds the types once; `by_column.ByColumn.take` records (sheet, row) for each
   first-seen household id and `_labels` formats it only for a duplicate.
-- `read._make_grid` finds empty text with `list.count`/`list.index` (0.15 s to 0.08 s);
+- `sheets.make_grid` finds empty text with `list.count`/`list.index` (0.15 s to 0.08 s);
   `Store.insert_batch` and `import_file` take townships and ids from columns; the incoming
   ids of `Store.conflicts` are not sorted.
 

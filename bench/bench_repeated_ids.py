@@ -57,7 +57,7 @@ def _child(kind: str, n: int) -> dict:
     import csv
     import io
 
-    from analytics.importing import ingest, read, validate
+    from analytics.importing import ingest, locate, sheets, validate
 
     rows = filled_down(n)
     try:  # the parse workers' fork server, started before the clock (once per process)
@@ -70,8 +70,8 @@ def _child(kind: str, n: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         if kind == "validate":
-            grid = read.Grid(file="a.csv", sheet="CSV", rows=rows, width=len(HEADER))
-            located = read.locate(grid)
+            grid = sheets.Grid(file="a.csv", sheet="CSV", rows=rows, width=len(HEADER))
+            located = locate.locate(grid)
             started = time.perf_counter()
             parsed = validate.Validator().parse(located)
             detail = f"{len(parsed.rows)} loaded, {len(parsed.rejected)} rejected"

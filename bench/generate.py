@@ -34,6 +34,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the repo
+from analytics.domain import idcard
+
 SIZES = {"county": 100_000, "prefecture": 1_000_000, "province": 10_000_000}
 XLSX_MAX_ROWS = 1_048_576  # Excel's rows per sheet, the header included
 DEFAULT_DIR = Path(__file__).resolve().parent / "data"
@@ -73,8 +76,6 @@ STATE_SHARES = (0.04, 0.03, 0.10, 0.08, 0.60, 0.15)
 STATE_KIND = np.array([0, 0, 1, 1, 2, 2])  # 0 remaining poor, 1 exited, 2 non-registered
 ATTRIBUTES = ("一般贫困户", "低保贫困户", "特困供养贫困户")
 CAUSES = ("因病", "因残", "因学", "缺技术", "缺劳力", "缺资金", "交通条件落后", "自身发展动力不足")
-ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
-ID_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
 
 
 def place_names(n_townships: int, villages: int, groups: int) -> tuple[list, list, list]:
@@ -110,7 +111,7 @@ def _id_numbers(region: np.ndarray, birth: np.ndarray, seq: np.ndarray) -> np.nd
         np.char.zfill(seq.astype("S3"), 3),
     )
     grid = np.frombuffer(digits17.tobytes(), dtype=np.uint8).reshape(-1, 17) - ord("0")
-    check = ID_CHECK[(grid.astype(np.int64) @ ID_WEIGHTS) % 11]
+    check = idcard.check_chars(grid)
     return np.char.add(digits17, check.view("S1"))
 
 

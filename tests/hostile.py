@@ -1,4 +1,4 @@
-"""Hostile files that pass every check of ``read.check_file`` and then make python-calamine
+"""Hostile files that pass every check of ``guard.check_file`` and then make python-calamine
 abort the process that parses them (built here, byte by byte; nothing is stored on disk).
 
 Each exploits a place where the checks read the file differently from calamine:

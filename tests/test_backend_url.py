@@ -10,6 +10,7 @@ import ibis
 import pandas as pd
 import pytest
 
+from analytics.domain import config
 from analytics.figures import metrics, queries
 from analytics.fixtures import synthetic
 from analytics.store.database import Store
@@ -28,7 +29,7 @@ def _area(path, households: int, seed: int) -> pd.DataFrame:
 
 @pytest.fixture
 def stores(tmp_path, monkeypatch):
-    monkeypatch.delenv(queries.BACKEND_URL_ENV, raising=False)
+    monkeypatch.delenv(config.BACKEND_URL_ENV, raising=False)
     remote_path = tmp_path / "remote.duckdb"
     remote_figures = _area(remote_path, 900, seed=2)
     local_figures = _area(tmp_path / "local.duckdb", 300, seed=1)
@@ -47,7 +48,7 @@ def test_metrics_come_from_the_backend_url_when_it_is_set(stores, monkeypatch):
     local, remote_path, local_figures, remote_figures = stores
     assert remote_figures["households_total"].sum() == 900
     assert local_figures["households_total"].sum() == 300
-    monkeypatch.setenv(queries.BACKEND_URL_ENV, f"duckdb:///{remote_path}")
+    monkeypatch.setenv(config.BACKEND_URL_ENV, f"duckdb:///{remote_path}")
     got = queries.metrics_frame(local, ROUND, "village")
     pd.testing.assert_frame_equal(got, remote_figures)
     # Breakdowns and household lists follow the same backend.

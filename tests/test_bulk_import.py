@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analytics.importing import bulk, ingest, read
+from analytics.domain import config
+from analytics.importing import bulk, ingest, results
 from analytics.store.database import DATA_TABLES, Store
 from tests.builders import (
     HOUSEHOLD_HEADER,
@@ -312,7 +313,7 @@ def test_a_parquet_date_after_9999_is_refused_with_a_reason_not_a_crash(tmp_path
     store = Store(tmp_path / "far.duckdb")
     far = pa.array([18000, 3_000_000], pa.date32())  # the second is in the year 10183
     path = _parquet(tmp_path, {"调查日期": far})
-    with pytest.raises(read.ReadError) as e:
+    with pytest.raises(results.ReadError) as e:
         bulk.import_path(store, path, ROUND, township="诗礼乡")
     assert "p.parquet" in str(e.value)
     assert store.cursor().execute("SELECT count(*) FROM batches").fetchone() == (0,)
@@ -325,7 +326,7 @@ def test_a_quoted_line_break_where_the_sniffed_head_ends_is_read_whole(tmp_path,
     data = csv_bytes([*rows, household(40, name="张\n三"), household(41)])
     cut = data.index("张\n三".encode()) + 5  # the last line break of the head is quoted
     monkeypatch.setattr(bulk, "HEAD_BYTES", cut)
-    monkeypatch.setenv(bulk.MIN_ENV, "0.001")  # 1 kB: this file is for the bulk path
+    monkeypatch.setenv(config.BULK_MIN_ENV, "0.001")  # 1 kB: this file is for the bulk path
     path = tmp_path / "户信息.csv"
     path.write_bytes(data)
     assert bulk.wanted(path)
@@ -346,7 +347,16 @@ def test_a_relocation_area_with_a_unit_goes_the_bulk_way_like_the_normal_one(tmp
 
 
 def test_memory_settings_of_zero_mean_what_they_say(monkeypatch):
-    monkeypatch.setenv(bulk.MIN_ENV, "0")
-    assert bulk._env_mb(bulk.MIN_ENV, 32, zero_ok=True) == 0
-    monkeypatch.setenv(bulk.MEMORY_ENV, "0")
-    assert bulk._env_mb(bulk.MEMORY_ENV, 2048) == 2048 * bulk.MB
+    monkeypatch.setenv(config.BULK_MIN_ENV, "0")
+    assert config.bulk_min_bytes() == 0
+    monkeypatch.setenv(config.BULK_MEMORY_ENV, "0")
+    assert config.bulk_memory_bytes() == 2048 * config.MB
+
+
+def test_a_file_whose_every_row_has_an_error_is_refused_the_same_even_in_part(tmp_path):
+    # The normal path refuses it ("all 3 rows have errors"); the bulk path used to write a
+    # batch holding no row (both now ask results.may_write).
+    rows = [HOUSEHOLD_HEADER] + [household(n, size="四口") for n in range(1, 4)]
+    report = assert_same(tmp_path, csv_bytes(rows), allow_partial=True)
+    assert report[:3] == ("refused", 0, 3)
+    assert report[5] == "all 3 rows have errors; nothing was loaded."

@@ -121,6 +121,8 @@ ALLOWED_STATES = {
     "拟退出": {"remaining_poor"},
 }
 KNOWN_VILLAGES = ("诗礼村", "古墨村", "清华村", "孔兴村", "三合村", "牌坊村", "乐平村", "河平村")
+# The oracle of the ID test below, written out on purpose rather than taken from
+# analytics/domain/idcard.py (which the demo data uses): GB 11643 MOD 11-2.
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 

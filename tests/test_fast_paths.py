@@ -14,23 +14,25 @@ import xlsxwriter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.importing import columns, read, validate
+from analytics.domain import config, schema
+from analytics.importing import columns, guard, locate, results, sheets, skips, validate
+from analytics.importing.values import clean_text, parse_number
 from tests.builders import HOUSEHOLD_HEADER, household, workbook_bytes, xlsx_bytes
 from tests.odd_rows import household_rows
 
 
 def _parse_both(data: bytes, name: str = "户信息.xlsx", township: str | None = None):
-    grids = read.read_grids(name, data)
+    grids = sheets.read_grids(name, data)
     fast, slow = validate.Validator(township), validate.Validator(township)
     out = []
     for grid in grids:
-        located = read.locate(grid)
-        if isinstance(located, read.LocatedTable):
+        located = locate.locate(grid)
+        if isinstance(located, locate.LocatedTable):
             out.append((fast.parse(located), slow.parse(located, by_column=False)))
     return out
 
 
-def _same(a: validate.ParsedTable, b: validate.ParsedTable) -> None:
+def _same(a: results.ParsedTable, b: results.ParsedTable) -> None:
     assert [dict(r) for r in a.rows] == b.rows
     assert a.rejected == b.rejected
     assert a.problems == b.problems
@@ -100,7 +102,7 @@ TEXTS = st.text(
 def test_a_plain_text_is_its_own_clean_text_and_holds_no_white_space(values):
     for v, plain in zip(values, columns.plain_texts(values), strict=True):
         if plain:
-            assert validate.clean_text(v) == v
+            assert clean_text(v) == v
             assert v and not any(ch.isspace() for ch in v)
 
 
@@ -117,7 +119,7 @@ ID_CHARS = st.text(alphabet="0123456789Xx ", min_size=14, max_size=20)
 @given(st.lists(ID_CHARS, min_size=1, max_size=30))
 def test_an_id_number_taken_by_the_shortcut_has_no_problem_cell_by_cell(values):
     v = validate.Validator()
-    table = read.schema.TABLES["households"]
+    table = schema.TABLES["households"]
     for value, out in zip(values, columns.id_numbers(values), strict=True):
         if out is not columns.SLOW:
             assert v._cell_result("f", "s", table, "head_id_number", value, "G") == (value, ())
@@ -140,17 +142,17 @@ def test_an_id_number_taken_by_the_shortcut_has_no_problem_cell_by_cell(values):
 def test_a_number_taken_by_the_shortcut_is_what_parse_number_gives(values, positive):
     for value, out in zip(values, columns.numbers(values, positive), strict=True):
         if out is not columns.SLOW:
-            assert out == validate.parse_number(value)
+            assert out == parse_number(value)
             assert not positive or out > 0
 
 
 def test_cells_that_may_skip_a_row_hold_a_trigger_character_or_a_spelling():
-    lookup = read.schema.header_lookup(read.schema.HOUSEHOLDS)
+    lookup = schema.header_lookup(schema.HOUSEHOLDS)
     for text in ("合计", "小计:", "乡合计", "(示例)", "户编号", "家庭人口数(人)", "*户编号"):
-        assert validate.cell_may_skip(text, "household_id", lookup) or validate.cell_may_skip(
+        assert skips.cell_may_skip(text, "household_id", lookup) or skips.cell_may_skip(
             text, "household_size", lookup
         )
-        assert any(ch in text for ch in validate.SKIP_TRIGGERS) or text in lookup
+        assert any(ch in text for ch in skips.SKIP_TRIGGERS) or text in lookup
 
 
 # ------------------------------------------------------- the worksheet XML scan
@@ -158,10 +160,10 @@ def _scan(data: bytes, fast: bool):
     book = zipfile.ZipFile(io.BytesIO(data))
     out = {}
     for info in book.infolist():
-        scan = read._XmlScan("x.xlsx", info, read._Budget(read.Limits()))
+        scan = guard._XmlScan("x.xlsx", info, guard.Budget(config.Limits()))
         if not fast:
             scan._fast = lambda buf: 0
-        for chunk in read._inflate("x.xlsx", data, info):
+        for chunk in guard._inflate("x.xlsx", book, info):
             scan.feed(chunk)
         out[info.filename] = (scan.min_row, scan.max_row, scan.min_col, scan.max_col)
     return out
@@ -229,8 +231,8 @@ def test_an_odd_cell_among_plain_ones_is_scanned_as_the_regex_scans_it(cell):
 
 def _check_outcome(data: bytes) -> str:
     try:
-        read._check_zip("x.xlsx", data, read.Limits())
-    except read.ReadError as e:
+        guard._check_zip("x.xlsx", data, config.Limits())
+    except results.ReadError as e:
         return str(e)
     return "accepted"
 
@@ -238,21 +240,22 @@ def _check_outcome(data: bytes) -> str:
 @pytest.mark.parametrize("cell", [*ODD_CELLS, '<c r="B3000" t="s"><v>0</v></c>'])
 def test_the_threaded_scan_finds_what_the_plain_scan_finds(cell, monkeypatch):
     # small chunks: many stretches of rows in the worker threads at once
-    monkeypatch.setattr(read, "_INFLATE_OUT", 8 * 1024)
+    monkeypatch.setattr(guard, "_INFLATE_OUT", 8 * 1024)
     all_plain = cell.startswith('<c r="B3000"')
     data = _odd_sheet(cell, rows=6000, spaced=not all_plain)
-    [info] = zipfile.ZipFile(io.BytesIO(data)).infolist()
-    plain = read._XmlScan("x.xlsx", info, read._Budget(read.Limits()))
-    for chunk in read._inflate("x.xlsx", data, info):
+    book = zipfile.ZipFile(io.BytesIO(data))
+    [info] = book.infolist()
+    plain = guard._XmlScan("x.xlsx", info, guard.Budget(config.Limits()))
+    for chunk in guard._inflate("x.xlsx", book, info):
         plain.feed(chunk)
-    threaded = read._scan_threaded("x.xlsx", data, info, read._Budget(read.Limits()))
+    threaded = guard._scan_threaded("x.xlsx", book, info, guard.Budget(config.Limits()))
     if all_plain:  # no stretch given up
         assert threaded is not None
     if threaded is not None:
         state = ("min_row", "max_row", "min_col", "max_col", "row", "col", "carry")
         assert [getattr(threaded, k) for k in state] == [getattr(plain, k) for k in state]
     # the whole check refuses (or accepts) the file alike, threaded or not
-    monkeypatch.setattr(read, "_THREADED_SCAN_BYTES", 0)
+    monkeypatch.setattr(guard, "_THREADED_SCAN_BYTES", 0)
     threaded_outcome = _check_outcome(data)
-    monkeypatch.setattr(read, "_THREADED_SCAN_BYTES", 2**62)
+    monkeypatch.setattr(guard, "_THREADED_SCAN_BYTES", 2**62)
     assert threaded_outcome == _check_outcome(data)

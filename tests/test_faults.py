@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
+from analytics.domain import config
 from analytics.figures import metrics, queries
 from analytics.importing import ingest
 from analytics.store.backup import table_counts
@@ -95,7 +96,7 @@ def test_a_process_killed_inside_its_import_leaves_the_database_as_it_was(tmp_pa
     big = tmp_path / "big.csv"
     big.write_bytes(csv_bytes([SURVEY_HEADER, *rows("B", 40_000)], encoding="utf-8-sig"))
 
-    proc = cli("ingest", big, "--round", ROUND, "--db", db, env={ingest.PAUSE_ENV: "120"})
+    proc = cli("ingest", big, "--round", ROUND, "--db", db, env={config.TEST_PAUSE_ENV: "120"})
     marker = ""
     deadline = time.monotonic() + 240
     while "IN_WRITE_TRANSACTION" not in marker and time.monotonic() < deadline:

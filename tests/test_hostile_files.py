@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 import zipfile
-import zlib
 from pathlib import Path
 
 import openpyxl
@@ -26,7 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from analytics.importing import ingest, read, worker
+from analytics.domain import config
+from analytics.importing import guard, ingest, results, worker
 from analytics.store.database import Store
 from tests.builders import (
     HOUSEHOLD_HEADER,
@@ -134,7 +134,7 @@ def no_calamine(monkeypatch):
     handed = worker.inspect
 
     def guarded(report, data, township, limits, *more):
-        if read.is_workbook(data):
+        if guard.is_workbook(data):
             boom()
         return handed(report, data, township, limits, *more)
 
@@ -143,7 +143,7 @@ def no_calamine(monkeypatch):
 
 # ------------------------------------------------------------------ limits
 def test_limits_default_and_come_from_the_environment():
-    assert read.Limits.from_env({}) == read.Limits(
+    assert config.Limits.from_env({}) == config.Limits(
         file_bytes=50 * 1024 * 1024,
         rows=1_100_000,
         cells=30_000_000,
@@ -157,10 +157,10 @@ def test_limits_default_and_come_from_the_environment():
         "POVERTY_MAX_UNZIPPED_MB": "0.5",
         "POVERTY_MAX_ZIP_RATIO": "20",
     }
-    assert read.Limits.from_env(env) == read.Limits(2 * 1024 * 1024, 1000, 5000, 524288, 20)
+    assert config.Limits.from_env(env) == config.Limits(2 * 1024 * 1024, 1000, 5000, 524288, 20)
     # Not a positive number: ignored, the default stays.
     bad = {"POVERTY_MAX_ROWS": "many", "POVERTY_MAX_CELLS": "-3", "POVERTY_MAX_FILE_MB": "0"}
-    assert read.Limits.from_env(bad) == read.Limits()
+    assert config.Limits.from_env(bad) == config.Limits()
 
 
 def test_a_file_over_the_size_limit_is_refused_before_it_is_read(monkeypatch, no_calamine):
@@ -228,7 +228,7 @@ def test_one_far_away_cell_in_a_tiny_workbook_is_refused_not_allocated(no_calami
 
 
 def test_a_far_away_cell_among_megabytes_of_plain_rows_is_refused(no_calamine):
-    """A sheet large enough to be scanned in threads (read._scan_threaded) is refused
+    """A sheet large enough to be scanned in threads (guard._scan_threaded) is refused
     all the same, whether its far-away cell is plain or spelt in a way only the regex
     scan reads, and whether it comes first, in the middle or last."""
     plain = [
@@ -245,7 +245,7 @@ def test_a_far_away_cell_among_megabytes_of_plain_rows_is_refused(no_calamine):
         for at in (0, len(plain) // 2, len(plain)):
             data = raw_xlsx(sheet_xml(A1 + "".join(plain[:at]) + row + "".join(plain[at:])))
             book = zipfile.ZipFile(io.BytesIO(data))
-            assert book.getinfo("xl/worksheets/sheet1.xml").file_size > read._THREADED_SCAN_BYTES
+            assert book.getinfo("xl/worksheets/sheet1.xml").file_size > guard._THREADED_SCAN_BYTES
             assert_unreadable(inspect("远.xlsx", data), "1,048,576 rows", "POVERTY_MAX")
 
 
@@ -509,7 +509,7 @@ def test_fuzz_random_bytes_under_excel_and_csv_names(fuzz_store):
     @given(
         st.binary(max_size=4096),
         st.sampled_from(["a.xlsx", "a.xlsm", "a.xls", "a.csv"]),
-        st.sampled_from([b"", b"PK\x03\x04", read.CFB_MAGIC, b"\xef\xbb\xbf", b"\xff\xfe"]),
+        st.sampled_from([b"", b"PK\x03\x04", guard.CFB_MAGIC, b"\xef\xbb\xbf", b"\xff\xfe"]),
         st.booleans(),
     )
     def run(data, name, prefix, allow_partial):
@@ -623,16 +623,27 @@ def test_fuzz_random_sheet_xml_never_crashes_the_reader(fuzz_store):
 
 def test_zlib_bomb_entry_inflates_in_bounded_chunks():
     """The decompressor never holds more than one output chunk of an entry at a time."""
-    payload = zlib.compress(b"\0" * (8 * 1024 * 1024))[2:-4]
-    info = zipfile.ZipInfo("x.bin")
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.file_size = 8 * 1024 * 1024
-    info.compress_size = len(payload)
-    info.header_offset = 0
-    local = struct.pack(
-        "<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, 0, len(payload), info.file_size, 5, 0
-    )
-    data = local + b"x.bin" + payload
-    sizes = [len(c) for c in read._inflate("x.xlsx", data, info)]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("x.bin", b"\0" * (8 * 1024 * 1024))
+    book = zipfile.ZipFile(io.BytesIO(out.getvalue()))
+    [info] = book.infolist()
+    assert info.compress_size < 10_000  # a bomb: 8 MB of zeros in a few kB
+    sizes = [len(c) for c in guard._inflate("x.xlsx", book, info)]
     assert sum(sizes) == 8 * 1024 * 1024
     assert max(sizes) <= 1024 * 1024
+
+
+def test_an_entry_that_inflates_past_its_declared_size_is_refused_however_it_is_read():
+    """zipfile stops at the declared size without a word; the guard reads one byte more and
+    refuses the file (calamine would read on: the parser mismatch of docs/SECURITY.md)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("x.bin", b"a" * 5000)
+    book = zipfile.ZipFile(io.BytesIO(out.getvalue()))
+    [info] = book.infolist()
+    info.file_size = 4000  # the directory lies
+    with pytest.raises(results.LimitError, match="declared 4,000 bytes"):
+        list(guard._inflate("x.xlsx", book, info))
+    info.file_size = 5000
+    assert sum(len(c) for c in guard._inflate("x.xlsx", book, info)) == 5000

@@ -137,7 +137,7 @@ def test_a_blank_row_inside_a_merged_village_cell_is_blank(fmt):
 
 
 def test_a_blank_row_inside_merged_cells_is_blank_on_the_per_row_path_too():
-    from analytics.importing import read, validate
+    from analytics.importing import locate, sheets, validate
 
     rows = [
         list(HOUSEHOLD_HEADER),
@@ -145,8 +145,8 @@ def test_a_blank_row_inside_merged_cells_is_blank_on_the_per_row_path_too():
         [None] * len(HOUSEHOLD_HEADER),
         household(2, village=None),
     ]
-    [grid] = read.read_grids("x.xlsx", xlsx_bytes(rows, merges=["C2:C4", "B2:B4"]))
-    located = read.locate(grid)
+    [grid] = sheets.read_grids("x.xlsx", xlsx_bytes(rows, merges=["C2:C4", "B2:B4"]))
+    located = locate.locate(grid)
     parsed = validate.Validator().parse(located, by_column=False)
     assert [r["household_id"] for r in parsed.rows] == ["H001", "H002"]
     assert parsed.rejected == [] and parsed.skipped["blank"] == 1

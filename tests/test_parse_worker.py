@@ -3,7 +3,7 @@ or run
 out of memory or time stops the worker process, never this one. The file is "unreadable"
 with a message that names it and says why, nothing is written, and the next file reads.
 
-The hostile files (tests/hostile.py) pass every check of ``read.check_file``: without the
+The hostile files (tests/hostile.py) pass every check of ``guard.check_file``: without the
 worker each of them aborts the process that parses it ("memory allocation of
 549755813888 bytes failed", SIGABRT), which was the whole dashboard.
 """
@@ -14,7 +14,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.access import accounts
-from analytics.importing import ingest, read
+from analytics.domain import config
+from analytics.importing import guard, ingest
 from analytics.store.database import Store
 from tests import hostile
 from tests.builders import HOUSEHOLD_HEADER, csv_bytes, household, xlsx_bytes
@@ -44,7 +45,7 @@ def assert_unreadable(report: ingest.FileReport, *needles: str) -> None:
 def test_a_file_that_aborts_the_parser_is_unreadable_and_nothing_changes(name, store):
     data = hostile.ABORTING[name]()
     assert len(data) < 20_000
-    read.check_file(name, data, read.Limits())  # the checks let it through: the worker stops it
+    guard.check_file(name, data, config.Limits())  # the checks let it through: the worker stops it
     before = store.counts()
     report = ingest.import_file(store, name, data, ROUND)
     # calamine asked for 512 GB (xlsx) or 128 GB (xls) at once
@@ -92,7 +93,7 @@ def test_the_worker_answers_what_the_parser_in_this_process_finds():
     for name, data in (("a.xlsx", xlsx_bytes(rows)), ("a.csv", csv_bytes(rows))):
         there = ingest.inspect_file(name, data, "诗礼乡")
         here = ingest.parse_file(
-            ingest.FileReport(file=name, sha256=there.sha256), data, "诗礼乡", read.Limits()
+            ingest.FileReport(file=name, sha256=there.sha256), data, "诗礼乡", config.Limits()
         )
         assert there.status == here.status == "inspected"
         assert there.sheets == here.sheets

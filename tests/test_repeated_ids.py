@@ -14,7 +14,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analytics.importing import bulk, read, validate, worker
+from analytics.domain import config
+from analytics.importing import bulk, ingest, locate, results, sheets, validate, worker
 from tests.builders import HOUSEHOLD_HEADER, household
 
 
@@ -49,9 +50,9 @@ def lines_run(run: Callable[[], object], *modules) -> int:
 
 
 def validation_work(n: int) -> int:
-    grid = read.Grid(file="a.csv", sheet="CSV", rows=filled_down(n), width=len(HOUSEHOLD_HEADER))
-    located = read.locate(grid)
-    parsed: list[validate.ParsedTable] = []
+    grid = sheets.Grid(file="a.csv", sheet="CSV", rows=filled_down(n), width=len(HOUSEHOLD_HEADER))
+    located = locate.locate(grid)
+    parsed: list[results.ParsedTable] = []
     work = lines_run(lambda: parsed.append(validate.Validator("诗礼乡").parse(located)), validate)
     [p] = parsed
     assert (len(p.rows), len(p.rejected)) == (1, n - 1)  # the first loads, every repeat is an error
@@ -90,7 +91,7 @@ def bulk_work(n: int, tmp_path: Path) -> int:
     payloads = [worker._ipc(odd), worker._ipc(seen)]
     out: list = []
     work = lines_run(
-        lambda: out.append(worker._job_parse(job, payloads, read.Limits())), validate, worker
+        lambda: out.append(worker._job_parse(job, payloads, config.Limits())), validate, worker
     )
     head, messages = out[0]
     parsed = worker._parsed(head["parsed"], *messages)
@@ -106,7 +107,6 @@ def test_the_bulk_paths_python_side_is_linear_in_rows_of_one_household_id(tmp_pa
 def test_the_bulk_path_refuses_more_odd_rows_than_a_sheet_may_hold(tmp_path, monkeypatch):
     """Every row that is not plainly data goes through the Python validator: more of them
     than POVERTY_MAX_ROWS is refused before any is read into Python, nothing written."""
-    from analytics.importing import ingest
     from analytics.store.database import Store
 
     rows = filled_down(120)
@@ -117,7 +117,7 @@ def test_the_bulk_path_refuses_more_odd_rows_than_a_sheet_may_hold(tmp_path, mon
     monkeypatch.setenv("POVERTY_MAX_ROWS", "100")
     try:
         ingest.import_path(store, path, "R", allow_partial=True)
-    except read.LimitError as e:
+    except results.LimitError as e:
         assert "filled.parquet" in str(e) and "120 rows need row-by-row checks" in str(
             e
         )  # the first one too

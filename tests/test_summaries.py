@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analytics.figures import headline, summaries
 from analytics.domain.settings import Settings
+from analytics.figures import headline, summaries
 from analytics.figures.breakdowns import SECURE_FIELDS
 from analytics.figures.limits import beyond_limit, is_beyond
 

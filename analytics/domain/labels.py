@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import NamedTuple
 
 from analytics.domain import schema
 
@@ -220,7 +221,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "meetings": ("贫情分析会议", "Meetings"),
     "relocation": ("易地扶贫搬迁", "Relocation"),
     "villages": ("村基本情况", "Villages"),
-    # where a sheet's township came from (validate.ParsedTable.township_source)
+    # where a sheet's township came from (results.ParsedTable.township_source)
     "source_column": ("表中乡镇列", "township column"),
     "source_upload": ("上传时指定", "given at upload"),
     "source_title": ("标题", "title"),
@@ -729,6 +730,384 @@ LABELS: dict[str, tuple[str, str]] = {
     "source_sheet": ("工作表", "Sheet"),
     "table_name": ("数据表", "Table"),
 }
+
+
+# ------------------------------------------------------------ the importer's messages
+# Every message of the importer (analytics/importing/): the row report's rule messages
+# (``msg_<rule code>``), the refusals and the reasons a file cannot be read. Formatted
+# where the problem is made, in both languages at once (``texts``). One block of its own,
+# merged into ``LABELS`` (a key may not be in both).
+IMPORTER_MESSAGES: dict[str, tuple[str, str]] = {
+    # the row report (analytics/importing/row_rules.py; Problem.message / message_en)
+    "msg_E_REQUIRED": ("缺少必填项“{field}”", "required value '{field}' is missing"),
+    "msg_E_NO_COLUMN": (
+        "表中没有“{field}”列，所有行都无法导入",
+        "the sheet has no '{field}' column: no row can be loaded",
+    ),
+    "msg_E_NO_TOWNSHIP": (
+        "无法确定乡镇：乡镇为空（或没有乡镇列），标题中也没有乡镇名，上传时也未填写",
+        "no township: the township is empty (or there is no such column), none in the title,"
+        " none given at upload",
+    ),
+    "msg_E_POSITIVE_INT": (
+        "“{field}”应为正整数，实际为“{value}”",
+        "'{field}' must be a positive whole number, got '{value}'",
+    ),
+    "msg_E_NONNEG_INT": (
+        "“{field}”应为不小于 0 的整数，实际为“{value}”",
+        "'{field}' must be a whole number >= 0, got '{value}'",
+    ),
+    "msg_E_POSITIVE_NUMBER": (
+        "“{field}”应为正数，实际为“{value}”",
+        "'{field}' must be a positive number, got '{value}'",
+    ),
+    "msg_E_CODE": (
+        "“{field}”的值“{value}”无法识别，可用的值：{allowed}",
+        "'{field}' value '{value}' is not recognised; accepted: {allowed}",
+    ),
+    "msg_E_DUPLICATE_ID": (
+        "户编号“{value}”在本文件中重复，首次出现在“{first}”",
+        "household id '{value}' repeats in this file; first seen at {first}",
+    ),
+    "msg_E_GROUP_WITHOUT_VILLAGE": (
+        "填写了村民小组“{value}”但没有行政村",
+        "group '{value}' is given without a village",
+    ),
+    "msg_W_NUMBER": (
+        "“{field}”不是数字：“{value}”，按空值处理",
+        "'{field}' is not a number: '{value}'; kept as empty",
+    ),
+    "msg_W_DATE_RANGE": (
+        "“{field}”的日期“{value}”不在合理范围（1990 年至明年）内，按空值处理",
+        "'{field}' date '{value}' is outside the plausible range (1990 to next year); kept as"
+        " empty",
+    ),
+    "msg_W_DATE": (
+        "“{field}”不是可识别的日期：“{value}”，按空值处理",
+        "'{field}' is not a recognisable date: '{value}'; kept as empty",
+    ),
+    "msg_W_YESNO": (
+        "“{field}”应为是/否：“{value}”，按空值处理",
+        "'{field}' should be yes/no: '{value}'; kept as empty",
+    ),
+    "msg_W_ID_CHECK": (
+        "身份证号校验位错误（GB 11643 MOD 11-2 应为“{expected}”）",
+        "ID number check character is wrong (GB 11643 MOD 11-2 expects '{expected}')",
+    ),
+    "msg_W_ID_BIRTH": (
+        "身份证号中的出生日期无效",
+        "the ID number's birth date is not a valid date",
+    ),
+    "msg_W_ID_LENGTH": (
+        "身份证号应为 18 位，实际 {length} 位",
+        "ID number should have 18 characters, has {length}",
+    ),
+    "msg_W_ID_LEGACY15": (
+        "15 位旧身份证号，请核实并更新为 18 位",
+        "legacy 15-digit ID number: verify and update to 18 digits",
+    ),
+    "msg_W_ID_AS_NUMBER": (
+        "身份证号以数字形式保存，Excel 只保留 15 位有效数字，末尾几位已变为 0，无法恢复，"
+        "请核实原始号码并以文本格式填写",
+        "ID number was stored as a number: Excel keeps 15 significant digits, so its last "
+        "digits were turned into zeros and cannot be recovered; re-enter it as text",
+    ),
+    "msg_W_HOUSEHOLD_ID_AS_NUMBER": (
+        "户编号以数字形式保存且超过 15 位，末尾数字可能已丢失",
+        "household id stored as a number with more than 15 digits: trailing digits may be lost",
+    ),
+    "msg_W_CONTRADICTION": (
+        "“{outcome}”与建档立卡状态“{state}”矛盾：{why}",
+        "'{outcome}' contradicts registry state '{state}': {why}",
+    ),
+    "msg_W_DUPLICATE_COLUMN": (
+        "列“{value}”与前面的列重复，已忽略",
+        "column '{value}' repeats an earlier column and was ignored",
+    ),
+    "msg_W_INVISIBLE": (
+        "“{field}”含有不可见的格式字符（{chars}，如从右到左覆盖、零宽字符），已删除",
+        "'{field}' held invisible formatting characters ({chars}: right-to-left override, "
+        "zero-width ...); they were removed",
+    ),
+    "msg_W_CELL_TRUNCATED": (
+        "“{field}”正好 32,767 个字符，是 Excel 单元格的上限，内容多半已被截断，请核实",
+        "'{field}' is exactly 32,767 characters long, Excel's limit for a cell: it was "
+        "probably cut off; check it",
+    ),
+    "msg_first_seen": ("{sheet} 第 {row} 行", "sheet {sheet} row {row}"),
+    # why an outcome contradicts a registry state (W_CONTRADICTION's {why})
+    "msg_why_new": ("新增只适用于非建档立卡户", "new applies to non-registered only"),
+    "msg_why_relapse": ("返贫只适用于已脱贫户", "relapse applies to exited households only"),
+    "msg_why_exit_proposed": (
+        "拟退出只适用于未脱贫户",
+        "exit_proposed applies to remaining-poor households only",
+    ),
+    "msg_why_removed": ("剔除只适用于建档立卡户", "removed applies to registered households only"),
+    "msg_why_inclusion_error": (
+        "错评只适用于建档立卡户，不计入错评",
+        "inclusion_error applies to registered households only; not counted",
+    ),
+    "msg_why_exclusion_error": (
+        "漏评只适用于非建档立卡户，不计入漏评",
+        "exclusion_error applies to non-registered households only; not counted",
+    ),
+    "msg_why_wrongful_exit": (
+        "错退只适用于已脱贫户，不计入错退",
+        "wrongful_exit applies to exited households only; not counted",
+    ),
+    # a file refused before it is parsed (analytics/importing/guard.py)
+    "msg_unsupported_type": (
+        "{file}：不支持的文件类型“{suffix}”，请上传 .xlsx、.xlsm、.xls 或 .csv 文件"
+        "（.xlsb、.ods 请另存为 .xlsx）。",
+        "{file}: unsupported file type '{suffix}'; upload .xlsx, .xlsm, .xls or .csv (save "
+        ".xlsb and .ods as .xlsx).",
+    ),
+    "msg_no_suffix": ("无后缀", ""),
+    "msg_html_page": (
+        "{file}：这是网页（HTML）格式的表格，只是用了 Excel 的文件名。"
+        "请在 Excel 中打开后“另存为” .xlsx 再上传。",
+        "{file}: this is a web page (HTML) table with an Excel name; open it in Excel and "
+        "save it as .xlsx.",
+    ),
+    "msg_file_too_large": (
+        "{file}：文件大小 {size} 超过上限 {limit}（环境变量 {var}），请拆分后分别上传。",
+        "{file}: the file is {size}, over the limit of {limit} ({var}); split it and upload "
+        "the parts.",
+    ),
+    "msg_too_many_rows": (
+        "{file}：工作表“{sheet}”有 {rows:,} 行，超过每表 {limit:,} 行的上限（环境变量 {var}），"
+        "请拆分后分别上传。",
+        "{file}: sheet '{sheet}' has {rows:,} rows, over the limit of {limit:,} rows per "
+        "sheet ({var}).",
+    ),
+    "msg_too_many_cells": (
+        "{file}：单元格数（行×列）达到 {cells:,}（工作表“{sheet}”{rows:,} 行 × {cols:,} 列），"
+        "超过每个文件 {limit:,} 个的上限（环境变量 {var}）。",
+        "{file}: {cells:,} cells (rows x columns; sheet '{sheet}' spans {rows:,} rows x "
+        "{cols:,} columns), over the limit of {limit:,} cells per file ({var}).",
+    ),
+    "msg_zip_bomb": (
+        "{file}：疑似压缩炸弹，已拒绝（{detail}）。",
+        "{file}: refused as a likely zip bomb ({detail}).",
+    ),
+    "msg_zip_entries": ("{n:,} 个条目", "{n:,} entries"),
+    "msg_zip_unzipped": (
+        "解压后共 {size}，超过上限 {limit}（环境变量 {var}）",
+        "{size} uncompressed, over the limit of {limit} ({var})",
+    ),
+    "msg_zip_ratio": (
+        "条目 {entry} 压缩比 {ratio:,.0f}:1，超过上限 {limit}:1（环境变量 {var}）",
+        "entry {entry} has a compression ratio of {ratio:,.0f}:1, over the limit of "
+        "{limit}:1 ({var})",
+    ),
+    "msg_zip_overrun": (
+        "条目 {entry} 解压后超过其声明的大小 {size:,} 字节",
+        "entry {entry} inflates beyond its declared {size:,} bytes",
+    ),
+    "msg_ods_xlsb": (
+        "{file}：这是 OpenDocument（.ods）或 Excel 二进制（.xlsb）工作簿，"
+        "请在 Excel 或 WPS 中另存为 .xlsx 后再上传。",
+        "{file}: an OpenDocument (.ods) or binary (.xlsb) workbook; save it as .xlsx and "
+        "upload that.",
+    ),
+    "msg_password": (
+        "{file}：工作簿有密码保护，请取消密码后再上传。",
+        "{file}: the workbook is password-protected.",
+    ),
+    "msg_damaged": (
+        "{file}：无法读取，文件已损坏或不是 Excel 工作簿（{detail}）。",
+        "{file}: cannot be read; the file is damaged or not an Excel workbook ({detail}).",
+    ),
+    # details of msg_damaged
+    "msg_error_detail": ("{kind}：{text}", "{kind}: {text}"),
+    "msg_not_workbook": ("不是 Excel 工作簿", "not an Excel workbook"),
+    "msg_overlapping_merges": ("工作表“{sheet}”的合并单元格相互重叠", "overlapping merges"),
+    "msg_overlong_tag": ("条目 {entry} 中有超长标签", "overlong tag"),
+    "msg_shared_strings": ("共享字符串声明 {count} 条", "declares {count} shared strings"),
+    "msg_cell_reference": ("单元格地址越界", "cell reference out of range"),
+    "msg_compression": ("不支持的压缩方式 {method}", "compression {method}"),
+    "msg_bad_local_header": ("条目 {entry} 的本地文件头缺失", "bad local header"),
+    "msg_entry_cut_off": ("条目 {entry} 被截断", "entry {entry} cut off"),
+    "msg_no_workbook_stream": ("没有 Workbook 数据流", "no Workbook stream"),
+    "msg_bad_dimensions": ("DIMENSIONS 记录无效", "bad DIMENSIONS record"),
+    "msg_out_of_range": (
+        "{file}：有值超出可处理的范围（如 9999 年以后的日期、超过 19 位的整数），未导入任何数据。",
+        "{file}: a value is out of range (a date after the year 9999? a whole number of more "
+        "than 19 digits?); nothing was imported ({detail}).",
+    ),
+    # text files (analytics/importing/decode.py, sheets.py)
+    "msg_undecodable": (
+        "{file}：无法识别文字编码（第 {pos} 字节起既不是 UTF-8 也不是 GB18030），"
+        "请用 Excel 另存为“CSV UTF-8”或直接上传 Excel 文件。",
+        "{file}: undecodable text at byte {pos}: neither UTF-8 nor GB18030.",
+    ),
+    "msg_mojibake": (
+        "{file}：文字编码看起来是 {encoding}，不是 UTF-8 或 GB18030（GBK）；按 GB18030 读出的是"
+        "乱码（如“{shown}”），已拒绝。请用 Excel 或记事本另存为“CSV UTF-8”后再上传。",
+        "{file}: the text looks like {encoding}, not UTF-8 or GB18030 (GBK); read as GB18030 "
+        "it is mojibake (e.g. '{shown}'), so it was refused. Save it as 'CSV UTF-8' and "
+        "upload that.",
+    ),
+    "msg_encoding_big5": ("Big5（繁体中文）", "Big5 (traditional Chinese)"),
+    "msg_encoding_shift_jis": ("Shift-JIS（日文）", "Shift-JIS (Japanese)"),
+    "msg_encoding_euc_jp": ("EUC-JP（日文）", "EUC-JP (Japanese)"),
+    "msg_encoding_euc_kr": ("EUC-KR（韩文）", "EUC-KR (Korean)"),
+    "msg_bad_csv": (
+        "{file}：CSV 格式错误（第 {line} 行附近，多为引号不成对）：{error}",
+        "{file}: malformed CSV near line {line} (often an unmatched quote): {error}",
+    ),
+    # sheets without a table (analytics/importing/locate.py, parse.py)
+    "msg_empty_sheet": ("空工作表", "empty sheet"),
+    "msg_no_header": (
+        "前 {rows} 行中找不到可识别的表头（需要如“户编号+家庭人口数”“参会人数+会议日期”"
+        "“户编号+住房面积”“行政村+乡村人口”等列）",
+        "no recognisable header in the first {rows} rows (needs columns such as "
+        "户编号+家庭人口数, 参会人数+会议日期, 户编号+住房面积 or 行政村+乡村人口)",
+    ),
+    "msg_hidden_sheet": (
+        "隐藏的工作表，未导入（如需导入，请在 Excel 中取消隐藏后重新上传）",
+        "hidden sheet, not imported (unhide it in Excel and upload again)",
+    ),
+    "msg_not_a_workbook": (
+        "{file}：无法读取，文件已损坏或不是 Excel 工作簿。",
+        "{file}: cannot be read; the file is damaged or not a workbook.",
+    ),
+    "msg_no_table": (
+        "文件中没有可识别的表（户信息、贫情分析会议、易地扶贫搬迁、村基本情况）",
+        "no recognisable table in the file (households, meetings, relocation, villages)",
+    ),
+    # refusals and outcomes (analytics/importing/results.py)
+    "msg_no_round": ("未填写批次名称", "no round given"),
+    "msg_rows_have_errors": (
+        "{n} 行有错误，未导入任何数据。可修改后重新上传，或选择“仅导入有效行”。",
+        "{n} rows have errors; nothing was loaded. Fix them, or choose to load the valid rows "
+        "only.",
+    ),
+    "msg_no_data_rows": ("文件中没有数据行", "the file holds no data rows"),
+    "msg_all_rows_errors": (
+        "全部 {n} 行都有错误，未导入任何数据。",
+        "all {n} rows have errors; nothing was loaded.",
+    ),
+    "msg_missing_columns": ("{reasons}。未导入任何数据。", "{reasons}. Nothing was loaded."),
+    "msg_conflicts": (
+        "{reasons}。如需替换，请勾选“替换本批次中已有的同一批数据”（命令行：--replace）。",
+        "{reasons}. To swap it, tick 'Replace the batch that already holds these rows' "
+        "(command line: --replace).",
+    ),
+    "msg_loaded": ("已导入批次 {batch}：{n} 行", "loaded as batch {batch}: {n} rows"),
+    "msg_loaded_quarantined": ("，{n} 行有错误已隔离", ", {n} rejected rows quarantined"),
+    "msg_loaded_replaced": ("（替换了批次 {ids}）", " (replaced batch {ids})"),
+    # the bulk way (analytics/importing/bulk.py)
+    "msg_no_bulk": ("{message}（不能批量导入：{why}）", "{message} (no bulk import: {why})"),
+    "msg_bulk_too_large": (
+        "{file}：文件大小 {size} 超过批量导入上限 {limit}（环境变量 {var}）。",
+        "{file}: the file is {size}, over the bulk import limit of {limit} ({var}).",
+    ),
+    "msg_bulk_utf16": ("UTF-16 编码", "UTF-16 encoded"),
+    "msg_bulk_not_utf8": ("不是 UTF-8 编码", "not UTF-8"),
+    "msg_bulk_not_comma": ("不是以逗号分隔的 CSV", "not a comma-separated CSV"),
+    "msg_bulk_header_row": ("表头不在第 1 行", "the header is not on row 1"),
+    "msg_bulk_long_rows": ("有的行比表头长", "rows longer than the header"),
+    "msg_bulk_duckdb_csv": ("DuckDB 无法按 CSV 读取", "DuckDB cannot read it: {error}"),
+    "msg_bulk_blank_lines": ("有空行或单元格内换行", "blank lines or line breaks inside cells"),
+    "msg_bulk_doubled_quotes": ("值中有成对的引号", "doubled quotes inside values"),
+    "msg_parquet_unreadable": (
+        "{file}：无法读取 Parquet 文件（{error}）。",
+        "{file}: cannot read the Parquet file ({error}).",
+    ),
+    "msg_parquet_no_header": (
+        "{file}：列名中找不到可识别的表头。",
+        "{file}: no recognisable header in the column names.",
+    ),
+    "msg_parquet_type": (
+        "{file}：列“{column}”的类型 {type} 无法导入。",
+        "{file}: column '{column}' has type {type}, which cannot be imported.",
+    ),
+    "msg_bulk_memory": (
+        "{file}：批量导入所需内存超过 {mb} MB，未导入任何数据；请调高环境变量 {var}。",
+        "{file}: the bulk import needs more than {mb} MB of memory; nothing was imported. "
+        "Raise {var}.",
+    ),
+    "msg_bulk_odd_rows": (
+        "{file}：有 {n:,} 行需要逐行检查（空行、合计行、有错误或户编号重复的行等），"
+        "超过上限 {limit:,} 行（环境变量 {var}），未导入任何数据；"
+        "请检查文件（例如户编号列是否被整列填充成同一个值）。",
+        "{file}: {n:,} rows need row-by-row checks (blank, totals, errors, repeated household "
+        "ids, ...), over the limit of {limit:,} rows ({var}); nothing was imported. Check the "
+        "file (a household id column filled down with one value?).",
+    ),
+    "msg_bulk_row_ids": ("{file}：DuckDB 行号顺序异常", "{file}: DuckDB row ids out of order"),
+    # the parse worker (analytics/importing/worker.py)
+    "msg_worker_wall": (
+        "{file}：读取超过 {wall} 秒仍未完成（{factor} 倍的环境变量 {var}），已停止，"
+        "未导入任何数据。",
+        "{file}: reading it took longer than {wall} s ({factor} x {var}) and was stopped; "
+        "nothing was imported.",
+    ),
+    "msg_worker_cpu": (
+        "{file}：读取所需计算时间超过 {seconds} 秒的上限（环境变量 {var}），已停止，"
+        "未导入任何数据。",
+        "{file}: reading it needs more than the limit of {seconds} s of CPU time ({var}); it "
+        "was stopped and nothing was imported.",
+    ),
+    "msg_worker_oom": (
+        "{file}：读取时解析程序一次要求分配 {asked} 内存，超过上限 {mb} MB（环境变量 {var}），"
+        "已停止；文件可能已损坏或被恶意构造，未导入任何数据。",
+        "{file}: the parser asked for {asked} of memory at once, over the limit of {mb} MB "
+        "({var}), and was stopped; the file is damaged or crafted. Nothing was imported.",
+    ),
+    "msg_worker_crash": (
+        "{file}：读取时解析程序异常终止（{how}），文件可能已损坏或被恶意构造，未导入任何数据。",
+        "{file}: the parser stopped abnormally while reading it ({how}); the file is damaged "
+        "or crafted. Nothing was imported.",
+    ),
+    "msg_worker_memory": (
+        "{file}：读取此文件所需内存超过上限 {mb} MB（环境变量 {var}），已停止，未导入任何数据。",
+        "{file}: reading it needs more memory than the limit of {mb} MB ({var}); it was "
+        "stopped and nothing was imported.",
+    ),
+    "msg_worker_format": (
+        "{file}：读取程序返回了无法识别的结果，已按无法读取处理。",
+        "{file}: the reader answered out of format ({why}); treated as unreadable.",
+    ),
+    # an office's header spellings (analytics/importing/spellings.py)
+    "msg_spelling_empty": ("列名为空", "the header is empty"),
+    "msg_spelling_no_field": (
+        "“{target}”不是可识别的字段（请用字段名，如 persons）",
+        "'{target}' names no field (or several): give the field key, e.g. persons",
+    ),
+    "msg_spelling_taken": (
+        "“{header}”已是{table}中“{field}”的写法",
+        "'{header}' already means {field} in {table}",
+    ),
+}
+if IMPORTER_MESSAGES.keys() & LABELS.keys():
+    raise RuntimeError(f"labels in both blocks: {sorted(IMPORTER_MESSAGES.keys() & LABELS.keys())}")
+LABELS.update(IMPORTER_MESSAGES)
+
+
+class Both(NamedTuple):
+    """A text in both languages: a message made by ``texts``, or a field of one that is
+    written differently in each (a reason, a detail)."""
+
+    zh: str
+    en: str
+
+
+def texts(key: str, **fields: object) -> Both:
+    """Message ``key`` of ``LABELS`` in both languages, formatted with ``fields`` (a
+    ``Both`` field gives each language its own text).
+
+    Raises
+    ------
+    KeyError
+        When ``key`` is not a label (a message's key is never shown as its text).
+    """
+    zh, en = LABELS[key]
+    return Both(
+        zh.format(**{k: v.zh if isinstance(v, Both) else v for k, v in fields.items()}),
+        en.format(**{k: v.en if isinstance(v, Both) else v for k, v in fields.items()}),
+    )
 
 
 # Field keys not in LABELS take their template header (zh) and a readable key (en).

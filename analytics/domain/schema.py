@@ -243,7 +243,7 @@ FOOTER_PATTERN = re.compile(
 )
 # Not followed by 镇 (各乡镇) nor by the rest of 乡村人口 / 乡村两级 ("2017年各村乡村人口…");
 # "诗礼乡村基本情况表" still names 诗礼乡, while generic words (全乡, 各乡) are refused by
-# read.township_from_title.
+# locate.township_from_title.
 TITLE_TOWNSHIP_PATTERN = re.compile(r"([\u4e00-\u9fff]{1,10}?(?:乡|镇|街道))(?!镇|村人口|村两级)")
 GENERIC_TOWNSHIP_WORDS = frozenset(
     {
@@ -284,22 +284,59 @@ Spellings = Mapping[str, str]
 NO_SPELLINGS: Spellings = {}  # read only (a Mapping): never written to
 
 
-def header_lookup(table: Table, spellings: Spellings = NO_SPELLINGS) -> dict[str, str]:
-    """Maps every normalised spelling of ``table``'s headers to its field key.
+@dataclass(frozen=True)
+class Shape:
+    """The shape of a sheet: which field a header means on it, where that differs from its
+    table's own spellings.
+
+    The same header means different things on sheets of different shapes: on a member
+    sheet 姓名 and 证件号码 are the member's, not the head's; 户类型 is a registry state in a
+    registry export and a monitoring type in a monitoring export. A shape says so for its
+    sheets, one line a header; the header lookup of a sheet of that shape
+    (``header_lookup``) follows it before the table's own spellings.
+
+    Attributes
+    ----------
+    key : the shape's key ("template", ...).
+    label : its name as the user sees it.
+    headers : header spelling (normalised by ``header_key`` when looked up) -> the field key
+        it means on this shape, or None when on this shape it means no field of the table.
+    """
+
+    key: str
+    label: str
+    headers: Mapping[str, str | None] = field(default_factory=dict)
+
+
+# The sheets of the template (templates/*.xlsx) and of county files like them: every header
+# means what its table's spellings say. The national exports' shapes come with their issue.
+TEMPLATE = Shape("template", "模板")
+
+
+def header_lookup(
+    table: Table, spellings: Spellings = NO_SPELLINGS, shape: Shape = TEMPLATE
+) -> dict[str, str]:
+    """Maps every normalised spelling of ``table``'s headers to its field key, on a sheet of
+    ``shape``.
 
     The one spelling lookup of every import path (locating a table, repeated headers inside
-    it, the bulk path). ``spellings`` adds an office's confirmed spellings (normalised
-    spelling -> field key); one whose field ``table`` lacks is ignored, and a built-in
-    spelling always wins over an office's.
+    it, the bulk path). The shape's headers come first (one meaning no field is left out,
+    whatever the table or the office says); then the table's own spellings; then
+    ``spellings``, an office's confirmed spellings (normalised spelling -> field key): one
+    whose field ``table`` lacks is ignored, and a built-in spelling always wins over an
+    office's.
     """
-    out: dict[str, str] = {}
+    out: dict[str, str | None] = {}
+    for spelling, key in shape.headers.items():
+        if key is None or key in table.by_key:
+            out.setdefault(header_key(spelling), key)
     for f in table.fields:
         for spelling in (f.header, f.key, *f.synonyms):
             out.setdefault(header_key(spelling), f.key)
     for spelling, key in spellings.items():
         if key in table.by_key:
             out.setdefault(spelling, key)
-    return out
+    return {s: k for s, k in out.items() if k is not None}
 
 
 def field_tables(key: str) -> list[Table]:

@@ -29,7 +29,7 @@ import pandas as pd
 
 from analytics.domain.labels import label
 from analytics.figures import metrics
-from analytics.importing.validate import REQUIRED
+from analytics.importing.row_rules import REQUIRED
 
 FULL, PARTIAL, MISSING = "full", "partial", "missing"
 _RANK = {FULL: 0, PARTIAL: 1, MISSING: 2}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,11 +9,10 @@ from dataclasses import dataclass
 import ibis
 import pandas as pd
 
+from analytics.domain import config
 from analytics.domain.settings import AREA_STANDARD
 from analytics.figures import breakdowns, coverage, headline, metrics, records
 from analytics.store.database import Store
-
-BACKEND_URL_ENV = "POVERTY_BACKEND_URL"
 
 
 def backend_from_url(url: str) -> ibis.BaseBackend:
@@ -42,7 +40,7 @@ def backend(store: Store) -> ibis.BaseBackend:
     """The Ibis backend that holds the data: the one at ``$POVERTY_BACKEND_URL`` when set
     (a new connection per call), else DuckDB on a fresh cursor of the store (one per
     caller/thread)."""
-    url = os.environ.get(BACKEND_URL_ENV, "").strip()
+    url = config.backend_url()
     if url:
         return backend_from_url(url)
     return ibis.duckdb.from_connection(store.cursor())

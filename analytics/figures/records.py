@@ -8,17 +8,15 @@ who may ask for that. Ibis expressions, so the same code runs on any backend.
 
 from __future__ import annotations
 
-import re
-
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from analytics.domain import schema
+from analytics.domain import idcard, schema
+from analytics.domain.privacy import mask_id, mask_id_expr, mask_name_expr
 from analytics.figures.filters import Filters, apply_filters
 from analytics.figures.metrics import family_conditions
 from analytics.figures.relocation import relocated
-from analytics.importing import validate
 
 PERSONAL = ("head_name", "head_id_number")
 # The columns of each exportable table, in order (field keys; unit columns first).
@@ -42,31 +40,14 @@ HOUSEHOLD_LIST = (
 )
 
 
-def mask_name(name: ir.StringValue) -> ir.StringValue:
-    """张三丰 -> 张**: the surname (first character) kept, one star per other character."""
-    return ibis.ifelse(
-        name.length() > 1, name.substr(0, 1) + ibis.literal("*").repeat(name.length() - 1), name
-    )
-
-
-def mask_id_number(value: ir.StringValue) -> ir.StringValue:
-    """530921198001010018 -> 530921***********8: region code and last character kept."""
-    n = value.length()
-    return ibis.ifelse(
-        n > 7,
-        value.substr(0, 6) + ibis.literal("*").repeat(n - 7) + value.right(1),
-        ibis.literal("*").repeat(n),
-    )
-
-
 def _masked(t: ir.Table, unmask: bool) -> ir.Table:
     if unmask:
         return t
     changes = {}
     if "head_name" in t.columns:
-        changes["head_name"] = mask_name(t.head_name)
+        changes["head_name"] = mask_name_expr(t.head_name)
     if "head_id_number" in t.columns:
-        changes["head_id_number"] = mask_id_number(t.head_id_number)
+        changes["head_id_number"] = mask_id_expr(t.head_id_number)
     return t.mutate(**changes) if changes else t
 
 
@@ -150,9 +131,6 @@ def household_history(
     return t.order_by("batch_id").execute()
 
 
-ID_NUMBER = re.compile(r"\d{17}[\dX]|\d{15}")
-
-
 def search(
     con: ibis.BaseBackend, text: str, round_name: str | None = None, *, unmask: bool = False
 ) -> pd.DataFrame:
@@ -184,10 +162,10 @@ def search(
     else:
         hit = (
             t.household_id.startswith(needle)
-            | (mask_name(t.head_name) == needle)
-            | (mask_id_number(t.head_id_number.upper()) == upper)
+            | (mask_name_expr(t.head_name) == needle)
+            | (mask_id_expr(t.head_id_number.upper()) == upper)
         )
-        if ID_NUMBER.fullmatch(upper):
+        if idcard.SHAPE.fullmatch(upper):
             hit = hit | (t.head_id_number.upper() == upper)
     t = _masked(t.filter(hit.fill_null(False)).select("round", *HOUSEHOLD_LIST), unmask)
     return t.order_by("household_id", "round").limit(200).execute()
@@ -197,6 +175,6 @@ def search_shown(text: str) -> str:
     """A search as the audit log keeps it: a whole ID number masked, anything else as
     typed (a household id, or a masked name)."""
     needle = text.strip().replace(" ", "").upper()
-    if ID_NUMBER.fullmatch(needle) or (len(needle) >= 15 and needle[:6].isdigit()):
-        return validate.mask_id(needle)
+    if idcard.SHAPE.fullmatch(needle) or (len(needle) >= 15 and needle[:6].isdigit()):
+        return mask_id(needle)
     return text.strip()

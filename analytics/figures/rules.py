@@ -10,7 +10,7 @@ a predicate and a message. Adding a rule is adding one entry.
   with pandas (medians, ratios).
 
 Every hit becomes one record of the hit frame (``HIT_COLUMNS``). Messages say why, with the
-numbers; they never carry a name or a full ID number (an ID only as ``validate.mask_id``
+numbers; they never carry a name or a full ID number (an ID only as ``privacy.mask_id``
 shows it). Sources: ../shared/DOMAIN.md ("Thresholds", "Exclusion rules", "Peers to learn
 from") and ``analytics.settings`` for each limit's default.
 """
@@ -30,13 +30,14 @@ import pandas as pd
 
 from analytics.domain import schema
 from analytics.domain.labels import label
+from analytics.domain.privacy import mask_id
 from analytics.domain.settings import Settings
 from analytics.figures import breakdowns, metrics, prepared
 from analytics.figures.filters import Filters, apply_filters
 from analytics.figures.limits import beyond_limit, rate_limit
 from analytics.figures.metrics import REGISTERED
 from analytics.figures.relocation import over_standard, relocated, standard_area
-from analytics.importing.validate import CONTRADICTIONS, mask_id
+from analytics.importing.row_rules import CONTRADICTIONS
 
 HOUSEHOLD, VILLAGE = "household", "village"
 SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
@@ -330,7 +331,7 @@ def _poor_far_above_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
     )
 
 
-# outcome -> (column holding it, states it is allowed on), from validate.CONTRADICTIONS.
+# outcome -> (column holding it, states it is allowed on), from row_rules.CONTRADICTIONS.
 _OUTCOME_COLUMN = {
     **{k: "adjustment" for k in schema.ADJUSTMENTS},
     **{k: "verification" for k in schema.FINDINGS},
@@ -694,7 +695,7 @@ RULES: tuple[Rule, ...] = (
         "Outcome contradicts the registry state",
         "medium",
         HOUSEHOLD,
-        "DOMAIN.md 指标口径：结论只在其对应状态内计数（validate.CONTRADICTIONS）",
+        "DOMAIN.md 指标口径：结论只在其对应状态内计数（row_rules.CONTRADICTIONS）",
         "rule_limit_contradiction",
         _contradiction,
         _contradiction_msg,

@@ -45,18 +45,32 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from openpyxl.utils import get_column_letter
 
-from analytics.domain import schema
-from analytics.importing import columns, ingest, read, validate, worker
-from analytics.importing.ingest import FileReport, SheetSummary
+from analytics.domain import config, idcard, schema
+from analytics.domain.config import Limits
+from analytics.domain.labels import Both
+from analytics.importing import columns, row_rules, validate, worker
+from analytics.importing.guard import CSV_SUFFIXES, Budget
+from analytics.importing.locate import LocatedTable, locate
+from analytics.importing.results import (
+    FileReport,
+    LimitError,
+    MessageError,
+    ParsedTable,
+    Problem,
+    ReadError,
+    SheetSummary,
+    loaded,
+    may_write,
+    out_of_range,
+    refuse,
+    settle_conflicts,
+    size_text,
+)
+from analytics.importing.sheets import SNIFF_CHARS, Grid, read_csv, sniff_dialect
+from analytics.importing.skips import SKIP_TRIGGERS
 from analytics.store import database as store
 
-MB = 1024 * 1024
-MIN_ENV, MAX_ENV, MEMORY_ENV = (
-    "POVERTY_BULK_MIN_MB",
-    "POVERTY_MAX_BULK_MB",
-    "POVERTY_BULK_MEMORY_MB",
-)
-DEFAULT_MIN_MB, DEFAULT_MAX_MB, DEFAULT_MEMORY_MB = 32, 8192, 2048
+MB = config.MB
 HEAD_BYTES = 1024 * 1024  # the start of a CSV read in Python: dialect, header, table kind
 # A column with more distinct values than this share of its first rows (those read in
 # Python) takes the SQL shortcuts (tests set -1: every column that has one takes it).
@@ -68,29 +82,17 @@ CSV_SHEET, PARQUET_SHEET = "CSV", "Parquet"
 # alone; tests/test_fast_paths.py checks it), without the characters of SKIP_TRIGGERS.
 _SAFE = r"[!-~\x{4E00}-\x{9FFF}]+"
 _DECIMAL = r"[0-9]{1,15}(\.[0-9]{1,15})?"
-_ID = r"[0-9]{17}[0-9X]"
 _SQL_TYPES = schema.SQL_TYPES
 
 
-class NotBulk(Exception):
-    """The file is not for the bulk path; ``str(err)`` says why (Chinese / English)."""
+class NotBulk(MessageError):
+    """The file is not for the bulk path; the messages say why."""
 
 
 class _Refused(Exception):
     def __init__(self, report: FileReport) -> None:
         super().__init__(report.message_en)
         self.report = report
-
-
-def _env_mb(name: str, default: int, *, zero_ok: bool = False) -> int:
-    """Bytes from a setting in MB (fractions allowed); the default when unset, unreadable,
-    negative, or 0 where 0 makes no sense."""
-    try:
-        value = float((os.environ.get(name) or "").strip() or default)
-    except ValueError:
-        value = default
-    ok = value >= 0 if zero_ok else value > 0
-    return int(value * MB) if ok else int(default * MB)
 
 
 def wanted(path: str | os.PathLike[str]) -> bool:
@@ -100,10 +102,10 @@ def wanted(path: str | os.PathLike[str]) -> bool:
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         return True
-    if suffix not in read.CSV_SUFFIXES:
+    if suffix not in CSV_SUFFIXES:
         return False
     try:
-        return path.stat().st_size >= _env_mb(MIN_ENV, DEFAULT_MIN_MB, zero_ok=True)
+        return path.stat().st_size >= config.bulk_min_bytes()
     except OSError:
         return False
 
@@ -123,7 +125,7 @@ class _Plan:
     path: Path
     name: str
     kind: str  # "csv" or "parquet"
-    located: read.LocatedTable
+    located: LocatedTable
     width: int
     sources: list[str]  # staging expression of each column (c0, c1, ...)
     types: list[str]  # DuckDB type of each staged column
@@ -133,13 +135,14 @@ class _Plan:
 
 def _plan(path: Path, name: str, spellings: schema.Spellings) -> _Plan:
     size = path.stat().st_size
-    limit = _env_mb(MAX_ENV, DEFAULT_MAX_MB)
+    limit = config.bulk_max_bytes()
     if size > limit:
-        raise read.LimitError(
-            f"{name}：文件大小 {read._mb(size)} 超过批量导入上限 {read._mb(limit)}"
-            f"（环境变量 {MAX_ENV}）。"
-            f" / {name}: the file is {read._mb(size)}, over the bulk import limit of "
-            f"{read._mb(limit)} ({MAX_ENV})."
+        raise LimitError.of(
+            "msg_bulk_too_large",
+            file=name,
+            size=size_text(size),
+            limit=size_text(limit),
+            var=config.BULK_MAX_ENV,
         )
     if path.suffix.lower() == ".parquet":
         return _plan_parquet(path, name, spellings)
@@ -152,31 +155,27 @@ def _plan_csv(path: Path, name: str, spellings: schema.Spellings) -> _Plan:
     if len(head) > HEAD_BYTES:
         head = head[: _last_line_end(head[:HEAD_BYTES]) + 1]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise NotBulk("UTF-16 编码 / UTF-16 encoded")
+        raise NotBulk.of("msg_bulk_utf16")
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise NotBulk("不是 UTF-8 编码 / not UTF-8") from e
-    sample = text[:8192]
-    try:  # as read._read_csv decides it
-        dialect = csv.Sniffer().sniff(sample, ",\t;")
-    except csv.Error:
-        dialect = csv.excel_tab if sample.count("\t") > sample.count(",") else csv.excel
+        raise NotBulk.of("msg_bulk_not_utf8") from e
+    dialect = sniff_dialect(text[:SNIFF_CHARS])  # as sheets.read_csv decides it
     if (
         dialect.delimiter != ","
         or dialect.quotechar != '"'
         or dialect.skipinitialspace
         or dialect.escapechar is not None
     ):
-        raise NotBulk("不是以逗号分隔的 CSV / not a comma-separated CSV")
-    limits = read.Limits(rows=10**9, cells=10**12, file_bytes=10**15)
-    grid = read._read_csv(name, head, read._Budget(limits))
-    located = read.locate(grid, spellings)
+        raise NotBulk.of("msg_bulk_not_comma")
+    limits = Limits(rows=10**9, cells=10**12, file_bytes=10**15)
+    grid = read_csv(name, head, Budget(limits))
+    located = locate(grid, spellings)
     width = len(next(csv.reader(io.StringIO(text, newline=""), dialect), []))
-    if not isinstance(located, read.LocatedTable) or located.header_rows != (0,):
-        raise NotBulk("表头不在第 1 行 / the header is not on row 1")
+    if not isinstance(located, LocatedTable) or located.header_rows != (0,):
+        raise NotBulk.of("msg_bulk_header_row")
     if grid.width > width:
-        raise NotBulk("有的行比表头长 / rows longer than the header")
+        raise NotBulk.of("msg_bulk_long_rows")
     plan = _Plan(
         path, name, "csv", located, width, [f"c{k}" for k in range(width)], ["VARCHAR"] * width
     )
@@ -213,9 +212,7 @@ def _plan_parquet(path: Path, name: str, spellings: schema.Spellings) -> _Plan:
     try:
         pf = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as e:
-        raise read.ReadError(
-            f"{name}：无法读取 Parquet 文件（{e}）。 / {name}: cannot read the Parquet file ({e})."
-        ) from e
+        raise ReadError.of("msg_parquet_unreadable", file=name, error=e) from e
     fields = list(pf.schema_arrow)
     # A pandas category column is a dictionary of strings: read as its strings.
     value_types = [f.type.value_type if pa.types.is_dictionary(f.type) else f.type for f in fields]
@@ -232,27 +229,19 @@ def _plan_parquet(path: Path, name: str, spellings: schema.Spellings) -> _Plan:
             ]
             rows += [list(r) for r in zip(*(c.to_pylist() for c in kept), strict=True)]
     except (pa.ArrowException, OSError, OverflowError, ValueError) as e:
-        raise read.ReadError(
-            f"{name}：无法读取 Parquet 文件（{e}）。 / {name}: cannot read the Parquet file ({e})."
-        ) from e
+        raise ReadError.of("msg_parquet_unreadable", file=name, error=e) from e
     for r in rows:
         r[:] = [None if v == "" else v for v in r]
-    grid = read.Grid(file=name, sheet=PARQUET_SHEET, rows=rows, width=len(fields))
-    located = read.locate(grid, spellings)
-    if not isinstance(located, read.LocatedTable) or located.header_rows != (0,):
-        raise read.ReadError(
-            f"{name}：列名中找不到可识别的表头。"
-            f" / {name}: no recognisable header in the column names."
-        )
+    grid = Grid(file=name, sheet=PARQUET_SHEET, rows=rows, width=len(fields))
+    located = locate(grid, spellings)
+    if not isinstance(located, LocatedTable) or located.header_rows != (0,):
+        raise ReadError.of("msg_parquet_no_header", file=name)
     sources = []
     for k, (f, v, t) in enumerate(zip(fields, value_types, types, strict=True)):
         quoted = '"' + f.name.replace('"', '""') + '"'
         if t is None:
             if k in located.columns:
-                raise read.ReadError(
-                    f"{name}：列“{f.name}”的类型 {f.type} 无法导入。"
-                    f" / {name}: column '{f.name}' has type {f.type}, which cannot be imported."
-                )
+                raise ReadError.of("msg_parquet_type", file=name, column=f.name, type=f.type)
             types[k] = "VARCHAR"  # a column we do not read: left empty
             sources.append("NULL::VARCHAR")
         elif pa.types.is_null(v):
@@ -311,7 +300,7 @@ def import_path(
     ------
     NotBulk
         When the file is not for this path (the caller then uses the normal one).
-    read.ReadError
+    ReadError
         When the file cannot be read at all (a damaged Parquet file, over the bulk limit).
     """
     path = Path(path)
@@ -322,7 +311,7 @@ def import_path(
     round_name = (round_name or "").strip()
     report = FileReport(file=name, sha256="")
     memory = st.cursor().execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
-    st.cursor().execute(f"SET memory_limit = '{_env_mb(MEMORY_ENV, DEFAULT_MEMORY_MB) // MB}MB'")
+    st.cursor().execute(f"SET memory_limit = '{config.bulk_memory_bytes() // MB}MB'")
     try:
         with st.write() as cur:
             _Run(st, cur, plan, digest, report, township).go(
@@ -336,24 +325,18 @@ def import_path(
     except _Refused as refused:
         return refused.report
     except duckdb.OutOfMemoryException as e:
-        mb = _env_mb(MEMORY_ENV, DEFAULT_MEMORY_MB) // MB
-        raise read.ReadError(
-            f"{name}：批量导入所需内存超过 {mb} MB，未导入任何数据；请调高环境变量 {MEMORY_ENV}。"
-            f" / {name}: the bulk import needs more than {mb} MB of memory; nothing was "
-            f"imported. Raise {MEMORY_ENV}."
-        ) from e
+        mb = config.bulk_memory_bytes() // MB
+        raise ReadError.of("msg_bulk_memory", file=name, mb=mb, var=config.BULK_MEMORY_ENV) from e
     except (OverflowError, pa.ArrowException) as e:  # a date after 9999, a huge number
-        raise read.out_of_range(name, e) from e
+        raise out_of_range(name, e) from e
     finally:
         digest.join()
         st.cursor().execute(f"SET memory_limit = {_sql_str(memory)}")
     return report
 
 
-def _refuse(report: FileReport, zh: str, en: str) -> _Refused:
-    report.status = "refused"
-    report.message, report.message_en = zh, en
-    return _Refused(report)
+def _refuse(report: FileReport, key: str, **fields: object) -> _Refused:
+    return _Refused(refuse(report, key, **fields))
 
 
 class _Run:
@@ -368,8 +351,8 @@ class _Run:
         self.colname = {
             c: f"{get_column_letter(c + 1)} {located.headers[c]}" for c in located.columns
         }
-        self.lookup = schema.header_lookup(self.table, located.spellings)
-        self.limits = read.Limits.from_env()
+        self.lookup = located.lookup()
+        self.limits = config.limits()
         # What the worker's jobs need to know of the file (worker.bulk_cells, ...): the
         # header only, not the rows read in Python.
         header_only = replace(located.grid, rows=located.grid.rows[:1], row_numbers=None)
@@ -415,26 +398,21 @@ class _Run:
             if isinstance(e, duckdb.OutOfMemoryException):
                 raise  # not the file's fault: import_path says what to change
             if plan.kind == "csv":
-                raise NotBulk(
-                    f"DuckDB 无法按 CSV 读取 / DuckDB cannot read it: {str(e)[:300]}"
-                ) from e
-            raise read.ReadError(
-                f"{plan.name}：无法读取 Parquet 文件。 / {plan.name}: cannot read the Parquet "
-                f"file ({str(e)[:300]})."
-            ) from e
+                raise NotBulk.of("msg_bulk_duckdb_csv", error=str(e)[:300]) from e
+            raise ReadError.of("msg_parquet_unreadable", file=plan.name, error=str(e)[:300]) from e
         n, low, high = self.q("SELECT count(*), min(rowid), max(rowid) FROM _bulk_raw")[0]
         # Row ids of a table not yet committed start high, but in order and without gaps.
         if n and high - low + 1 != n:
-            raise read.ReadError(f"{plan.name}: DuckDB row ids out of order")
+            raise ReadError.of("msg_bulk_row_ids", file=plan.name)
         self.base = low or 0
         if plan.kind == "csv":
             self.digest.join()
             if self.digest.error is not None:
                 raise self.digest.error
             if self.digest.lines != n + 1:
-                raise NotBulk("有空行或单元格内换行 / blank lines or line breaks inside cells")
+                raise NotBulk.of("msg_bulk_blank_lines")
             if self.digest.doubled and not plan.doublequote:
-                raise NotBulk("值中有成对的引号 / doubled quotes inside values")
+                raise NotBulk.of("msg_bulk_doubled_quotes")
         return n
 
     # ------------------------------------------------------- column values
@@ -476,7 +454,7 @@ class _Run:
     def _fast(self, k: int, key: str | None) -> str | None:
         """SQL: the clean values of column ``k`` whose results need no Python, or None."""
         c, typ = f"c{k}", self.plan.types[k]
-        trig = "[" + re.escape(validate.SKIP_TRIGGERS) + "]"
+        trig = "[" + re.escape(SKIP_TRIGGERS) + "]"
         spellings = ""
         if key is not None:
             words = [s for s, f in self.lookup.items() if f == key]
@@ -496,23 +474,14 @@ class _Run:
                 )
             return safe
         if typ == "VARCHAR" and kind == schema.ID_NUMBER:
-            digits = " + ".join(
-                f"(ord(substr({c}, {i + 1}, 1)) - 48) * {w}"
-                for i, w in enumerate(validate.ID_WEIGHTS)
-            )
-            return (
-                f"regexp_full_match({c}, '{_ID}'){spellings} "
-                f"AND substr('{validate.ID_CHECK}', (({digits}) % 11) + 1, 1) = substr({c}, 18, 1) "
-                f"AND substr({c}, 7, 4) >= '1800' AND substr({c}, 7, 4) <= '2199' "
-                f"AND try_strptime(substr({c}, 7, 8), '%Y%m%d') IS NOT NULL"
-            )
+            return f"{idcard.sql_valid(c)}{spellings}"
         if kind == schema.NUMBER and typ in ("VARCHAR", "BIGINT", "DOUBLE"):
             test = {
                 "VARCHAR": f"regexp_full_match({c}, '{_DECIMAL}')",
                 "BIGINT": "TRUE",
                 "DOUBLE": f"isfinite({c})",  # NaN and inf go to the Python validator
             }[typ]
-            if key in validate.POSITIVE_NUMBER:
+            if key in row_rules.POSITIVE_NUMBER:
                 # TRY_CAST: the test is not always evaluated after the pattern ("120㎡")
                 test += f" AND coalesce(TRY_CAST({c} AS DOUBLE) > 0, FALSE)"
             return test
@@ -522,8 +491,9 @@ class _Run:
     def classify(self) -> None:
         """_bulk_rows: every row's values, the raw cells of its warnings, whether plain.
 
-        "Plain" mirrors validate._ByColumn._plain_rows (and so _skip_kind and _row_rules):
-        a rule added there must be added here.
+        "Plain" is what by_column.ByColumn calls plain: no skip reason can apply
+        (skips.py), no error in a cell, no row rule may fire (the SQL form of each rule of
+        row_rules.ROW_RULES).
         """
         plan, located, table = self.plan, self.plan.located, self.table
         width = plan.width
@@ -566,10 +536,8 @@ class _Run:
         by_key = {key: k for k, key in located.columns.items()}
         id_k = by_key.get("household_id")
         rules = ["_cells", "row = 2"]  # the first data row may be a numbering row
-        if id_k is None or (
-            "township" not in by_key and not self.validator.township and not located.title_township
-        ):
-            rules.append("TRUE")  # as validate._ByColumn: no id column; no township at all
+        if id_k is None:
+            rules.append("TRUE")  # as by_column.ByColumn: no id column, no plain row
         else:
             if id_k in self.maps:
                 level1.append(f"m{id_k}.has_id AS h{id_k}")
@@ -579,21 +547,10 @@ class _Run:
             level2.append(f"c{id_k} IS NOT NULL AND {has_id} AS _has_id")
             rules.append("NOT _has_id")
         level2.append(f"({' OR '.join(cell_bad) or 'FALSE'}) AS _cells")
-        for key in validate.REQUIRED[table.key]:
-            if key in by_key:
-                rules.append(f'"{key}" IS NULL')
-        if "township" in by_key:
-            rules.append('"township" IS NULL')
-        if table.key == "households" and "registry_state" in by_key:
-            for key in ("adjustment", "verification"):
-                if key not in by_key:
-                    continue
-                for outcome, (allowed, *_) in validate.CONTRADICTIONS.items():
-                    ok = ", ".join(_sql_str(s) for s in sorted(allowed))
-                    rules.append(
-                        f'("{key}" = {_sql_str(outcome)} AND "registry_state" IS NOT NULL '
-                        f'AND "registry_state" NOT IN ({ok}))'
-                    )
+        # every row rule's SQL form (row_rules.ROW_RULES)
+        township = self.validator.township or located.title_township
+        sheet = row_rules.Sheet(table, frozenset(by_key), township)
+        rules += row_rules.sql_conditions(sheet)
         joins = " ".join(
             f"LEFT JOIN {self.maps[k]} m{k} ON r.c{k} = m{k}.v"
             for k in range(width)
@@ -614,14 +571,8 @@ class _Run:
         (n,) = self.q(f"SELECT count(*) FROM _bulk_rows WHERE {where}")[0]
         if n > self.limits.rows:
             name, limit = self.plan.name, self.limits.rows
-            raise read.LimitError(
-                f"{name}：有 {n:,} 行需要逐行检查（空行、合计行、有错误或户编号重复的行等），"
-                f"超过上限 {limit:,} 行（环境变量 POVERTY_MAX_ROWS），未导入任何数据；"
-                "请检查文件（例如户编号列是否被整列填充成同一个值）。"
-                f" / {name}: {n:,} rows need row-by-row checks (blank, totals, errors, "
-                f"repeated household ids, ...), over the limit of {limit:,} rows "
-                "(POVERTY_MAX_ROWS); nothing was imported. Check the file (a household id "
-                "column filled down with one value?)."
+            raise LimitError.of(
+                "msg_bulk_odd_rows", file=name, n=n, limit=limit, var=config.MAX_ROWS_ENV
             )
         cells = ", ".join(f"r.c{k}" for k in range(self.plan.width))
         return self.cur.sql(
@@ -637,11 +588,10 @@ class _Run:
         if missing:
             # Every row would be rejected (validate.Validator.parse): refused unread.
             report.problems = missing
-            raise _refuse(
-                report,
-                "；".join(p.message for p in missing) + "。未导入任何数据。",
-                "; ".join(p.message_en for p in missing) + ". Nothing was loaded.",
+            reasons = Both(
+                "；".join(p.message for p in missing), "; ".join(p.message_en for p in missing)
             )
+            raise _refuse(report, "msg_missing_columns", reasons=reasons)
         self.stage()
         self.columns()
         self.classify()
@@ -663,7 +613,7 @@ class _Run:
                 WHERE plain AND "household_id" = f.hid AND row > f.first"""
             )
             # The ids the Python validator meets, first seen on a plain row: it must know
-            # where (as _row_rules and _ByColumn.take label them).
+            # where (as row_rules.UNIQUE_ID and by_column.ByColumn.take keep it).
             seen = self.cur.sql(
                 """SELECT f.hid, f.first FROM _bulk_first f JOIN _bulk_rows r ON r.row = f.first
                 WHERE r.plain AND f.hid IN (
@@ -675,13 +625,13 @@ class _Run:
             seen = pa.table({"hid": pa.array([], pa.string()), "first": pa.array([], pa.int64())})
         del data
         # The plain rows' warnings, from the raw cells that carry one.
-        warnings: list[validate.Problem] = []
+        warnings: list[Problem] = []
         for k in self.warn_cols:
             found = self.templates[k]
             for row, v in self.q(
                 f"SELECT row, v{k} FROM _bulk_rows WHERE plain AND v{k} IS NOT NULL ORDER BY row"
             ):
-                warnings.extend(validate._at(p, row) for p in found[v])
+                warnings.extend(p.at(row) for p in found[v])
         # Every other row through Validator.parse, with the ids of the plain rows before it.
         seen = seen.cast(pa.schema([("hid", pa.string()), ("first", pa.int64())]))
         odd = self.fetch_rows("NOT plain")
@@ -689,18 +639,8 @@ class _Run:
         del odd
         n_plain = self.q("SELECT count(*) FROM _bulk_rows WHERE plain")[0][0]
         self._report(parsed, warnings, n_plain)
-        if not round_name:
-            raise _refuse(report, "未填写批次名称", "no round given")
-        if report.rejected and not allow_partial:
-            raise _refuse(
-                report,
-                f"{report.rejected} 行有错误，未导入任何数据。"
-                "可修改后重新上传，或选择“仅导入有效行”。",
-                f"{report.rejected} rows have errors; nothing was loaded. Fix them, or choose to "
-                "load the valid rows only.",
-            )
-        if report.loaded == 0 and not report.rejected:
-            raise _refuse(report, "文件中没有数据行", "the file holds no data rows")
+        if not may_write(report, round_name, allow_partial):
+            raise _Refused(report)
         self.digest.join()
         if self.digest.error is not None:
             raise self.digest.error
@@ -717,7 +657,7 @@ class _Run:
             self.cur.unregister(f"{name}_arrow")
 
     # -------------------------------------------------------------- report
-    def _report(self, parsed: validate.ParsedTable, warnings: list, n_plain: int) -> None:
+    def _report(self, parsed: ParsedTable, warnings: list, n_plain: int) -> None:
         report, located = self.report, self.plan.located
         problems = sorted(
             [*parsed.problems, *warnings], key=lambda p: -1 if p.row is None else p.row
@@ -765,7 +705,7 @@ class _Run:
                     '(SELECT "household_id" AS household_id FROM _bulk_rows WHERE plain '
                     "UNION ALL SELECT household_id FROM _bulk_pyrows)"
                 )
-        if not ingest.settle_conflicts(st, cur, report, round_name, ids, replace_):
+        if not settle_conflicts(st, cur, report, round_name, ids, replace_):
             raise _Refused(report)
         by_key = set(self.plan.located.columns.values())
         fill = (
@@ -807,4 +747,4 @@ class _Run:
             staged=staged,
             headers=report.columns(),
         )
-        ingest.loaded(report)
+        loaded(report)

@@ -16,6 +16,8 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
+from analytics.domain import idcard
+
 SLOW = object()  # "this cell needs the per-cell parser"
 # DuckDB type of a column (schema.SQL_TYPES) -> the Arrow type its values travel in.
 ARROW_TYPES = {
@@ -28,9 +30,6 @@ ARROW_TYPES = {
 _INF = float("inf")
 _BLOCK = 512
 _PLAIN_DECIMAL = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,15})?")
-_ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
-_ID_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
-_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 
 
 # The most characters an Excel cell holds: a text exactly this long was probably cut off
@@ -116,7 +115,8 @@ def id_numbers(values: Sequence[object]) -> list[object]:
         return out
     joined = "".join([values[j] for j in where])  # type: ignore[misc]
     if joined.isascii():
-        ok = _valid_ids(np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, 18))
+        chars = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, 18)
+        ok = idcard.valid_rows(chars)
         for j, good in zip(where, ok.tolist(), strict=True):
             if good:
                 out[j] = values[j]
@@ -127,25 +127,6 @@ def id_numbers(values: Sequence[object]) -> list[object]:
             for j, v in zip(ascii_where, id_numbers(sub), strict=True):
                 out[j] = v
     return out
-
-
-def _valid_ids(chars: np.ndarray) -> np.ndarray:
-    """Rows of 18 ASCII bytes that are ``\\d{17}[\\dX]`` with the right check character and
-    a birth date (characters 7-14) that exists, year 1 or later."""
-    digits = chars[:, :17].astype(np.int64) - 48
-    last = chars[:, 17]
-    shaped = ((digits >= 0) & (digits <= 9)).all(axis=1)
-    shaped &= ((last >= 48) & (last <= 57)) | (last == 88)
-    safe = np.where(shaped[:, None], digits, 0)
-    check = _ID_CHECK[(safe @ _ID_WEIGHTS) % 11]
-    year = safe[:, 6:10] @ np.array([1000, 100, 10, 1])
-    month = safe[:, 10:12] @ np.array([10, 1])
-    day = safe[:, 12:14] @ np.array([10, 1])
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    month_ok = (month >= 1) & (month <= 12)
-    days = _MONTH_DAYS[np.where(month_ok, month, 0)] + ((month == 2) & leap)
-    dated = month_ok & (year >= 1) & (day >= 1) & (day <= days)
-    return shaped & (check == last) & dated
 
 
 class ArrowFrame(Mapping):

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from analytics.access import accounts
 from analytics.domain import schema
+from analytics.domain.labels import Both
+from analytics.importing.results import MessageError
 from analytics.store.database import Store
 
 
-class SpellingError(ValueError):
-    """A spelling cannot be confirmed as asked; ``str(err)`` is for the user (zh / en)."""
+class SpellingError(MessageError, ValueError):
+    """A spelling cannot be confirmed as asked; the messages say why."""
 
 
 def confirm(store: Store, header: str, target: str, *, by: str) -> tuple[str, str]:
@@ -40,20 +42,19 @@ def confirm(store: Store, header: str, target: str, *, by: str) -> tuple[str, st
     """
     spelling = schema.header_key(header)
     if not spelling:
-        raise SpellingError("列名为空 / the header is empty")
+        raise SpellingError.of("msg_spelling_empty")
     try:
         key = schema.resolve_field(target)
     except KeyError:
-        raise SpellingError(
-            f"“{target}”不是可识别的字段（请用字段名，如 persons）"
-            f" / '{target}' names no field (or several): give the field key, e.g. persons"
-        ) from None
+        raise SpellingError.of("msg_spelling_no_field", target=target) from None
     for table in schema.field_tables(key):
         known = schema.header_lookup(table).get(spelling)
         if known is not None and known != key:
-            raise SpellingError(
-                f"“{header}”已是{table.label}中“{table.by_key[known].header}”的写法"
-                f" / '{header}' already means {known} in {table.key}"
+            raise SpellingError.of(
+                "msg_spelling_taken",
+                header=header,
+                table=Both(table.label, table.key),
+                field=Both(table.by_key[known].header, known),
             )
     with store.write() as cur:
         cur.execute(

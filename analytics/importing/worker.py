@@ -1,10 +1,10 @@
 """Parse untrusted files in a separate process with memory and CPU limits.
 
-The checks of ``read.check_file`` run in the caller's process first (the first line); then
+The checks of ``guard.check_file`` run in the caller's process first (the first line); then
 ``inspect`` hands the bytes to a new worker process, which parses and validates them
-(``ingest.parse_file``: python-calamine or the CSV reader, ``read.locate``,
+(``parse.parse_file``: python-calamine or the CSV reader, ``locate.locate``,
 ``validate.Validator``) under ``RLIMIT_AS`` (``Limits.worker_bytes``) and ``RLIMIT_CPU``
-(``Limits.worker_seconds``), and is killed after ``read.WALL_FACTOR`` times its CPU limit
+(``Limits.worker_seconds``), and is killed after ``config.WALL_FACTOR`` times its CPU limit
 on the clock. A parser that aborts the process ("memory allocation of 549755813888 bytes
 failed"), crashes, raises ``MemoryError`` or runs away stops the worker, never the caller
 (the dashboard's server and every session on it): the file is "unreadable" and says why.
@@ -44,8 +44,28 @@ from multiprocessing.connection import Connection
 import pyarrow as pa
 from openpyxl.utils import get_column_letter
 
-from analytics.domain import schema
-from analytics.importing import columns, ingest, read, validate
+from analytics.domain import config, schema
+from analytics.domain.config import Limits
+from analytics.importing import columns, validate
+from analytics.importing.locate import LocatedTable
+from analytics.importing.parse import parse_file
+from analytics.importing.results import (
+    ERROR,
+    WARNING,
+    FileReport,
+    LimitError,
+    MessageError,
+    ParsedTable,
+    Problem,
+    ReadError,
+    SheetSummary,
+    damaged,
+    out_of_range,
+    size_text,
+)
+from analytics.importing.sheets import Grid
+from analytics.importing.skips import cell_may_skip
+from analytics.importing.values import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +114,7 @@ _SHEET_FIELDS = {
 _STATUSES = ("inspected", "refused", "unreadable")
 
 
-class WorkerFailed(read.LimitError):
+class WorkerFailed(LimitError):
     """The worker stopped without an answer: it crashed, hit its memory or time limit, or
     answered something that is not the agreed format. The message names the file and why."""
 
@@ -120,11 +140,11 @@ def start() -> float:
 
     Raises
     ------
-    read.ReadError
+    ReadError
         ``WorkerFailed`` when no worker can be started.
     """
     started = time.perf_counter()
-    _call("(start)", {"kind": "ping", "file": "(start)"}, [], read.Limits.from_env())
+    _call("(start)", {"kind": "ping", "file": "(start)"}, [], config.limits())
     return time.perf_counter() - started
 
 
@@ -139,26 +159,26 @@ def _ctx() -> multiprocessing.context.BaseContext:
 
 
 def inspect(
-    report: ingest.FileReport,
+    report: FileReport,
     data: bytes,
     township: str | None,
-    limits: read.Limits,
+    limits: Limits,
     spellings: schema.Spellings = schema.NO_SPELLINGS,
-) -> ingest.FileReport:
-    """``ingest.parse_file`` of ``data`` into ``report``, run in a worker process.
+) -> FileReport:
+    """``parse.parse_file`` of ``data`` into ``report``, run in a worker process.
 
     Parameters
     ----------
     report : the file's report (name and sha256 set); filled in and returned.
-    data : the file's bytes, already through ``read.check_file``.
+    data : the file's bytes, already through ``guard.check_file``.
     township : as ``ingest.inspect_file``.
     limits : the limits; ``worker_bytes`` and ``worker_seconds`` bound the worker.
     spellings : the office's confirmed header spellings (``Store.spellings``).
 
     Raises
     ------
-    read.ReadError
-        The file cannot be read (as ``read.parse_grids`` says), or ``WorkerFailed``: the
+    ReadError
+        The file cannot be read (as ``sheets.parse_grids`` says), or ``WorkerFailed``: the
         worker crashed, ran out of memory or time, or answered out of format.
     """
     job = {
@@ -190,14 +210,14 @@ def inspect(
 
 
 def _call(
-    file_name: str, job: dict, payloads: list[bytes], limits: read.Limits
+    file_name: str, job: dict, payloads: list[bytes], limits: Limits
 ) -> tuple[dict, list[bytes]]:
     """Runs ``job`` (its ``kind`` one of ``_JOBS``) with ``payloads`` in a new worker, at most
     ``MAX_WORKERS`` at once; returns the worker's JSON header and the messages after it.
 
     Raises
     ------
-    read.ReadError
+    ReadError
         What the job raised in the worker (its message), or ``WorkerFailed``.
     """
     with _slots:
@@ -208,8 +228,12 @@ def _call(
         raise _out_of_format(file_name, f"header: {e}") from e
     if not isinstance(head, dict):
         raise _out_of_format(file_name, "header is not an object")
-    if head.get("ok") is False and isinstance(head.get("message"), str):
-        raise read.ReadError(head["message"])
+    if (
+        head.get("ok") is False
+        and isinstance(head.get("message"), str)
+        and isinstance(head.get("message_en"), str)
+    ):
+        raise ReadError(head["message"], head["message_en"])
     if head.get("ok") is not True:
         raise _out_of_format(file_name, "header says neither ok nor why not")
     if isinstance(head.get("peak_rss_kb"), int):
@@ -223,7 +247,7 @@ def _call(
 last_run: dict[str, float] = {}
 
 
-def _run(file_name: str, job: dict, payloads: list[bytes], limits: read.Limits) -> list[bytes]:
+def _run(file_name: str, job: dict, payloads: list[bytes], limits: Limits) -> list[bytes]:
     """Runs one job in a new worker; returns its messages (the first one a JSON header that
     says how many follow)."""
     ctx = _ctx()
@@ -253,7 +277,7 @@ def _run(file_name: str, job: dict, payloads: list[bytes], limits: read.Limits) 
         timed_out.set()
         proc.kill()
 
-    timer = threading.Timer(limits.worker_seconds * read.WALL_FACTOR, stop)
+    timer = threading.Timer(limits.worker_seconds * config.WALL_FACTOR, stop)
     timer.daemon = True
     timer.start()
     messages: list[bytes] = []
@@ -305,50 +329,37 @@ def _drain(fd: int, kept: list[bytearray]) -> None:
 
 
 def _failure(
-    file_name: str, exitcode: int | None, stderr: bytes, limits: read.Limits, timed_out: bool
+    file_name: str, exitcode: int | None, stderr: bytes, limits: Limits, timed_out: bool
 ) -> WorkerFailed:
     """The message for a worker that gave no answer, by how it ended."""
-    mb = limits.worker_bytes // read.MB
+    mb = limits.worker_bytes // config.MB
     seconds = limits.worker_seconds
     if stderr.strip():
         log.warning("parse worker for %s ended (%s): %s", file_name, exitcode, stderr[:1000])
     oom = _OOM.search(stderr)
     if timed_out:
-        wall = seconds * read.WALL_FACTOR
-        return WorkerFailed(
-            f"{file_name}：读取超过 {wall} 秒仍未完成（{read.WALL_FACTOR} 倍的环境变量 "
-            "POVERTY_WORKER_SECONDS），已停止，未导入任何数据。"
-            f" / {file_name}: reading it took longer than {wall} s ({read.WALL_FACTOR} x "
-            "POVERTY_WORKER_SECONDS) and was stopped; nothing was imported."
+        wall = seconds * config.WALL_FACTOR
+        return WorkerFailed.of(
+            "msg_worker_wall",
+            file=file_name,
+            wall=wall,
+            factor=config.WALL_FACTOR,
+            var=config.WORKER_SECONDS_ENV,
         )
     if exitcode in (-signal.SIGXCPU, -signal.SIGKILL) and not oom:
-        return WorkerFailed(
-            f"{file_name}：读取所需计算时间超过 {seconds} 秒的上限（环境变量 "
-            "POVERTY_WORKER_SECONDS），已停止，未导入任何数据。"
-            f" / {file_name}: reading it needs more than the limit of {seconds} s of CPU time "
-            "(POVERTY_WORKER_SECONDS); it was stopped and nothing was imported."
+        return WorkerFailed.of(
+            "msg_worker_cpu", file=file_name, seconds=seconds, var=config.WORKER_SECONDS_ENV
         )
     if oom:
         asked = _size(int(oom.group(1)))
-        return WorkerFailed(
-            f"{file_name}：读取时解析程序一次要求分配 {asked} 内存，超过上限 {mb} MB"
-            "（环境变量 POVERTY_WORKER_MEMORY_MB），已停止；文件可能已损坏或被恶意构造，"
-            "未导入任何数据。"
-            f" / {file_name}: the parser asked for {asked} of memory at once, over "
-            f"the limit of {mb} MB (POVERTY_WORKER_MEMORY_MB), and was stopped; the file is "
-            "damaged or crafted. Nothing was imported."
+        return WorkerFailed.of(
+            "msg_worker_oom", file=file_name, asked=asked, mb=mb, var=config.WORKER_MEMORY_ENV
         )
-    how = _signal_name(exitcode)
-    return WorkerFailed(
-        f"{file_name}：读取时解析程序异常终止（{how}），文件可能已损坏或被恶意构造，"
-        "未导入任何数据。"
-        f" / {file_name}: the parser stopped abnormally while reading it ({how}); the file "
-        "is damaged or crafted. Nothing was imported."
-    )
+    return WorkerFailed.of("msg_worker_crash", file=file_name, how=_signal_name(exitcode))
 
 
 def _size(n: int) -> str:
-    return f"{n / 2**30:,.1f} GB" if n >= 2**30 else read._mb(n)
+    return f"{n / 2**30:,.1f} GB" if n >= 2**30 else size_text(n)
 
 
 def _signal_name(exitcode: int | None) -> str:
@@ -360,27 +371,18 @@ def _signal_name(exitcode: int | None) -> str:
     return f"exit code {exitcode}"
 
 
-def _memory_error(file_name: str, limits: read.Limits) -> str:
-    mb = limits.worker_bytes // read.MB
-    return (
-        f"{file_name}：读取此文件所需内存超过上限 {mb} MB（环境变量 POVERTY_WORKER_MEMORY_MB），"
-        "已停止，未导入任何数据。"
-        f" / {file_name}: reading it needs more memory than the limit of {mb} MB "
-        "(POVERTY_WORKER_MEMORY_MB); it was stopped and nothing was imported."
-    )
+def _memory_error(file_name: str, limits: Limits) -> WorkerFailed:
+    mb = limits.worker_bytes // config.MB
+    return WorkerFailed.of("msg_worker_memory", file=file_name, mb=mb, var=config.WORKER_MEMORY_ENV)
 
 
 def _out_of_format(file_name: str, why: str) -> WorkerFailed:
     log.warning("parse worker for %s answered out of format: %s", file_name, why)
-    return WorkerFailed(
-        f"{file_name}：读取程序返回了无法识别的结果，已按无法读取处理。"
-        f" / {file_name}: the reader answered out of format ({why[:200]}); treated as "
-        "unreadable."
-    )
+    return WorkerFailed.of("msg_worker_format", file=file_name, why=why[:200])
 
 
 # -------------------------------------------------------------- the worker's side
-def _serve(conn: Connection, err: Connection, limits: read.Limits) -> None:
+def _serve(conn: Connection, err: Connection, limits: Limits) -> None:
     """The worker: limits on, one job read and run (``_JOBS``), the answer sent."""
     os.dup2(err.fileno(), 2)  # the parsers' own messages ("memory allocation of ...")
     err.close()
@@ -406,19 +408,19 @@ def _serve(conn: Connection, err: Connection, limits: read.Limits) -> None:
         messages = [json.dumps(head, ensure_ascii=False).encode(), *messages]
     except (MemoryError, pa.ArrowMemoryError):
         messages = [_error_header(_memory_error(file_name, limits))]
-    except read.ReadError as e:
-        messages = [_error_header(str(e))]
+    except ReadError as e:
+        messages = [_error_header(e)]
     except Exception as e:  # a parser's own error on a damaged file
-        messages = [_error_header(str(read._damaged(file_name, e)))]
+        messages = [_error_header(damaged(file_name, e))]
     for m in messages:
         conn.send_bytes(m)
     conn.close()
 
 
-def _job_inspect(job: dict, payloads: list[bytes], limits: read.Limits):
-    """``ingest.parse_file``; per parsed table its rows, rejected rows and row report."""
-    report = ingest.FileReport(file=job["file"], sha256="")
-    ingest.parse_file(report, payloads[0], job["township"], limits, job["spellings"])
+def _job_inspect(job: dict, payloads: list[bytes], limits: Limits):
+    """``parse.parse_file``; per parsed table its rows, rejected rows and row report."""
+    report = FileReport(file=job["file"], sha256="")
+    parse_file(report, payloads[0], job["township"], limits, job["spellings"])
     payloads.clear()
     head = {
         "status": report.status,
@@ -433,11 +435,12 @@ def _job_inspect(job: dict, payloads: list[bytes], limits: read.Limits):
     return head, messages
 
 
-def _error_header(message: str) -> bytes:
-    return json.dumps({"ok": False, "message": message}, ensure_ascii=False).encode()
+def _error_header(error: MessageError) -> bytes:
+    head = {"ok": False, "message": error.message, "message_en": error.message_en}
+    return json.dumps(head, ensure_ascii=False).encode()
 
 
-def _parsed_meta(p: validate.ParsedTable) -> dict:
+def _parsed_meta(p: ParsedTable) -> dict:
     return {
         "file": p.file,
         "sheet": p.sheet,
@@ -448,14 +451,14 @@ def _parsed_meta(p: validate.ParsedTable) -> dict:
     }
 
 
-def _encode_parsed(file_name: str, p: validate.ParsedTable) -> list[bytes]:
+def _encode_parsed(file_name: str, p: ParsedTable) -> list[bytes]:
     """A parsed table as three Arrow IPC streams: rows, rejected rows, row report."""
     try:
         rows = columns.to_arrow(p.rows, _row_fields(p.table, _keys(p.rows)))
     except pa.ArrowMemoryError:
         raise
     except (OverflowError, pa.ArrowException) as e:
-        raise read.out_of_range(file_name, e) from e
+        raise out_of_range(file_name, e) from e
     rejected = pa.table(
         {
             "source_sheet": [r["source_sheet"] for r in p.rejected],
@@ -468,7 +471,7 @@ def _encode_parsed(file_name: str, p: validate.ParsedTable) -> list[bytes]:
     return [_ipc(rows), _ipc(rejected), _ipc(_problem_table(p.problems))]
 
 
-def _problem_table(problems: list[validate.Problem], at: list[int] | None = None) -> pa.Table:
+def _problem_table(problems: list[Problem], at: list[int] | None = None) -> pa.Table:
     """Problems as an Arrow table (``_PROBLEMS``; with ``at``, a first column "at")."""
     table = pa.table(
         {name: [getattr(q, name) for q in problems] for name in _PROBLEMS.names},
@@ -479,12 +482,12 @@ def _problem_table(problems: list[validate.Problem], at: list[int] | None = None
     return table
 
 
-def _problems_from(table: pa.Table) -> list[validate.Problem]:
+def _problems_from(table: pa.Table) -> list[Problem]:
     found = [
-        validate.Problem(*values)
+        Problem(*values)
         for values in zip(*(table.column(n).to_pylist() for n in _PROBLEMS.names), strict=True)
     ]
-    if any(q.severity not in (validate.ERROR, validate.WARNING) for q in found):
+    if any(q.severity not in (ERROR, WARNING) for q in found):
         raise ValueError("severity")
     return found
 
@@ -517,7 +520,7 @@ def _ipc(table: pa.Table) -> bytes:
 
 
 # ------------------------------------------------------- the caller reads the answer
-def _sheet(raw: dict) -> ingest.SheetSummary:
+def _sheet(raw: dict) -> SheetSummary:
     if not isinstance(raw, dict) or set(raw) != set(_SHEET_FIELDS):
         raise ValueError("sheet fields")
     for key, kind in _SHEET_FIELDS.items():
@@ -529,7 +532,7 @@ def _sheet(raw: dict) -> ingest.SheetSummary:
         raise ValueError("skipped counts")
     if not all(isinstance(v, str) for v in raw["unused_columns"]):
         raise ValueError("unused columns")
-    return ingest.SheetSummary(**raw)
+    return SheetSummary(**raw)
 
 
 def _str_map(raw: object) -> dict[str, str]:
@@ -564,7 +567,7 @@ def _parsed(meta: dict, rows_msg: bytes, rejected_msg: bytes, problems_msg: byte
     if not isinstance(skipped, dict) or not all(isinstance(v, int) for v in skipped.values()):
         raise ValueError("skipped counts")
     found = _problems_from(problems)
-    return validate.ParsedTable(
+    return ParsedTable(
         file=str(meta["file"]),
         sheet=str(meta["sheet"]),
         table=table_key,
@@ -594,13 +597,13 @@ def bulk_cells(
     file_name: str,
     job: dict,
     values: list[pa.Array],
-    limits: read.Limits,
+    limits: Limits,
 ) -> tuple[list[pa.Table | None], list[dict], bool]:
     """``validate.Validator`` on every distinct value of every column of a bulk file.
 
     Parameters
     ----------
-    job : ``located`` (the file's ``read.LocatedTable``, header only), ``township``,
+    job : ``located`` (the file's ``LocatedTable``, header only), ``township``,
         ``sheet`` and ``types`` (the DuckDB type of each staged column).
     values : per column, its distinct non-empty values (as DuckDB staged them).
 
@@ -613,7 +616,7 @@ def bulk_cells(
 
     Raises
     ------
-    read.ReadError
+    ReadError
         ``WorkerFailed`` when the worker runs out of memory or time.
     """
     payloads = [_ipc(pa.table({"v": v})) for v in values]
@@ -643,7 +646,7 @@ def bulk_cells(
     return maps, templates, null_ok
 
 
-def bulk_ids(file_name: str, job: dict, rows: pa.Table, limits: read.Limits) -> pa.Table:
+def bulk_ids(file_name: str, job: dict, rows: pa.Table, limits: Limits) -> pa.Table:
     """``Validator.data_ids`` of a bulk file's odd rows: (row, hid) of each data row.
 
     ``rows``: the Excel/CSV row number ("row") and the staged cells (c0, c1, ...) of each
@@ -657,8 +660,8 @@ def bulk_ids(file_name: str, job: dict, rows: pa.Table, limits: read.Limits) -> 
 
 
 def bulk_parse(
-    file_name: str, job: dict, rows: pa.Table, seen: pa.Table, limits: read.Limits
-) -> validate.ParsedTable:
+    file_name: str, job: dict, rows: pa.Table, seen: pa.Table, limits: Limits
+) -> ParsedTable:
     """``Validator.parse`` of a bulk file's odd rows (as ``bulk_ids``), knowing where each
     id of ``seen`` (hid, first: its first row, a plain one) was first seen."""
     payloads = [_ipc(rows), _ipc(seen)]
@@ -673,7 +676,7 @@ _IDS = pa.schema([("row", pa.int64()), ("hid", pa.string())])
 
 
 def _cells_schema(job: dict, k: int, value_type: pa.DataType) -> pa.Schema:
-    located: read.LocatedTable = job["located"]
+    located: LocatedTable = job["located"]
     fields = [("v", value_type), ("skip", pa.bool_())]
     key = located.columns.get(k)
     if key is not None:
@@ -684,11 +687,11 @@ def _cells_schema(job: dict, k: int, value_type: pa.DataType) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _job_cells(job: dict, payloads: list[bytes], limits: read.Limits):
-    located: read.LocatedTable = job["located"]
+def _job_cells(job: dict, payloads: list[bytes], limits: Limits):
+    located: LocatedTable = job["located"]
     table, sheet, name = located.table, job["sheet"], job["file"]
     validator = validate.Validator(job["township"])
-    lookup = schema.header_lookup(table, located.spellings)
+    lookup = located.lookup()
     id_col = located.column_of("household_id")
     same_of: list[bool] = []
     messages: list[bytes] = []
@@ -700,23 +703,23 @@ def _job_cells(job: dict, payloads: list[bytes], limits: read.Limits):
         colname = f"{get_column_letter(k + 1)} {located.headers.get(k, '')}"
         out, skip, err, warn, has_id = [], [], [], [], []
         found_at: list[int] = []
-        found: list[validate.Problem] = []
+        found: list[Problem] = []
         for j, value in enumerate(values):
-            skip.append(validate.cell_may_skip(value, key, lookup))
+            skip.append(cell_may_skip(value, key, lookup))
             if key is None:
                 continue
-            o, problems = validator._cell_result(name, sheet, table, key, value, colname)
+            o, problems = validator.cell_result(name, sheet, table, key, value, colname)
             out.append(o)
-            err.append(any(p.severity == validate.ERROR for p in problems))
+            err.append(any(p.severity == ERROR for p in problems))
             warn.append(bool(problems))
             found_at += [j] * len(problems)
             found += problems
             if k == id_col:
-                text = validate.clean_text(value).replace(" ", "")
+                text = clean_text(value).replace(" ", "")
                 has_id.append(bool(text) and not schema.FOOTER_PATTERN.match(text))
         cols = {"v": v, "skip": pa.array(skip, pa.bool_())}
         if key is not None:
-            null_ok &= validator._cell_result(name, sheet, table, key, None, colname) == (None, ())
+            null_ok &= validator.cell_result(name, sheet, table, key, None, colname) == (None, ())
             out_type = schema.SQL_TYPES[table.by_key[key].kind]
             cols |= {
                 "out": pa.array(out, columns.ARROW_TYPES[out_type]),
@@ -743,17 +746,17 @@ def _job_cells(job: dict, payloads: list[bytes], limits: read.Limits):
     return {"same": same_of, "null_ok": null_ok}, messages
 
 
-def _odd_located(job: dict, rows_msg: bytes) -> read.LocatedTable:
+def _odd_located(job: dict, rows_msg: bytes) -> LocatedTable:
     """The file's located table over its odd rows: the header, then each row with its own
     Excel/CSV row number."""
-    located: read.LocatedTable = job["located"]
+    located: LocatedTable = job["located"]
     rows = pa.ipc.open_stream(pa.py_buffer(rows_msg)).read_all()
     width = rows.num_columns - 1
     header = list(located.grid.rows[0])
     cells = [header + [None] * (width - len(header))]
     if width:
         cells += [list(r) for r in zip(*(c.to_pylist() for c in rows.columns[1:]), strict=True)]
-    grid = read.Grid(
+    grid = Grid(
         file=located.grid.file,
         sheet=job["sheet"],
         rows=cells,
@@ -763,30 +766,27 @@ def _odd_located(job: dict, rows_msg: bytes) -> read.LocatedTable:
     return dataclasses.replace(located, grid=grid, data_start=1)
 
 
-def _job_ids(job: dict, payloads: list[bytes], limits: read.Limits):
+def _job_ids(job: dict, payloads: list[bytes], limits: Limits):
     located = _odd_located(job, payloads[0])
     data = validate.Validator(job["township"]).data_ids(located)
     ids = pa.table({"row": [r for r, _ in data], "hid": [h or None for _, h in data]}, schema=_IDS)
     return {}, [_ipc(ids)]
 
 
-def _job_parse(job: dict, payloads: list[bytes], limits: read.Limits):
+def _job_parse(job: dict, payloads: list[bytes], limits: Limits):
     located = _odd_located(job, payloads[0])
     seen = pa.ipc.open_stream(pa.py_buffer(payloads[1])).read_all()
     validator = validate.Validator(job["township"])
     sheet, table_key = job["sheet"], located.table.key
     hids, firsts = seen.column("hid").to_pylist(), seen.column("first").to_pylist()
     for hid, first in zip(hids, firsts, strict=True):
-        # as _row_rules and _ByColumn.take label them
-        validator._seen_ids[(table_key, hid)] = (
-            f"{sheet} 第 {first} 行",
-            f"sheet {sheet} row {first}",
-        )
+        # as row_rules and by_column.ByColumn.take keep them
+        validator.seen[(table_key, hid)] = (sheet, first)
     parsed = validator.parse(located)
     return {"parsed": _parsed_meta(parsed)}, _encode_parsed(job["file"], parsed)
 
 
-def _job_ping(job: dict, payloads: list[bytes], limits: read.Limits):
+def _job_ping(job: dict, payloads: list[bytes], limits: Limits):
     return {}, []
 
 

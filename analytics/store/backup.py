@@ -29,6 +29,7 @@ from pathlib import Path
 import duckdb
 
 from analytics.store.database import SCHEMA_VERSION, Store, StoreError, scalar
+from analytics.store.restoring import RESTORING, remove_stale_temporaries
 
 MANIFEST = "manifest.json"
 FORMAT = "poverty-dashboard-backup"
@@ -152,39 +153,6 @@ def _owner_only() -> Iterator[None]:
         yield
     finally:
         os.umask(old)
-
-
-RESTORING = ".restoring-"  # a restore's temporary file: .<target name>.restoring-<pid>
-
-
-def remove_stale_temporaries(target: str | Path) -> list[Path]:
-    """Deletes what restores into ``target`` that were killed left beside it: their
-    temporary files (``.<name>.restoring-<pid>`` and its ``.wal``), whole copies of a
-    database, when process ``pid`` no longer runs. Returns the files removed.
-    """
-    target = Path(target)
-    removed = []
-    prefix = f".{target.name}{RESTORING}"
-    for p in target.parent.glob(f"{prefix}*"):
-        pid = p.name[len(prefix) :].removesuffix(".wal")
-        if not pid.isdigit() or _running(int(pid)):
-            continue
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()
-            removed.append(p)
-    return removed
-
-
-def _running(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
 
 
 def is_empty(path: str | Path) -> bool:

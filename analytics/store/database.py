@@ -28,6 +28,7 @@ from analytics.domain import config, schema
 from analytics.domain.schema import table_columns
 from analytics.domain.settings import Settings
 from analytics.importing import columns
+from analytics.store.restoring import remove_stale_temporaries
 
 SCHEMA_VERSION = 3  # 2: sessions, login_failures, setup_token; 3: batch_columns, batch_units,
 # header_spellings, search_misses
@@ -163,8 +164,6 @@ class Store:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path else default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        from analytics.store.backup import remove_stale_temporaries  # backup imports this module
-
         remove_stale_temporaries(self.path)  # what a killed restore left beside the file
         try:
             self.con = duckdb.connect(str(self.path))

@@ -1,0 +1,217 @@
+"""Locating the table in a cell grid: which table kind a sheet holds, where its header
+is, which column holds which field.
+
+``Grid`` (analytics/importing/sheets.py) -> ``LocatedTable``, or a ``SheetNote`` saying why
+the sheet holds none. Headers are looked up with the one spelling lookup of every import
+path (``schema.header_lookup``), with the office's confirmed spellings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from analytics.domain import schema
+from analytics.domain.labels import texts
+from analytics.importing.sheets import Grid
+
+HEADER_SCAN_ROWS = 40  # a header further down than this is not looked for
+
+
+@dataclass
+class LocatedTable:
+    """A recognised table inside a grid.
+
+    ``columns`` maps a column index (0-based) to a field key; ``headers`` gives the header
+    text the user sees for that column. Data rows start at ``data_start`` (0-based index
+    into ``grid.rows``).
+    """
+
+    grid: Grid
+    table: schema.Table
+    header_rows: tuple[int, ...]
+    columns: dict[int, str]
+    headers: dict[int, str]
+    data_start: int
+    title_township: str | None = None
+    unused_headers: list[str] = field(default_factory=list)
+    duplicate_headers: list[str] = field(default_factory=list)
+    # unused header -> the field it most likely means (``schema.propose``)
+    proposals: dict[str, str] = field(default_factory=dict)
+    # the office's confirmed header spellings the table was located with
+    spellings: schema.Spellings = field(default_factory=lambda: schema.NO_SPELLINGS)
+    # the shape of the sheet (which field a header means on it)
+    shape: schema.Shape = schema.TEMPLATE
+
+    def lookup(self) -> dict[str, str]:
+        """The header lookup of this table (``schema.header_lookup``: its kind, the office's
+        spellings, the sheet's shape): the one every import path uses on its rows."""
+        return schema.header_lookup(self.table, self.spellings, self.shape)
+
+    def column_of(self, key: str) -> int | None:
+        """The column index holding field ``key``, or None when the sheet lacks it."""
+        for c, k in self.columns.items():
+            if k == key:
+                return c
+        return None
+
+
+@dataclass
+class SheetNote:
+    """A sheet that holds no recognisable table, and why."""
+
+    file: str
+    sheet: str
+    reason: str
+    reason_en: str
+
+
+def _text(v: object) -> str:
+    return "" if v is None else str(v).strip()
+
+
+def _match_row(row: list[object], lookup: dict[str, str]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for c, v in enumerate(row):
+        if isinstance(v, str):
+            key = lookup.get(schema.header_key(v))
+            if key is not None:
+                out[c] = key
+    return out
+
+
+def _candidate(grid: Grid, table: schema.Table, r: int, lookup: dict[str, str]):
+    """The header that starts at row r: one row, or two when row r+1 holds sub-headers."""
+    top = _match_row(grid.rows[r], lookup)
+    if not top:
+        return None
+    sub = _match_row(grid.rows[r + 1], lookup) if r + 1 < len(grid.rows) else {}
+    two_rows = any(c not in top for c in sub)
+    columns = dict(top)
+    if two_rows:
+        columns.update(sub)
+    return columns, ((r, r + 1) if two_rows else (r,))
+
+
+def locate(
+    grid: Grid,
+    spellings: schema.Spellings = schema.NO_SPELLINGS,
+    shape: schema.Shape = schema.TEMPLATE,
+) -> LocatedTable | SheetNote:
+    """Finds the table in a grid: the header row(s) and the field of each column.
+
+    Each table kind of ``schema.TABLES`` is tried on every row among the first
+    ``HEADER_SCAN_ROWS``; the kind and row whose header matches most fields (and holds one of
+    the kind's signatures, and none of its forbidden fields) wins; ties go to the earliest
+    row, then the higher priority. Headers are looked up with ``schema.header_lookup``, the
+    office's confirmed ``spellings`` and the sheet's ``shape`` (which field a header means
+    on it). Each header left unused gets the field it most
+    likely means, if any (``LocatedTable.proposals``). Returns a ``SheetNote`` when nothing
+    fits.
+    """
+    if not any(any(v is not None for v in r) for r in grid.rows):
+        return SheetNote(grid.file, grid.sheet, *texts("msg_empty_sheet"))
+    best = None
+    for table in schema.TABLES.values():
+        lookup = schema.header_lookup(table, spellings, shape)
+        for r in range(min(HEADER_SCAN_ROWS, len(grid.rows))):
+            cand = _candidate(grid, table, r, lookup)
+            if cand is None:
+                continue
+            columns, header_rows = cand
+            keys = set(columns.values())
+            if keys & table.forbidden or not any(s <= keys for s in table.signatures):
+                continue
+            score = (len(keys), -r, table.priority)
+            if best is None or score > best[0]:
+                best = (score, table, columns, header_rows)
+    if best is None:
+        return SheetNote(grid.file, grid.sheet, *texts("msg_no_header", rows=HEADER_SCAN_ROWS))
+    _, table, columns, header_rows = best
+    return _finish(grid, table, columns, header_rows, spellings, shape)
+
+
+def _finish(
+    grid: Grid,
+    table: schema.Table,
+    columns: dict[int, str],
+    header_rows: tuple[int, ...],
+    spellings: schema.Spellings,
+    shape: schema.Shape,
+) -> LocatedTable:
+    kept: dict[int, str] = {}
+    duplicates: list[str] = []
+    headers: dict[int, str] = {}
+    for c in sorted(columns):
+        text = _header_text(grid, header_rows, c)
+        if columns[c] in kept.values():
+            duplicates.append(text)
+            continue
+        kept[c] = columns[c]
+        headers[c] = text
+    unused = []
+    for c in range(grid.width):
+        if c in kept or c in columns:
+            continue
+        text = _header_text(grid, header_rows, c)
+        if text and schema.header_key(text) not in schema.GROUP_HEADERS:
+            unused.append(text)
+    top = header_rows[0]
+    title_township = None
+    for r in range(top):
+        for v in grid.rows[r]:
+            if isinstance(v, str):
+                township = township_from_title(v)
+                if township:
+                    title_township = township
+                    break
+        if title_township:
+            break
+    return LocatedTable(
+        grid=grid,
+        table=table,
+        header_rows=header_rows,
+        columns=kept,
+        headers=headers,
+        data_start=header_rows[-1] + 1,
+        title_township=title_township,
+        unused_headers=list(dict.fromkeys(unused)),
+        duplicate_headers=duplicates,
+        proposals=_proposals(table, dict.fromkeys(unused), set(kept.values())),
+        spellings=spellings,
+        shape=shape,
+    )
+
+
+def _proposals(table: schema.Table, headers: Iterable[str], taken: set[str]) -> dict[str, str]:
+    """Unused header -> the field it most likely means; each field proposed once, to the
+    header most like it (two headers may look like one missing field)."""
+    best: dict[str, tuple[float, str]] = {}
+    for header in headers:
+        key = schema.propose(table, header, taken)
+        if key is None:
+            continue
+        score = schema.similarity(table.by_key[key], header)
+        if key not in best or score > best[key][0]:
+            best[key] = (score, header)
+    return {header: key for key, (_, header) in best.items()}
+
+
+def _header_text(grid: Grid, header_rows: tuple[int, ...], c: int) -> str:
+    parts = [_text(grid.rows[r][c]) for r in header_rows]
+    parts = [p for i, p in enumerate(parts) if p and p not in parts[:i]]
+    return "/".join(parts)
+
+
+def township_from_title(text: str) -> str | None:
+    """The township a title or 填报单位 line names: "凤庆县诗礼乡2017年…" -> "诗礼乡".
+
+    Returns None when the text names none. The county part before 县/市/区/州 is dropped.
+    """
+    for m in schema.TITLE_TOWNSHIP_PATTERN.finditer(text.replace(" ", "")):
+        name = m.group(1)
+        for sep in ("省", "州", "市", "县", "区", "："):
+            name = name.rsplit(sep, 1)[-1]
+        if name not in schema.GENERIC_TOWNSHIP_WORDS and not name.endswith("乡镇"):
+            return name
+    return None

@@ -1,0 +1,74 @@
+"""Parsing one file's bytes into validated tables: the sheets (analytics/importing/sheets.py),
+the table of each (analytics/importing/locate.py), every row validated
+(analytics/importing/validate.py), into a ``FileReport``. Runs in the parse worker
+(analytics/importing/worker.py), never in the server's process.
+"""
+
+from __future__ import annotations
+
+from analytics.domain import config, schema
+from analytics.domain.labels import texts
+from analytics.importing import guard, validate
+from analytics.importing.locate import SheetNote, locate
+from analytics.importing.results import FileReport, ReadError, SheetSummary, unreadable
+from analytics.importing.sheets import parse_grids
+
+
+def parse_file(
+    report: FileReport,
+    data: bytes,
+    township: str | None,
+    limits: config.Limits,
+    spellings: schema.Spellings = schema.NO_SPELLINGS,
+) -> FileReport:
+    """The part of ``inspect_file`` that parses: the sheets (``sheets.parse_grids``, after
+    ``guard.check_file`` passed), their tables (found with the office's ``spellings``),
+    every row validated, into ``report``.
+
+    Runs in the worker process (analytics/importing/worker.py), never in the server's.
+
+    Raises
+    ------
+    ReadError
+        When the file cannot be read.
+    """
+    file_name = report.file
+    grids = parse_grids(file_name, data, limits)
+    validator = validate.Validator(township)
+    for grid in grids:
+        if grid.hidden:
+            hidden = texts("msg_hidden_sheet")
+            report.sheets.append(SheetSummary(grid.sheet, None, note=hidden.zh, note_en=hidden.en))
+            continue
+        located = locate(grid, spellings)
+        if isinstance(located, SheetNote):
+            report.sheets.append(
+                SheetSummary(
+                    sheet=grid.sheet, table=None, note=located.reason, note_en=located.reason_en
+                )
+            )
+            continue
+        parsed = validator.parse(located)
+        report.parsed.append(parsed)
+        report.problems.extend(parsed.problems)
+        report.sheets.append(
+            SheetSummary(
+                sheet=grid.sheet,
+                table=located.table.key,
+                header_rows="-".join(str(r + 1) for r in located.header_rows),
+                township_source=parsed.township_source,
+                loaded=len(parsed.rows),
+                rejected=len(parsed.rejected),
+                skipped=parsed.skipped,
+                columns=parsed.headers,
+                unused_columns=located.unused_headers,
+                proposals=located.proposals,
+            )
+        )
+    if not report.parsed and guard.is_excel_name(file_name) and not guard.is_workbook(data):
+        # An Excel name on bytes that are no workbook and hold no table as text either.
+        unreadable(report, ReadError.of("msg_not_a_workbook", file=file_name))
+    elif not report.parsed:
+        report.status = "refused"
+        report.message, report.message_en = texts("msg_no_table")
+    return report
