@@ -194,3 +194,22 @@ def test_rule_descriptions_read_their_limits_from_the_settings_in_force():
     assert english["H_RELOCATION_AREA"] == (
         "house area > settings.area_standard (20 m² per person) x persons moved"
     )
+
+
+def test_accuracy_page_says_approval_below_its_floor_not_over_it(tmp_path, monkeypatch):
+    # 甲村: 2 households asked, 1 approves -> 50%, below the 90% floor; 乙村: 1 of 1 -> 100%
+    # (B2's 漏评 makes the round a checked one: the page needs findings)
+    rows = [
+        survey_row("A1", "甲村", "一组", 3, "已脱贫", approval="是"),
+        survey_row("A2", "甲村", "一组", 2, "未脱贫", approval="否"),
+        survey_row("B1", "乙村", "一组", 4, "已脱贫", approval="是"),
+        survey_row("B2", "乙村", "一组", 1, "非建档立卡", None, "漏评"),
+    ]
+    path = tmp_path / "a.duckdb"
+    store = Store(path)
+    report = ingest.import_file(store, "a.xlsx", survey_workbook(rows), ROUND)
+    assert report.status == "loaded", report.message_en
+    store.close()
+    at = _app(monkeypatch, path, "accuracy", round=ROUND, basis="按人")
+    table = _table(at, "acc_approval_rate").set_index("行政村")
+    assert table["状态"].to_dict() == {"甲村": "低于下限", "乙村": "正常"}

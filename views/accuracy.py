@@ -49,7 +49,8 @@ def rate_section(rate: str) -> None:
     numerator = t("numerator") + f"（{t(part.numerator)}）"
     denominator = t("denominator") + f"（{t(part.denominator)}）"
     status = [
-        t("over") if o else (t("ok") if v == v else "—") for o, v in zip(over, values, strict=True)
+        t("under" if floor else "over") if o else (t("ok") if v == v else "—")
+        for o, v in zip(over, values, strict=True)
     ]
     units_part = {t(k): units[k] for k in LEVELS[level]}
     table = pd.DataFrame(  # the files: numbers as numbers, the rate in percent

@@ -111,8 +111,8 @@ LABELS: dict[str, tuple[str, str]] = {
         "some relocation tables have no site column: the figure is partial",
     ),
     "why_partial_comprehensive": (
-        "不含漏评、错退：本批次未全部核查",
-        "without exclusion errors and wrongful exits: not (fully) checked in this round",
+        "部分文件没有核查结论：漏评、错退不全",
+        "some files hold no findings: exclusion errors and wrongful exits are incomplete",
     ),
     "input_households": ("户信息", "household data"),
     "input_adjustment": ("动态管理结果", "adjustments"),
@@ -380,6 +380,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "rate": ("比率", "Rate"),
     "status": ("状态", "Status"),
     "over": ("超标", "over"),
+    "under": ("低于下限", "below the floor"),
     "ok": ("正常", "ok"),
     "approval_none": ("本批次数据没有“是否认可”列。", "This round's data has no approval column."),
     # progress page

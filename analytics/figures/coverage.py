@@ -215,12 +215,8 @@ def _area(row: dict, level: str, f: metrics.Filters, present: list[str]) -> Area
 
 def metric_status(row: pd.Series | dict, key: str) -> str:
     """FULL, PARTIAL or MISSING for metric ``key`` of one row of an ``apply``-ed frame (FULL
-    when the frame carries no coverage). An input of ``metrics.METRIC_PARTIAL_WITHOUT``
-    that was not fully measured makes the metric PARTIAL, never MISSING."""
+    when the frame carries no coverage)."""
     found = [str(row.get(f"coverage_{inp}", FULL) or FULL) for inp in metrics.METRIC_INPUTS[key]]
-    for inp in metrics.METRIC_PARTIAL_WITHOUT.get(key, ()):
-        if str(row.get(f"coverage_{inp}", FULL) or FULL) != FULL:
-            found.append(PARTIAL)
     return worst(found)
 
 
@@ -230,11 +226,8 @@ def missing_inputs(row: pd.Series | dict, key: str) -> list[str]:
 
 
 def partial_inputs(row: pd.Series | dict, key: str) -> list[str]:
-    """The inputs of metric ``key`` that one row measured in some of its files only (or,
-    for ``metrics.METRIC_PARTIAL_WITHOUT``, not at all)."""
-    out = [inp for inp in metrics.METRIC_INPUTS[key] if row.get(f"coverage_{inp}") == PARTIAL]
-    soft = metrics.METRIC_PARTIAL_WITHOUT.get(key, ())
-    return out + [i for i in soft if row.get(f"coverage_{i}", FULL) != FULL]
+    """The inputs of metric ``key`` that one row measured in some of its files only."""
+    return [inp for inp in metrics.METRIC_INPUTS[key] if row.get(f"coverage_{inp}") == PARTIAL]
 
 
 def why(key: str, missing: Sequence[str], partial: Sequence[str], lang: str = "zh") -> str:
@@ -242,10 +235,6 @@ def why(key: str, missing: Sequence[str], partial: Sequence[str], lang: str = "z
     reasons of ``missing`` inputs first, else of ``partial`` ones."""
     if missing:
         return "；".join(label(f"why_missing_{i}", lang) for i in missing)
-    if key in metrics.METRIC_PARTIAL_WITHOUT and any(
-        i in metrics.METRIC_PARTIAL_WITHOUT[key] for i in partial
-    ):
-        return label("why_partial_comprehensive", lang)
     return "；".join(label(f"why_partial_{i}", lang) for i in partial)
 
 

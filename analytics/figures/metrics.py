@@ -174,10 +174,10 @@ def _inputs() -> dict[str, tuple[str, ...]]:
         out |= {f"{fam}_{b}": ("households", "verification") for b in both}
     for rate in RATES:
         out[rate] = out[f"{rate}_households"] = ("households", "verification")
-    # remaining poor over rural population is a figure without findings too: see
-    # METRIC_PARTIAL_WITHOUT, it is only marked partial then
+    # (remaining poor + 漏评 + 错退) over rural population: without the findings it would
+    # state the remaining poor alone as the rate, and be judged against its 3% ceiling
     for rate in ("comprehensive_poverty_rate", "comprehensive_poverty_rate_households"):
-        out[rate] = ("households",)
+        out[rate] = ("households", "verification")
     for key in ("approval_answered", "approval_yes", "approval_rate"):
         out[key] = ("households", "approval")
     out["meetings"] = out["meeting_attendance"] = ("meetings",)
@@ -190,12 +190,6 @@ def _inputs() -> dict[str, tuple[str, ...]]:
 # metric key -> the inputs it counts from (analytics/figures/coverage.py): a metric of a unit whose
 # files did not measure one of them is missing, not 0.
 METRIC_INPUTS: dict[str, tuple[str, ...]] = _inputs()
-# metric key -> inputs whose absence leaves the metric a figure, marked partial: the
-# comprehensive rate without findings counts the remaining poor only.
-METRIC_PARTIAL_WITHOUT: dict[str, tuple[str, ...]] = {
-    "comprehensive_poverty_rate": ("verification",),
-    "comprehensive_poverty_rate_households": ("verification",),
-}
 # The stored columns the metrics read, per table.
 _PLACE = ("round", "township", "village", "group")
 HOUSEHOLD_COLUMNS = (

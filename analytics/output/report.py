@@ -494,7 +494,7 @@ def _findings_section(d: _Data) -> Section:
     if not _missing(comprehensive):
         text = _rate_text(d, "comprehensive_poverty_rate", comprehensive)
         text += f"（乡村人口{_int(t.get('rural_population'))}人"
-        if not _measured(d, "verification") or _partly(d, "verification"):
+        if _partly(d, "verification"):
             text += "；" + label("why_partial_comprehensive", "zh")
         rates.append(text + "）")
     answered = t.get("approval_answered")
