@@ -117,7 +117,7 @@ def test_a_tile_without_its_table_shows_a_dash_and_why(demo_db, monkeypatch):
     at = _app(demo_db, monkeypatch, round=DYNAMICS)
     tile = _metric(at, "搬迁户")
     assert tile.value == "—"
-    assert tile.delta == "本批次没有易地扶贫搬迁表"
+    assert tile.delta == "本批次未导入易地扶贫搬迁数据（无此表或各行均未通过校验）"
     rate = _metric(at, "错评率")
     assert rate.value == "—" and "未核查" in rate.delta
 

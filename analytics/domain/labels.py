@@ -63,7 +63,10 @@ LABELS: dict[str, tuple[str, str]] = {
         "* 不完整：部分文件或乡镇没有相应的列或表，悬停可看原因。",
         "* partial: some files or townships lack the column or table; hover for why.",
     ),
-    "why_missing_households": ("本批次没有户信息表", "this round has no household table"),
+    "why_missing_households": (
+        "本批次未导入户信息（无此表或各行均未通过校验）",
+        "no household rows in this round (no such table, or none passed the checks)",
+    ),
     "why_missing_adjustment": (
         "本批次文件没有“动态管理结果”列（或全部为空）",
         "this round's files have no adjustment column (or left it blank)",
@@ -76,8 +79,14 @@ LABELS: dict[str, tuple[str, str]] = {
         "本批次文件没有“是否认可”列（或全部为空）",
         "this round's files have no approval column (or left it blank)",
     ),
-    "why_missing_meetings": ("本批次没有贫情分析会议表", "this round has no meeting table"),
-    "why_missing_relocation": ("本批次没有易地扶贫搬迁表", "this round has no relocation table"),
+    "why_missing_meetings": (
+        "本批次未导入会议记录（无此表或各行均未通过校验）",
+        "no meeting rows in this round (no such table, or none passed the checks)",
+    ),
+    "why_missing_relocation": (
+        "本批次未导入易地扶贫搬迁数据（无此表或各行均未通过校验）",
+        "no relocation rows in this round (no such table, or none passed the checks)",
+    ),
     "why_missing_relocation_site": (
         "易地扶贫搬迁表没有“安置点”列",
         "the relocation table has no site column",
