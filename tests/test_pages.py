@@ -326,3 +326,20 @@ def test_a_county_is_compared_township_by_township_and_drills_down_to_villages(
     assert metric["新增户"] == "1 户 / 4 人"
     assert metric["返贫户"] == "1 户 / 1 人"
     assert _table(at, "overview_units")["行政村"].tolist() == ["乙村"]
+
+
+def test_drilldown_counts_only_the_group_chosen_in_the_sidebar(tiny_db, monkeypatch):
+    # the trial: with 青山村 / 上寨组 chosen, the page drew the whole village (20, not 10)
+    monkeypatch.setenv("POVERTY_DB", str(tiny_db))
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    at.switch_page("views/drilldown.py")
+    sign_in(at, tiny_db, accounts.User("li", "inspector"))
+    at.query_params["village"] = "甲村"
+    at.query_params["group"] = "一组"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    # 甲村 一组: H1 and H2 (H3 is in 二组)
+    shown = at.get_by_key("drill_table_village").value
+    assert shown.iloc[:, -1].tolist() == [2]
+    at.selectbox(key="drill_pick_village").select("甲村").run()
+    assert at.get_by_key("drill_table_group").value.iloc[:, 0].tolist() == ["一组"]

@@ -291,14 +291,20 @@ elif path["group"]:
     household_list(view, family)
 elif path["village"]:
     units = reads.metrics_frame(
-        f.round, "group", villages=(path["village"],), townships=(path["township"],)
+        f.round,
+        "group",
+        villages=(path["village"],),
+        townships=(path["township"],),
+        groups=f.groups,
     )
     pick_unit(units, "group", family, view)
 elif path["township"]:
     units = reads.metrics_frame(
-        f.round, "village", villages=f.villages, townships=(path["township"],)
+        f.round, "village", villages=f.villages, townships=(path["township"],), groups=f.groups
     )
     pick_unit(units, "village", family, view)
 else:
-    units = reads.metrics_frame(f.round, "township", villages=f.villages, townships=f.townships)
+    units = reads.metrics_frame(
+        f.round, "township", villages=f.villages, townships=f.townships, groups=f.groups
+    )
     pick_unit(units, "township", family, view)
