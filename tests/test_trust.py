@@ -196,3 +196,24 @@ def test_the_audit_log_is_in_words(demo_db, monkeypatch, tmp_path):
     assert frame["action"].tolist() == ["创建账号"]
     assert frame["detail"].iloc[0] == "用户名：boss；角色：管理员"
     store.close()
+
+
+def test_audit_details_that_are_codes_are_in_words_and_times_in_whole_seconds(tmp_path):
+    # the trial found "client：local", operator "visitor", "统计口径=persons", "字段：persons",
+    # "title", "partial" and times with microseconds in the audit log and its CSV
+    store = Store(tmp_path / "a.duckdb")
+    with store.write() as cur:
+        accounts.log(cur, "", "login", {"client": "local"})
+        accounts.log(cur, "li", "export", {"filters": {"basis": "persons", "round": "R"}})
+        accounts.log(cur, "li", "confirm_spelling", {"header": "搬迁人口数", "field": "persons"})
+        accounts.log(cur, "li", "import", {"status": "partial", "title": "青山乡"})
+    frame = accounts.readable_audit(accounts.audit_log(store)).iloc[::-1]
+    assert frame["detail"].tolist() == [
+        "来源：本机",
+        "筛选：统计口径=按人；批次=R",
+        "列名：搬迁人口数；字段：搬迁人口",
+        "状态：部分导入；标题：青山乡",
+    ]
+    assert frame["actor"].iloc[0] == "访客（未登录）"
+    assert all(ts.microsecond == 0 for ts in frame["logged_at"])
+    store.close()

@@ -578,6 +578,8 @@ def readable_audit(frame: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     pd.DataFrame with the columns logged_at, actor, action, detail (all text but the time).
     """
     out = frame.copy()
+    out["logged_at"] = pd.to_datetime(out["logged_at"]).dt.floor("s")
+    out["actor"] = [labels.label("visitor", lang) if a == "visitor" else a for a in out["actor"]]
     out["action"] = [labels.action_label(a, lang) for a in out["action"]]
     out["detail"] = [_detail_text(d, lang) for d in out["detail"]]
     return out
@@ -585,6 +587,21 @@ def readable_audit(frame: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
 
 # detail keys whose label key differs
 _DETAIL_KEYS = {"table": "table_name", "villages": "village_filter", "groups": "group"}
+# detail keys whose values are codes, and the label key of a value
+_CODED = {
+    "basis": "basis_{}",
+    "status": "status_{}",
+    "field": "{}",
+    "client": "client_{}",
+}
+
+
+def _code_text(key: str, value: object, lang: str) -> object:
+    """A coded detail value in words (``_CODED``); any other value as it is."""
+    pattern = _CODED.get(key)
+    if pattern is None or not isinstance(value, str):
+        return value
+    return labels.label(pattern.format(value), lang) if value else value
 
 
 def _detail_text(raw: object, lang: str) -> str:
@@ -607,10 +624,14 @@ def _detail_text(raw: object, lang: str) -> str:
         elif isinstance(value, list):
             value = "、".join(map(str, value)) if value else "—"
         elif isinstance(value, dict):
-            value = "；".join(f"{labels.label(k, lang)}={v}" for k, v in value.items() if v)
+            value = "；".join(
+                f"{labels.label(k, lang)}={_code_text(k, v, lang)}" for k, v in value.items() if v
+            )
             value = value or "—"
         elif value is None or value == "":
             value = "—"
+        else:
+            value = _code_text(key, value, lang)
         parts.append(f"{name}：{value}")
     return "；".join(parts)
 

@@ -216,6 +216,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "status_refused": ("未导入", "Refused"),
     "status_unreadable": ("无法读取", "Unreadable"),
     "status_inspected": ("待导入", "Ready"),
+    # audit log details
+    "visitor": ("访客（未登录）", "visitor (not signed in)"),
+    "client": ("来源", "Client"),
+    "client_local": ("本机", "this computer"),
+    "title": ("标题", "Title"),
     # data page
     "batches": ("导入批次", "Batches"),
     "delete_batch": ("删除批次", "Delete batch"),
