@@ -11,6 +11,7 @@ import pytest
 from streamlit import config
 
 E2E = Path(__file__).parent / "e2e"
+SLOW_FILES = frozenset({"test_faults.py", "test_parse_worker.py", "test_server_start.py"})
 
 
 def pytest_configure() -> None:
@@ -25,3 +26,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
         if path.name == "test_spark_parity.py":
             item.add_marker(pytest.mark.spark)
+        if path.name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
