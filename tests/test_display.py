@@ -159,3 +159,12 @@ def test_a_name_written_as_html_is_not_a_link_in_a_chart():
     assert fig.data[0].x[0] == '&lt;a href="http://x.invalid">点此&lt;/a>'
     assert fig.data[0].name == "&lt;b>A&lt;/b>"
     assert fig.layout.title.text == "&lt;i>t&lt;/i>"
+
+
+def test_the_anomaly_heat_map_colour_bar_ticks_whole_counts():
+    # the trial: the colour bar ran 0, 0.2, 0.4 ... 1 for whole numbers of households
+    counts = pd.DataFrame({"甲村": [1, 0], "乙村": [0, 1]}, index=["规则一", "规则二"])
+    fig = charts.count_heatmap(counts, "行政村", "规则", "各规则异常数")
+    bar = fig.data[0].colorbar
+    assert bar.tickformat == ",d" and bar.dtick == 1
+    assert fig.data[0].zmin == 0

@@ -77,6 +77,29 @@ def whole_numbers(fig: go.Figure) -> go.Figure:
     return fig
 
 
+def count_heatmap(counts: pd.DataFrame, x_title: str, y_title: str, title: str) -> go.Figure:
+    """A heat map of whole counts (``counts``: rows on y, columns on x, each cell a count of
+    households): its colour bar ticks whole numbers (no 0.2 household)."""
+    z = counts.to_numpy()
+    top = float(z.max()) if z.size else 0.0
+    bar: dict[str, object] = {"tickformat": ",d"}
+    if top <= 10:
+        bar["dtick"] = 1
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[str(c) for c in counts.columns],
+            y=list(counts.index),
+            colorscale="Reds",
+            zmin=0,
+            colorbar=bar,
+            hovertemplate="%{y} · %{x}: %{z}<extra></extra>",
+        )
+    )
+    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title)
+    return style(fig, title, height=max(360, 40 * len(counts) + 120))
+
+
 def stacked_bars(
     frame: pd.DataFrame, x: str, series: dict[str, str], title: str, x_label: str, y_label: str
 ) -> go.Figure:

@@ -1,7 +1,6 @@
 """异常核查 Anomalies: rule x village counts as a heat map; a cell lists the households
 behind it, each with every rule it hits and why. Limits are settings (数据导入 page)."""
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.figures import summaries
@@ -22,17 +21,7 @@ message = "message_en" if lang() == "en" else "message"
 unit = "township" if view.level == "township" else "village"
 
 counts = summaries.anomaly_counts(hits, name, unit)
-fig = go.Figure(
-    go.Heatmap(
-        z=counts.to_numpy(),
-        x=[str(c) for c in counts.columns],
-        y=list(counts.index),
-        colorscale="Reds",
-        hovertemplate="%{y} · %{x}: %{z}<extra></extra>",
-    )
-)
-fig.update_layout(xaxis_title=t(unit), yaxis_title=t("rule"))
-charts.style(fig, t("heatmap_title"), height=max(360, 40 * len(counts) + 120))
+fig = charts.count_heatmap(counts, t(unit), t("rule"), t("heatmap_title"))
 event = st.plotly_chart(
     fig, width="stretch", on_select="rerun", selection_mode="points", key="anom_heat"
 )
