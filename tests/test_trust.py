@@ -217,3 +217,10 @@ def test_audit_details_that_are_codes_are_in_words_and_times_in_whole_seconds(tm
     assert frame["actor"].iloc[0] == "访客（未登录）"
     assert all(ts.microsecond == 0 for ts in frame["logged_at"])
     store.close()
+
+
+def test_the_first_upload_goes_to_a_new_round_not_into_the_demos(demo_db, monkeypatch):
+    # the trial: 导入到批次 offered the demo's 2017年动态管理 first; a new office's 2018
+    # file would have joined the demo round unless the clerk noticed
+    at = _app(demo_db, monkeypatch, "data", user=accounts.User("boss", "admin"))
+    assert at.selectbox(key="upload_round_pick").value == "＋ 新建批次"

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.access import accounts
+from analytics.figures import queries
 from analytics.importing import ingest, spellings
 from analytics.output import export
 from analytics.store.database import StoreError
@@ -146,8 +147,10 @@ def upload_block() -> None:
     rounds = s.round_names()
     new_option = t("round_new_option")
     options = [*reversed(rounds), new_option]
+    # an office's first file goes into a round of its own, not into the demo's
+    first = len(options) - 1 if queries.demo_only(s, rounds) else 0
     c1, c2 = st.columns(2)
-    picked = c1.selectbox(t("round_pick"), options, key="upload_round_pick")
+    picked = c1.selectbox(t("round_pick"), options, index=first, key="upload_round_pick")
     round_name = picked
     if picked == new_option:
         round_name = c1.text_input(t("round_new"), key="upload_round_new").strip()

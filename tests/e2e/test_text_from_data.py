@@ -12,7 +12,7 @@ import openpyxl
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import rerun, settle
-from tests.e2e.test_journeys import as_admin, open_page
+from tests.e2e.test_journeys import as_admin, open_page, pick_once
 
 EVIL = "x.invalid"
 VILLAGE = f"[会话已过期请点此重新登录](http://{EVIL}/login)"
@@ -47,9 +47,7 @@ def test_names_written_as_markdown_show_as_text(server, page, setup_token, tmp_p
         page.get_by_text("行报告").first.or_(page.get_by_text("没有发现问题")).first
     ).to_be_visible()
     _nothing_links_out(page)
-    with rerun(page):
-        page.get_by_role("combobox", name="导入到批次", exact=True).click()
-        page.get_by_role("option", name="＋ 新建批次").click()
+    pick_once(page, "导入到批次", "＋ 新建批次")
     with rerun(page):  # a text box sends its value on Enter (or on leaving it), with a run
         name = page.get_by_label("新批次名称（如 2018年动态管理）")
         name.fill(ROUND)
