@@ -224,3 +224,11 @@ def test_the_first_upload_goes_to_a_new_round_not_into_the_demos(demo_db, monkey
     # file would have joined the demo round unless the clerk noticed
     at = _app(demo_db, monkeypatch, "data", user=accounts.User("boss", "admin"))
     assert at.selectbox(key="upload_round_pick").value == "＋ 新建批次"
+
+
+def test_a_round_without_findings_is_said_to_lack_findings_not_its_households(demo_db, monkeypatch):
+    # the trial: 精准识别 on 2017年动态管理 said the round had no 户信息、核查结论 data; it
+    # holds 5,802 households and lacks only the findings
+    at = _app(demo_db, monkeypatch, "accuracy", round=DYNAMICS)
+    texts = [i.value for i in at.info]
+    assert "批次“2017年动态管理”没有核查结论数据。" in texts, texts

@@ -138,8 +138,10 @@ def page_filters(view, inputs: tuple[str, ...]) -> metrics.Filters:
     holders = [r for r in view.rounds if reads.measured(r, inputs, view)]
     if view.round is None:
         st.info(t("year_lacks", y=view.year, what=what))
-    else:
-        st.info(tm("round_lacks", r=view.round, what=what))
+    else:  # name only what this round lacks (it may hold households, not findings)
+        lacking = [i for i in inputs if not reads.measured(view.round, (i,), view)]
+        lacks = "、".join(t(f"input_{i}") for i in lacking or inputs)
+        st.info(tm("round_lacks", r=view.round, what=lacks))
     if holders:
         st.caption(t("rounds_that_have", what=what))
         cols = st.columns(min(len(holders), 4))
