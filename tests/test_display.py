@@ -168,3 +168,9 @@ def test_the_anomaly_heat_map_colour_bar_ticks_whole_counts():
     bar = fig.data[0].colorbar
     assert bar.tickformat == ",d" and bar.dtick == 1
     assert fig.data[0].zmin == 0
+
+
+def test_the_overviews_column_choice_has_a_chinese_placeholder(demo_db, monkeypatch):
+    # the trial: Streamlit's own "Choose options" showed inside the Chinese page
+    at = _app(demo_db, monkeypatch, round=CHECK)
+    assert at.multiselect(key="overview_more_columns").placeholder == "选择要加入表格的指标"

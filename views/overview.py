@@ -76,6 +76,7 @@ extra = st.multiselect(
     more,
     format_func=lambda c: t("meetings_count" if c == "meetings" else c),
     key="overview_more_columns",
+    placeholder=t("pick_columns"),
     select_all=False,
 )
 keep = [*metrics.LEVELS[level], *columns, *extra]

@@ -132,6 +132,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "input_relocation_site": ("安置点", "resettlement sites"),
     "village_filter": ("行政村", "Village"),
     "all": ("全部", "All"),
+    "pick_columns": ("选择要加入表格的指标", "Choose figures to add to the table"),
     # overview
     "headline": ("全乡（镇）概况", "Headline figures"),
     "per_village": ("各行政村指标", "Metrics per village"),
