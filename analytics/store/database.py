@@ -28,6 +28,7 @@ from analytics.domain import config, schema
 from analytics.domain.schema import table_columns
 from analytics.domain.settings import Settings
 from analytics.importing import columns
+from analytics.importing.results import PROBLEM_COLUMNS
 from analytics.store.restoring import remove_stale_temporaries
 
 SCHEMA_VERSION = 3  # 2: sessions, login_failures, setup_token; 3: batch_columns, batch_units,
@@ -593,20 +594,7 @@ class Store:
             cur.execute("INSERT INTO quarantine SELECT * FROM _q")
             cur.unregister("_q")
         if len(problems):
-            frame = problems.assign(batch_id=batch_id)[
-                [
-                    "batch_id",
-                    "file",
-                    "sheet",
-                    "row",
-                    "column",
-                    "value",
-                    "code",
-                    "severity",
-                    "message",
-                    "message_en",
-                ]
-            ]
+            frame = problems.assign(batch_id=batch_id)[["batch_id", *PROBLEM_COLUMNS]]
             cur.register("_p", pa.Table.from_pandas(frame, preserve_index=False))
             cur.execute("INSERT INTO row_problems SELECT * FROM _p")
             cur.unregister("_p")
