@@ -504,9 +504,15 @@ def test_comprehensive_rate_of_a_group_always_uses_its_own_persons(store):
 
 
 def one_household_round(day: dt.date, village_rural: int | None) -> bytes:
-    """甲村 with one remaining-poor household of 4 persons; a village table if given."""
+    """甲村 with one remaining-poor household of 4 persons and a checked non-registered one
+    of 2 found 漏评 (the comprehensive rate needs findings): 6 poor persons; a village table
+    if given."""
     villages = [village_row("甲村", village_rural, 30)] if village_rural else []
-    return survey_workbook([survey_row("X01", "甲村", "一组", 4, date=day)], villages=villages)
+    rows = [
+        survey_row("X01", "甲村", "一组", 4, date=day),
+        survey_row("X02", "甲村", "一组", 2, "非建档立卡", None, "漏评", date=day),
+    ]
+    return survey_workbook(rows, villages=villages)
 
 
 def test_round_without_a_village_table_uses_the_latest_other_rounds(tmp_path):
@@ -521,11 +527,11 @@ def test_round_without_a_village_table_uses_the_latest_other_rounds(tmp_path):
         rec = rows_by_unit(queries.metrics_frame(store, round_name, "village"), "village")["甲村"]
         return rec["rural_population"], rec["comprehensive_poverty_rate"]
 
-    assert rate("7月") == (50, pytest.approx(4 / 50))
-    assert rate("6月") == (100, pytest.approx(4 / 100))  # its own table, not the latest
+    assert rate("7月") == (50, pytest.approx(6 / 50))
+    assert rate("6月") == (100, pytest.approx(6 / 100))  # its own table, not the latest
     aug = store.batches().query("round == '8月'")["batch_id"].item()
     assert store.delete_batch(aug)
-    assert rate("7月") == (100, pytest.approx(4 / 100))
+    assert rate("7月") == (100, pytest.approx(6 / 100))
     store.close()
 
 
