@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 import xlsxwriter
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics.domain import config, schema
@@ -97,7 +97,7 @@ TEXTS = st.text(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(TEXTS, min_size=1, max_size=40))
 def test_a_plain_text_is_its_own_clean_text_and_holds_no_white_space(values):
     for v, plain in zip(values, columns.plain_texts(values), strict=True):
@@ -115,7 +115,7 @@ def test_the_characters_the_bulk_path_calls_safe_are_their_own_nfkc_and_printabl
 ID_CHARS = st.text(alphabet="0123456789Xx ", min_size=14, max_size=20)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(ID_CHARS, min_size=1, max_size=30))
 def test_an_id_number_taken_by_the_shortcut_has_no_problem_cell_by_cell(values):
     v = validate.Validator()
@@ -125,7 +125,7 @@ def test_an_id_number_taken_by_the_shortcut_has_no_problem_cell_by_cell(values):
             assert v._cell_result("f", "s", table, "head_id_number", value, "G") == (value, ())
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(
         st.one_of(
