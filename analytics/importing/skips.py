@@ -9,8 +9,13 @@ Sources: ../shared/DOMAIN.md ("Real workbooks look like this").
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from analytics.domain import schema
 from analytics.importing.values import clean_text
+
+if TYPE_CHECKING:
+    from analytics.importing.locate import LocatedTable
 
 EXAMPLE_MARK = "(示例)"  # NFKC of （示例）: marks the blank template's example rows
 SKIP_KINDS = ("blank", "total", "numbering", "footer", "header", "example")
@@ -43,6 +48,33 @@ def skip_kind(cells: list[object], id_col: int | None, first: bool, in_footer: b
     if in_footer and not has_id and len(distinct) <= 2:
         return "footer"
     return ""
+
+
+class RowKinds:
+    """Why each row of a located table is not data, asked row by row from the top (the
+    per-row parse and ``Validator.data_ids`` ask the same way): a row that only merged
+    cells span is blank, else ``skip_kind`` (remembering whether a footer line came
+    before), else the header repeated ("header": two tables pasted one under the other).
+    """
+
+    def __init__(self, located: LocatedTable) -> None:
+        self.located = located
+        self.lookup = located.lookup()
+        self.id_col = located.column_of("household_id")
+        self.in_footer = False
+
+    def of(self, i: int) -> str:
+        """The skip kind of grid row ``i`` (see ``SKIP_KINDS``), "" for a data row."""
+        grid, located = self.located.grid, self.located
+        cells = grid.rows[i]
+        if i in grid.merged_only:
+            kind = "blank"
+        else:
+            kind = skip_kind(cells, self.id_col, i == located.data_start, self.in_footer)
+        if not kind and repeats_header(cells, located.columns, self.lookup):
+            kind = "header"
+        self.in_footer = self.in_footer or kind == "footer"
+        return kind
 
 
 def repeats_header(cells: list[object], columns: dict[int, str], lookup: dict[str, str]) -> bool:

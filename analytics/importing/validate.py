@@ -37,7 +37,7 @@ from analytics.importing.row_rules import (
     REQUIRED,
     SEVERITY,
 )
-from analytics.importing.skips import SKIP_KINDS, repeats_header, skip_kind
+from analytics.importing.skips import SKIP_KINDS, RowKinds
 from analytics.importing.values import (
     DATE_FLOOR,
     INVISIBLE,
@@ -144,12 +144,10 @@ class Validator:
         # the reason (a relocation sheet without 搬迁人口 would otherwise load 0 persons).
         sheet_errors = [p.message for p in missing]
         skipped = dict.fromkeys(SKIP_KINDS, 0)
-        lookup = located.lookup()
+        kinds = RowKinds(located)
         rows: list[dict] = []
         rejected: list[dict] = []
         problems = list(sheet_problems)
-        id_col = located.column_of("household_id")
-        in_footer = False
         fast = (
             ByColumn(self, located, colname, file_township)
             if by_column and not sheet_errors
@@ -164,16 +162,9 @@ class Validator:
                 if resume > i:
                     continue
             cells = grid.rows[i]
-            kind = (
-                "blank"
-                if i in grid.merged_only
-                else skip_kind(cells, id_col, i == located.data_start, in_footer)
-            )
-            if not kind and repeats_header(cells, located.columns, lookup):
-                kind = "header"  # two tables pasted one under the other
+            kind = kinds.of(i)
             if kind:
                 skipped[kind] += 1
-                in_footer = in_footer or kind == "footer"
                 continue
             row = Row(excel_row=grid.row_number(i))
             if fast is not None:
@@ -219,21 +210,12 @@ class Validator:
         skip, by the same tests in the same order (for analytics/importing/bulk.py, which must know
         which rows are data before it parses them)."""
         grid, table = located.grid, located.table
-        lookup = located.lookup()
-        id_col = located.column_of("household_id")
+        kinds = RowKinds(located)
+        id_col = kinds.id_col
         out: list[tuple[int, object]] = []
-        in_footer = False
         for i in range(located.data_start, len(grid.rows)):
             cells = grid.rows[i]
-            kind = (
-                "blank"
-                if i in grid.merged_only
-                else skip_kind(cells, id_col, i == located.data_start, in_footer)
-            )
-            if not kind and repeats_header(cells, located.columns, lookup):
-                kind = "header"
-            if kind:
-                in_footer = in_footer or kind == "footer"
+            if kinds.of(i):
                 continue
             hid = None
             if id_col is not None:
