@@ -246,7 +246,9 @@ def test_quarantined_relocation_rows_leave_relocation_missing_not_zero(store):
     assert pd.isna(county["relocated_households"]) and pd.isna(county["relocated_persons"])
     assert pd.isna(county["relocation_over_standard_households"])
     built = report.build_report(store, ROUND)
-    assert built.section("四、").blocks == ["本批次无易地扶贫搬迁数据。"]
+    assert built.section("四、").blocks == [
+        "本批次未导入易地扶贫搬迁数据（无此表或各行均未通过校验）。"
+    ]
     assert "3户0人" not in built.text()
 
 

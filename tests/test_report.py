@@ -227,7 +227,9 @@ def test_per_village_table_sums_to_the_township(check_report: report.Report) -> 
 
 def test_empty_sections_say_so(store: Store, check_report: report.Report) -> None:
     dynamics = report.build_report(store, DYNAMICS, today=TODAY)
-    assert dynamics.section("四、").blocks == ["本批次无易地扶贫搬迁数据。"]
+    assert dynamics.section("四、").blocks == [
+        "本批次未导入易地扶贫搬迁数据（无此表或各行均未通过校验）。"
+    ]
     # The dynamic round's files have no finding recorded: not checked, and no figure for it.
     assert dynamics.section("三、").paragraphs[0].startswith("本批次未核查")
     assert not re.search(r"(错评|漏评|错退)率\d", dynamics.text())
@@ -235,7 +237,8 @@ def test_empty_sections_say_so(store: Store, check_report: report.Report) -> Non
     assert all(name in unjudged for name in ("错评率", "漏评率", "错退率"))
     # The check round has no meeting table: the work section says so in one line.
     assert (
-        check_report.section("一、").paragraphs[0] == "本批次没有贫情分析会议表，未录入会议记录。"
+        check_report.section("一、").paragraphs[0]
+        == "本批次未导入会议记录（无此表或各行均未通过校验）。"
     )
     nothing = report.build_report(store, CHECK, villages=("无此村",), today=TODAY)
     assert [s.heading[:2] for s in nothing.sections] == [

@@ -369,7 +369,7 @@ def _work_section(d: _Data) -> Section:
         s.blocks.append(text + _partly(d, "meetings") + "。")
         s.blocks.extend(_phase_lines(m))
     elif not _measured(d, "meetings"):
-        s.blocks.append("本批次没有贫情分析会议表，未录入会议记录。")
+        s.blocks.append(label("why_missing_meetings") + "。")
     else:
         s.blocks.append("本批次未录入贫情分析会议记录。")
     households, persons = t.get("households_total"), t.get("persons_total")
@@ -515,7 +515,7 @@ def _relocation_section(d: _Data) -> Section:
     t = d.totals
     r = d.relocation
     if not _measured(d, "relocation") or _missing(t.get("relocated_households")):
-        s.blocks.append("本批次无易地扶贫搬迁数据。")
+        s.blocks.append(label("why_missing_relocation") + "。")
         return s
     if not _int(t.get("relocated_households")) and not len(r):
         s.blocks.append("本批次易地扶贫搬迁表中没有所选范围内的搬迁户。")
