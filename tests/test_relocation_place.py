@@ -206,3 +206,17 @@ def test_relocation_page_shows_a_household_of_unknown_village(db, monkeypatch):
     at = _inspector(monkeypatch, db, "relocation", round=UNKNOWN_ROUND)
     area = _table(at, "rel_area")
     assert area[["户编号", "行政村"]].values.tolist() == [["H9", "迁出村未知"]]
+
+
+def test_the_sidebar_units_count_a_relocated_household_of_unknown_village(store):
+    """The units the filters offer (``queries.units``) are the metrics' units, by hand: the
+    registry's villages, and the relocated household found in no village as a township
+    unit without a village (never dropped, never a made-up name)."""
+    assert set(queries.units(store, ROUND, "village")) == {(T, "甲村"), (T, "乙村")}
+    assert set(queries.units(store, UNKNOWN_ROUND, "village")) == {(T, "甲村"), (T, None)}
+    assert set(queries.units(store, ROUND, "township")) == {(T,)}
+    assert {u for u in queries.units(store, ROUND, "group") if u[2]} == {
+        (T, "甲村", "一组"),
+        (T, "乙村", "一组"),
+        (T, "乙村", "二组"),
+    }

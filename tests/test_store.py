@@ -342,6 +342,21 @@ def test_data_version_increases_on_import_and_delete_only(store):
     assert store.data_version() > v2
 
 
+def test_a_write_through_another_store_of_the_file_is_seen_at_once(store):
+    """The version is kept between writes (``Store.data_version``): a write through a
+    second Store of the same file in this process must not leave the first one on the old
+    version (its cached figures would never refresh)."""
+    before = store.data_version()
+    other = Store(store.path)
+    try:
+        load(other, JIA, name="jia.xlsx")
+        assert store.data_version() == other.data_version() > before
+        other.delete_batch(batch_of(other, "jia.xlsx"))
+        assert store.data_version() == other.data_version() > before + 1
+    finally:
+        other.close()
+
+
 # ------------------------------------------------------------------- rounds
 def dated(household_id: str, day: dt.date) -> bytes:
     return survey_workbook([survey_row(household_id, "甲村", "一组", 3, date=day)])

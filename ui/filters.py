@@ -97,14 +97,10 @@ def language_switch() -> str:
 
 
 def _units(round_names: tuple[str, ...], level: str) -> list[tuple[str | None, ...]]:
-    """The distinct (township, village[, group]) of some rounds; None for a missing name
-    (a relocated household of unknown village is a unit without a village name)."""
-    keys = metrics.LEVELS[level]
-    seen: dict[tuple, None] = {}
+    """The distinct units of some rounds at ``level`` (``queries.units``), first seen first."""
+    seen: dict[tuple[str | None, ...], None] = {}
     for r in round_names:
-        frame = reads.metrics_frame(r, level)
-        for row in frame[list(keys)].itertuples(index=False):
-            seen[tuple(v if isinstance(v, str) else None for v in row)] = None
+        seen.update(dict.fromkeys(reads.units(r, level)))
     return list(seen)
 
 

@@ -69,6 +69,7 @@ def cached(read: Callable[Concatenate[Store, P], R]) -> Callable[P, R]:
 
 
 metrics_frame = cached(queries.metrics_frame)
+units = cached(queries.units)
 year_figures = cached(queries.year_figures)
 shared_area = cached(queries.shared_area)
 anomalies = cached(queries.anomalies)

@@ -89,6 +89,28 @@ def metrics_frame(
     )
 
 
+def units(store: Store, round_name: str, level: str) -> tuple[tuple[str | None, ...], ...]:
+    """The distinct units of one round at ``level`` ("township", "village" or "group"),
+    as the metrics count them: (township,), (township, village) or (township, village,
+    group), in the metrics' order; None for a missing name (a relocated household of unknown
+    village is a unit without a village name).
+
+    Raises
+    ------
+    KeyError
+        When ``round_name`` is not a round of the database.
+    ValueError
+        For an unknown level.
+    """
+    frame = metrics_frame(store, round_name, level)
+    keys = list(metrics.LEVELS[level])
+    seen = {
+        tuple(v if isinstance(v, str) else None for v in row): None
+        for row in frame[keys].itertuples(index=False)
+    }
+    return tuple(seen)
+
+
 def year_figures(
     store: Store,
     rounds: Sequence[str],

@@ -72,6 +72,19 @@ def default_path() -> Path:
 
 
 # The units a table of a batch holds rows of (``where`` narrows it to one batch).
+# The data version of each open database file, kept between writes (``Store.data_version``):
+# path -> (generation, version); a write through any Store of the path bumps the generation.
+_VERSION_LOCK = threading.Lock()
+_VERSIONS: dict[str, tuple[int, int]] = {}
+_GENERATIONS: dict[str, int] = {}
+
+
+def _forget_version(key: str) -> None:
+    with _VERSION_LOCK:
+        _GENERATIONS[key] = _GENERATIONS.get(key, 0) + 1
+        _VERSIONS.pop(key, None)
+
+
 _UNITS_SQL = (
     "INSERT INTO batch_units SELECT DISTINCT batch_id, ?, township, village FROM {table} {where}"
 )
@@ -184,6 +197,8 @@ class Store:
         except (duckdb.Error, OSError) as e:
             raise StoreError("无法打开数据库。 / Cannot open the database.", self._detail(e)) from e
         self._lock = threading.RLock()
+        self._key = str(self.path.resolve())
+        _forget_version(self._key)  # written by another process while no Store held it
         self._rounds: tuple[int, pd.DataFrame] | None = None  # (data version, rounds())
         self.migrate()
 
@@ -196,6 +211,7 @@ class Store:
     def close(self) -> None:
         """Closes the connection (the file stays)."""
         self.con.close()
+        _forget_version(self._key)  # another process may write the file from now on
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread: readers never share one across threads."""
@@ -261,6 +277,7 @@ class Store:
                 raise
             finally:
                 cur.close()
+                _forget_version(self._key)
 
     @contextmanager
     def write_if_free(self) -> Iterator[duckdb.DuckDBPyConnection | None]:
@@ -278,9 +295,25 @@ class Store:
 
     # ----------------------------------------------------------------- reads
     def data_version(self) -> int:
-        """A counter bumped by every import and deletion: the key for cached results."""
+        """A counter bumped by every import and deletion: the key for cached results.
+
+        Read from the file once between writes: DuckDB lets one process write a file, and
+        while this process holds it every write goes through ``write`` (of this or another
+        Store of the same file), which forgets the kept value. A page asks for the version
+        on every cached read, dozens of times a rerun. A read that raced a write does not
+        keep what it read (the write's generation moved on).
+        """
+        with _VERSION_LOCK:
+            generation = _GENERATIONS.get(self._key, 0)
+            kept = _VERSIONS.get(self._key)
+        if kept is not None and kept[0] == generation:
+            return kept[1]
         row = self.cursor().execute("SELECT value FROM meta WHERE key='data_version'").fetchone()
-        return int(row[0]) if row else 0
+        version = int(row[0]) if row else 0
+        with _VERSION_LOCK:
+            if _GENERATIONS.get(self._key, 0) == generation:
+                _VERSIONS[self._key] = (generation, version)
+        return version
 
     def settings(self) -> Settings:
         """The thresholds, poverty lines and housing standard in force (defaults if unset)."""
