@@ -64,7 +64,12 @@ def _set(at: AppTest, key: str, value: object) -> None:
 
 
 def _table(at: AppTest, key: str) -> pd.DataFrame:
-    """The table drawn by ``ui.blocks.table_with_download(..., key)``."""
+    """The table drawn by ``ui.blocks.table_with_download(..., key)``; a chart's table
+    (``ui.blocks.chart_and_table``) is drawn once its expander is opened, as a user does."""
+    if f"table_{key}" in at.session_state and not at.session_state[f"table_{key}"]:
+        at.session_state[f"table_{key}"] = True
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
     return at.get_by_key(f"box_{key}").dataframe[0].value
 
 
@@ -343,3 +348,13 @@ def test_drilldown_counts_only_the_group_chosen_in_the_sidebar(tiny_db, monkeypa
     assert shown.iloc[:, -1].tolist() == [2]
     at.selectbox(key="drill_pick_village").select("甲村").run()
     assert at.get_by_key("drill_table_group").value.iloc[:, 0].tolist() == ["一组"]
+
+
+def test_a_charts_table_is_sent_only_once_its_expander_is_opened(demo_db, monkeypatch):
+    """A closed 数据表 expander holds no table and no downloads (a page switch does not pay
+    for them); opening it draws the chart's own figures."""
+    at = _app(monkeypatch, demo_db, "dynamics", basis="按户")
+    with pytest.raises(KeyError):
+        at.get_by_key("box_dyn_units")
+    assert not [b for b in at.get("download_button") if b.key == "csv_dyn_units"]
+    assert _table(at, "dyn_units")["新增户"].sum() == 86

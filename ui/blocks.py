@@ -107,11 +107,20 @@ def chart_and_table(
     *,
     shown: pd.DataFrame | None = None,
 ) -> None:
-    """A Plotly chart, then the table it was drawn from, then the table's downloads
-    (``frame`` in the files, ``shown`` on screen: see ``table_with_download``)."""
+    """A Plotly chart, then the table it was drawn from behind a closed expander, with the
+    table's downloads (``frame`` in the files, ``shown`` on screen: see
+    ``table_with_download``).
+
+    The table is drawn only while its expander is open (Streamlit's stateful expander,
+    ``on_change="rerun"``, key ``table_<key>``): a closed one cost every page switch its
+    tables and download buttons (bench/RESULTS.md, "Browser"); opening it reruns the page
+    with the table.
+    """
     st.plotly_chart(fig, width="stretch", key=f"chart_{key}")
-    with st.expander(t("table_below"), expanded=False):
-        table_with_download(frame, name, key, shown=shown)
+    box = st.expander(t("table_below"), expanded=False, key=f"table_{key}", on_change="rerun")
+    if box.open:
+        with box:
+            table_with_download(frame, name, key, shown=shown)
 
 
 def _choose_round(round_name: str) -> None:

@@ -185,7 +185,7 @@ def sidebar() -> View | None:
         BASES,
         index=1,  # persons: the official basis
         key=BASIS,
-        format_func=lambda b: t(f"basis_{b}"),
+        format_func={b: t(f"basis_{b}") for b in BASES}.get,  # this run's language
         horizontal=True,
         **_BOUND,
     )
