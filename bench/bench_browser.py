@@ -19,8 +19,9 @@ Debian's Chromium with Playwright. It times:
   village.
 
 "Loaded" means the app reports no script run in progress (the ``data-test-script-state``
-attribute Streamlit's own browser tests wait on is ``notRunning``) and every Plotly chart on
-the page has drawn its SVG; the clock stops at the first moment both hold after the action
+attribute Streamlit's own browser tests wait on is ``notRunning``), no element is a loading
+skeleton (a chart whose Plotly code has not arrived yet) and every Plotly chart on the page
+has drawn its SVG; the clock stops at the first moment both hold after the action
 took effect (the page's heading changed, the sidebar shows the new value). Figures are the
 median of ``--runs`` runs with min and max; a page switch figure is the median over pages
 and runs. Not a test: nothing here runs under pytest. ``--write`` appends the table to
@@ -67,6 +68,8 @@ PAGES = ("动态管理", "贫困户情况", "精准识别", "工作进度", "易
 LOADED = """() => {
   const app = document.querySelector("[data-testid='stApp']");
   if (!app || app.getAttribute("data-test-script-state") !== "notRunning") return false;
+  // a chart whose Plotly code is still loading is a skeleton, not yet a .js-plotly-plot
+  if (document.querySelector("[data-testid='stSkeleton']")) return false;
   const plots = [...document.querySelectorAll(".js-plotly-plot")];
   return plots.every(p => p.querySelector(".main-svg"));
 }"""

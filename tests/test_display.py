@@ -56,6 +56,19 @@ def test_a_legend_sits_beside_the_plot_not_over_the_unit_names():
     assert legend.orientation == "v" and legend.x > 1 and legend.xanchor == "left"
 
 
+def test_every_chart_sent_carries_a_bare_template_that_the_browser_can_theme(demo_db, monkeypatch):
+    """The charts a page sends hold no Plotly default template (6 KB each, serialised per
+    rerun), yet a template with both "data" and "layout": Streamlit's frontend merges its
+    theme into those two."""
+    at = _app(demo_db, monkeypatch, "dynamics", round=CHECK)
+    specs = _specs(at)
+    assert specs
+    for spec in specs:
+        template = spec["layout"]["template"]
+        assert set(template) == {"data", "layout"}
+        assert len(json.dumps(template)) < 200
+
+
 def test_count_axes_have_whole_ticks_only():
     frame = pd.DataFrame({"village": ["甲村"], "a": [1]})
     fig = charts.stacked_bars(frame, "village", {"a": "A"}, "t", "村", "户")

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from analytics.figures.limits import is_beyond
 
@@ -15,6 +16,12 @@ FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, SimH
 OVER = "#d62728"
 OK = "#2ca02c"
 PALETTE = plotly.colors.qualitative.Safe
+# A bare Plotly template: st.plotly_chart draws in Streamlit's theme, which the browser
+# merges into the figure's template, so Plotly's default one (about 6 KB of JSON per chart,
+# converted and serialised on every rerun) only slowed each page. Streamlit's frontend
+# expects the template to hold both "data" and "layout"; the look is ``style``'s.
+pio.templates["poverty"] = go.layout.Template(layout={"hovermode": "closest"}, data={"bar": [{}]})
+pio.templates.default = "poverty"
 
 
 def _plain(value: object) -> object:
