@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
 import plotly.colors
@@ -30,18 +30,26 @@ def _plain(value: object) -> object:
     return value.replace("&", "&amp;").replace("<", "&lt;") if isinstance(value, str) else value
 
 
+_TEXT_ATTRS = ("x", "y", "text", "hovertext", "labels")
+
+
+def _plain_values(values: object) -> object:
+    """``_plain`` over a trace's values (a list when any is text; else as given)."""
+    if not isinstance(values, Iterable) or isinstance(values, str):
+        return values
+    items = list(values)
+    return [_plain(v) for v in items] if any(isinstance(v, str) for v in items) else values
+
+
 def plain_text(fig: go.Figure) -> go.Figure:
     """Every category, trace name, label and hover text of ``fig`` shown as written (see
     ``_plain``): a village named ``<a href=...>`` is not a link in a chart."""
     for trace in fig.data:
-        for attr in ("x", "y", "text", "hovertext", "labels"):
+        for attr in _TEXT_ATTRS:
             values = getattr(trace, attr, None)
-            if (
-                values is not None
-                and not isinstance(values, str)
-                and any(isinstance(v, str) for v in values)
-            ):
-                trace[attr] = [_plain(v) for v in values]
+            plain = _plain_values(values)
+            if plain is not values:
+                trace[attr] = plain
         if getattr(trace, "name", None):
             trace.name = _plain(trace.name)
         if trace.type == "sankey":
@@ -49,23 +57,87 @@ def plain_text(fig: go.Figure) -> go.Figure:
     return fig
 
 
+def _layout(title: str, height: int, right: int = 10, **more: object) -> dict[str, object]:
+    """The common layout as one nested dict (see ``style``); ``more`` adds or replaces
+    top-level keys, an ``xaxis`` merged over the common one."""
+    xaxis = {"automargin": True, **more.pop("xaxis", {})}  # type: ignore[dict-item]
+    return {
+        "title": {"text": _plain(title)},
+        "font": {"family": FONT},
+        "height": height,
+        "margin": {"l": 10, "r": max(10, right), "t": 60 if title else 30, "b": 10},
+        # beside the plot, top right: under it, it covered the unit names of the x axis;
+        # above it, the title
+        "legend": {"orientation": "v", "x": 1.01, "xanchor": "left", "y": 1, "title": None},
+        "separators": ".,",
+        "colorway": PALETTE,
+        "xaxis": xaxis,
+        **more,
+    }
+
+
+def _figure(data: list[dict[str, object]], layout: dict[str, object]) -> go.Figure:
+    """A figure built in one step from plain dicts, every text from data shown as written.
+
+    Plotly validates the whole figure once; building it with ``add_*`` and
+    ``update_layout`` calls validated every property on each call (three times slower:
+    bench/RESULTS.md, "Browser")."""
+    for trace in data:
+        for attr in _TEXT_ATTRS:
+            if attr in trace:
+                trace[attr] = _plain_values(trace[attr])
+        if "name" in trace:
+            trace["name"] = _plain(trace["name"])
+    return go.Figure({"data": data, "layout": layout})
+
+
+def _whole_axis(values: Sequence[object]) -> dict[str, object]:
+    """A count axis: integer ticks from zero; one per unit up to 10 (no 0.5 household)."""
+    top = max((float(v) for v in values if v == v), default=0)  # type: ignore[arg-type]
+    axis: dict[str, object] = {"tickformat": ",d", "rangemode": "tozero"}
+    if top <= 10:
+        axis["dtick"] = 1
+    return axis
+
+
+def _threshold(y: float, text: str) -> dict[str, object]:
+    """A dashed threshold line across the plot with its label in the right margin, never
+    over a bar (what ``add_hline(annotation_position="right")`` draws)."""
+    return {
+        "shapes": [
+            {
+                "type": "line",
+                "xref": "x domain",
+                "x0": 0,
+                "x1": 1,
+                "yref": "y",
+                "y0": y,
+                "y1": y,
+                "line": {"dash": "dash", "color": OVER},
+            }
+        ],
+        "annotations": [
+            {
+                "xref": "x domain",
+                "x": 1,
+                "xanchor": "left",
+                "yref": "y",
+                "y": y,
+                "yanchor": "middle",
+                "text": _plain(text),
+                "showarrow": False,
+                "font": {"color": OVER},
+            }
+        ],
+    }
+
+
 def style(fig: go.Figure, title: str = "", height: int = 420) -> go.Figure:
     """Common layout: CJK fonts, legend beside the plot, compact margins, thousands
     separators; every text from data shown as text (``plain_text``)."""
     plain_text(fig)
-    right = max(10, fig.layout.margin.r or 0)  # a label beside the plot keeps its room
-    fig.update_layout(
-        title=_plain(title),
-        font_family=FONT,
-        height=height,
-        margin={"l": 10, "r": right, "t": 60 if title else 30, "b": 10},
-        # beside the plot, top right: under it, it covered the unit names of the x axis;
-        # above it, the title
-        legend={"orientation": "v", "x": 1.01, "xanchor": "left", "y": 1, "title": None},
-        separators=".,",
-        colorway=PALETTE,
-    )
-    fig.update_xaxes(automargin=True)
+    right = int(fig.layout.margin.r or 0)  # a label beside the plot keeps its room
+    fig.update_layout(_layout(title, height, right))
     return fig
 
 
@@ -76,12 +148,8 @@ def daily(fig: go.Figure) -> go.Figure:
 
 def whole_numbers(fig: go.Figure) -> go.Figure:
     """Count axes: no 0.5 household, no 76.3 attendances (integer ticks, from zero)."""
-    fig.update_yaxes(tickformat=",d", rangemode="tozero")
     values = [v for tr in fig.data if getattr(tr, "y", None) is not None for v in tr.y]
-    top = max((float(v) for v in values if v == v), default=0)
-    if top <= 10:
-        fig.update_yaxes(dtick=1)
-    return fig
+    return fig.update_yaxes(_whole_axis(values))
 
 
 def count_heatmap(counts: pd.DataFrame, x_title: str, y_title: str, title: str) -> go.Figure:
@@ -92,35 +160,47 @@ def count_heatmap(counts: pd.DataFrame, x_title: str, y_title: str, title: str) 
     bar: dict[str, object] = {"tickformat": ",d"}
     if top <= 10:
         bar["dtick"] = 1
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=[str(c) for c in counts.columns],
-            y=list(counts.index),
-            colorscale="Reds",
-            zmin=0,
-            colorbar=bar,
-            hovertemplate="%{y} · %{x}: %{z}<extra></extra>",
-        )
+    heatmap = {
+        "type": "heatmap",
+        "z": z.tolist(),
+        "x": [str(c) for c in counts.columns],
+        "y": list(counts.index),
+        "colorscale": "Reds",
+        "zmin": 0,
+        "colorbar": bar,
+        "hovertemplate": "%{y} · %{x}: %{z}<extra></extra>",
+    }
+    height = max(360, 40 * len(counts) + 120)
+    layout = _layout(
+        title, height, xaxis={"title": {"text": x_title}}, yaxis={"title": {"text": y_title}}
     )
-    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title)
-    return style(fig, title, height=max(360, 40 * len(counts) + 120))
+    return _figure([heatmap], layout)
 
 
 def stacked_bars(
     frame: pd.DataFrame, x: str, series: dict[str, str], title: str, x_label: str, y_label: str
 ) -> go.Figure:
     """Stacked bars of several count columns per unit. ``series``: column -> legend label."""
-    fig = go.Figure()
-    for col, name in series.items():
-        fig.add_bar(
-            x=frame[x],
-            y=frame[col],
-            name=name,
-            hovertemplate="%{x}: %{y:,}<extra>" + name + "</extra>",
-        )
-    fig.update_layout(barmode="stack", xaxis_title=x_label, yaxis_title=y_label)
-    return whole_numbers(style(fig, title))
+    units = frame[x].tolist()
+    bars: list[dict[str, object]] = [
+        {
+            "type": "bar",
+            "x": units,
+            "y": frame[col].tolist(),
+            "name": name,
+            "hovertemplate": "%{x}: %{y:,}<extra>" + name + "</extra>",
+        }
+        for col, name in series.items()
+    ]
+    counts = [v for bar in bars for v in bar["y"]]  # type: ignore[attr-defined]
+    layout = _layout(
+        title,
+        420,
+        barmode="stack",
+        xaxis={"title": {"text": x_label}},
+        yaxis={"title": {"text": y_label}, **_whole_axis(counts)},
+    )
+    return _figure(bars, layout)
 
 
 def rate_bars(
@@ -137,28 +217,25 @@ def rate_bars(
 
     ``floor`` means the threshold is a minimum (approval); otherwise a ceiling.
     """
-    values = frame[rate]
-    colors = [OVER if is_beyond(v, ceiling, floor) else OK for v in values]
-    fig = go.Figure(
-        go.Bar(
-            x=frame[x],
-            y=values,
-            marker_color=colors,
-            hovertemplate="%{x}: %{y:.2%}<extra></extra>",
-        )
+    values = frame[rate].tolist()
+    bar = {
+        "type": "bar",
+        "x": frame[x].tolist(),
+        "y": values,
+        "marker": {"color": [OVER if is_beyond(v, ceiling, floor) else OK for v in values]},
+        "hovertemplate": "%{x}: %{y:.2%}<extra></extra>",
+    }
+    line = _threshold(ceiling, ceiling_label) if ceiling is not None else {}
+    layout = _layout(
+        title,
+        420,
+        right=110,
+        xaxis={"title": {"text": x_label}},
+        yaxis={"tickformat": ".2%"},
+        showlegend=False,
+        **line,
     )
-    if ceiling is not None:
-        # the line's label sits in the right margin, never over a bar
-        fig.add_hline(
-            y=ceiling,
-            line_dash="dash",
-            line_color=OVER,
-            annotation_text=ceiling_label,
-            annotation_position="right",
-            annotation_font_color=OVER,
-        )
-    fig.update_layout(xaxis_title=x_label, yaxis_tickformat=".2%", showlegend=False, margin_r=110)
-    return style(fig, title)
+    return _figure([bar], layout)
 
 
 def sankey(
@@ -200,26 +277,17 @@ def sankey(
 def income_boxes(summary: pd.DataFrame, x: str, line: float | None, line_label: str) -> go.Figure:
     """Box plots of income per unit drawn from quartiles and whiskers only
     (``breakdowns.income_summary``): the browser never receives a household's income."""
-    fig = go.Figure()
     shown = summary.dropna(subset=["median"])
-    fig.add_box(
-        x=shown[x].astype(str),
-        q1=shown["q1"],
-        median=shown["median"],
-        q3=shown["q3"],
-        lowerfence=shown["low"],
-        upperfence=shown["high"],
-        boxpoints=False,
-        showlegend=False,
-    )
-    if line:
-        fig.add_hline(
-            y=line,
-            line_dash="dash",
-            line_color=OVER,
-            annotation_text=f"{line_label} {line:,.0f}",
-            annotation_position="right",
-            annotation_font_color=OVER,
-        )
-    fig.update_layout(margin_r=110)
-    return fig
+    box = {
+        "type": "box",
+        "x": shown[x].astype(str).tolist(),
+        "q1": shown["q1"].tolist(),
+        "median": shown["median"].tolist(),
+        "q3": shown["q3"].tolist(),
+        "lowerfence": shown["low"].tolist(),
+        "upperfence": shown["high"].tolist(),
+        "boxpoints": False,
+        "showlegend": False,
+    }
+    extra = _threshold(line, f"{line_label} {line:,.0f}") if line else {}
+    return _figure([box], {"margin": {"r": 110}, **extra})
