@@ -340,7 +340,9 @@ def _inflate(file_name: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) ->
         raise damaged(file_name, texts("msg_compression", method=info.compress_type))
     one_more = copy.copy(info)
     one_more.file_size = info.file_size + 1
-    one_more.CRC = None  # type: ignore[assignment]  # the CRC of the real size would refuse it
+    # The CRC of the real size would refuse it. None is zipfile's private "no CRC to check"
+    # (ZipExtFile skips the check then); the stubs type CRC as int, hence the ignore.
+    one_more.CRC = None  # type: ignore[assignment]
     try:
         entry = archive.open(one_more)
     except Exception as e:  # zipfile raises many kinds on a damaged local header
