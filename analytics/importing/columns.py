@@ -117,23 +117,23 @@ def id_numbers(values: Sequence[object]) -> list[object]:
     it). Computed with numpy over the whole column.
     """
     out: list[object] = [SLOW] * len(values)
-    # row -> its text, for the texts of 18 characters
-    texts = {j: v for j, v in enumerate(values) if v.__class__ is str and len(v) == 18}
-    if not texts:
+    where = [j for j, v in enumerate(values) if v.__class__ is str and len(v) == 18]
+    if not where:
         return out
-    joined = "".join(texts.values())
+    texts = cast("list[str]", [values[j] for j in where])  # where: the rows holding a str
+    joined = "".join(texts)
     if joined.isascii():
         chars = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, 18)
         ok = idcard.valid_rows(chars)
-        for (j, v), good in zip(texts.items(), ok.tolist(), strict=True):
+        for j, good in zip(where, ok.tolist(), strict=True):
             if good:
-                out[j] = v
+                out[j] = values[j]
     else:  # some non-ASCII text of 18 characters: check the ASCII ones on their own
-        ascii_texts = {j: v for j, v in texts.items() if v.isascii()}
-        if ascii_texts:
-            sub = list(ascii_texts.values())
-            for j, value in zip(ascii_texts, id_numbers(sub), strict=True):
-                out[j] = value
+        ascii_where = [j for j, v in zip(where, texts, strict=True) if v.isascii()]
+        if ascii_where:
+            sub = [values[j] for j in ascii_where]
+            for j, v in zip(ascii_where, id_numbers(sub), strict=True):
+                out[j] = v
     return out
 
 
