@@ -481,6 +481,8 @@ def compute(
             ),
             as_arrow=True,
         )
+        # None is run's "nothing to ask", which metrics_expr never answers
+        assert table is not None
         frame = table.to_pandas()
     else:
         expr = metrics_expr(

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import reduce
 from operator import or_
-from typing import Any
+from typing import Any, SupportsFloat
 
 import ibis
 import ibis.expr.types as ir
@@ -146,16 +146,16 @@ class Rule:
 
 
 # --------------------------------------------------------------------------- helpers
-def _num(v: object, digits: int = 2) -> str:
+def _num(v: SupportsFloat, digits: int = 2) -> str:
     """A number for a message: thousands separated, decimals only when needed."""
-    x = float(v)  # type: ignore[arg-type]
+    x = float(v)
     if x.is_integer():
         return f"{x:,.0f}"
     return f"{x:,.{digits}f}"
 
 
-def _pct(v: object) -> str:
-    return f"{float(v) * 100:.2f}%"  # type: ignore[arg-type]
+def _pct(v: SupportsFloat) -> str:
+    return f"{float(v) * 100:.2f}%"
 
 
 def _missing(v: object) -> bool:
@@ -322,6 +322,7 @@ def _poor_far_above(ctx: Context) -> ir.Table | None:
 
 def _poor_far_above_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
     f, line = ctx.settings.poor_far_above_factor, ctx.line
+    assert line is not None  # without a poverty line the rule finds nothing (_poor_far_above)
     return (
         f"未脱贫户人均纯收入 {_num(r['value'])} 元高于 {ctx.year} 年贫困线 {_num(line)} 元的 "
         f"{_num(f)} 倍（{_num(r['limit'])} 元），可能错评",

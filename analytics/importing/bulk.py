@@ -237,13 +237,14 @@ def _plan_parquet(path: Path, name: str, spellings: schema.Spellings) -> _Plan:
     if not isinstance(located, LocatedTable) or located.header_rows != (0,):
         raise ReadError.of("msg_parquet_no_header", file=name)
     sources = []
+    sql_types: list[str] = []  # types, with VARCHAR for a column we do not read
     for k, (f, v, t) in enumerate(zip(fields, value_types, types, strict=True)):
         quoted = '"' + f.name.replace('"', '""') + '"'
+        sql_types.append(t or "VARCHAR")
         if t is None:
             if k in located.columns:
                 raise ReadError.of("msg_parquet_type", file=name, column=f.name, type=f.type)
-            types[k] = "VARCHAR"  # a column we do not read: left empty
-            sources.append("NULL::VARCHAR")
+            sources.append("NULL::VARCHAR")  # a column we do not read: left empty
         elif pa.types.is_null(v):
             sources.append("NULL::VARCHAR")
         elif pa.types.is_timestamp(v) and v.tz:
@@ -251,7 +252,7 @@ def _plan_parquet(path: Path, name: str, spellings: schema.Spellings) -> _Plan:
             sources.append(f"timezone({_sql_str(v.tz)}, {quoted})")
         else:
             sources.append(f"CAST({quoted} AS {t})")
-    return _Plan(path, name, "parquet", located, len(fields), sources, types)
+    return _Plan(path, name, "parquet", located, len(fields), sources, sql_types)
 
 
 class _Digest(threading.Thread):
@@ -262,7 +263,8 @@ class _Digest(threading.Thread):
 
     def __init__(self, path: Path) -> None:
         super().__init__(daemon=True)
-        self.path, self.sha256, self.lines, self.error = path, "", 0, None
+        self.path, self.sha256, self.lines = path, "", 0
+        self.error: OSError | None = None
         self.doubled = False
 
     def run(self) -> None:
@@ -645,7 +647,7 @@ class _Run:
         if self.digest.error is not None:
             raise self.digest.error
         report.sha256 = self.digest.sha256
-        self._write(parsed, round_name, replace_, is_demo)
+        self._write(parsed, n_plain, round_name, replace_, is_demo)
 
     def _register(self, name: str, columns: dict | pa.Table) -> None:
         """A temp table ``name`` from Arrow columns."""
@@ -685,7 +687,7 @@ class _Run:
         ]
 
     # --------------------------------------------------------------- write
-    def _write(self, parsed, round_name: str, replace_: bool, is_demo: bool) -> None:
+    def _write(self, parsed, n_plain: int, round_name: str, replace_: bool, is_demo: bool) -> None:
         st, cur, report, table = self.st, self.cur, self.report, self.table
         key = table.key
         ids: dict[str, set[str] | str] = {}
@@ -713,11 +715,11 @@ class _Run:
             if "township" in by_key
             else self.validator.township or self.plan.located.title_township
         )
-        n_plain = report.totals["loaded"] - len(parsed.rows)
         plain_towns = (
             {t for (t,) in self.q('SELECT DISTINCT "township" FROM _bulk_rows WHERE plain')}
             if "township" in by_key
-            else ({fill} if n_plain else set())
+            # without the sheet's township no row is plain (row_rules, E_NO_TOWNSHIP)
+            else ({fill} if fill and n_plain else set())
         )
         values = []
         for c, _ in schema.table_columns(key)[2:]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Collection
 from itertools import compress, repeat
 from typing import TYPE_CHECKING
 
@@ -75,7 +76,7 @@ def _column_values(
     typed = len(col.types - {str, type(None)}) > 1
     if typed:
         return _typed_column_values(validator, file, sheet, table, key, values, colname)
-    todo: object = distinct  # the cells the per-cell code parses
+    todo: Collection[object] = distinct  # the cells the per-cell code parses
     mapped: dict = {}  # cell -> its value, where that is not the cell itself
     if len(distinct) > _MEMO_ONLY:
         slow = columns.SLOW
@@ -83,8 +84,8 @@ def _column_values(
         if f.kind == schema.TEXT:
             todo = col.rest if every_string else distinct.difference(col.clean)
         elif f.kind == schema.ID_NUMBER:
-            found = columns.id_numbers(col.strings)
-            todo = [v for v, o in zip(col.strings, found, strict=True) if o is slow]
+            shortcut = columns.id_numbers(col.strings)
+            todo = [v for v, o in zip(col.strings, shortcut, strict=True) if o is slow]
             if not every_string:
                 todo += [v for v in distinct if v.__class__ is not str]
         elif f.kind == schema.NUMBER:
@@ -267,8 +268,9 @@ class ByColumn:
         start, sheet = self.start, self.sheet
         j0 = j = i - start
         end = self.run_end[j0] if j0 < len(self.run_end) else j0
-        if self.check_ids and end > j0:
-            seen, table_key, ids = self.validator.seen, self.table.key, self.ids
+        ids = self.ids  # None without a household id column: then no row is plain
+        if self.check_ids and ids is not None and end > j0:
+            seen, table_key = self.validator.seen, self.table.key
             numbers = self.frame["source_row"]
             size = _FIRST_BLOCK
             while j < end:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
@@ -60,22 +61,25 @@ def plain_texts(values: Sequence[object]) -> list[bool]:
     out: list[bool] = []
     for b in range(0, len(values), _BLOCK):
         block = values[b : b + _BLOCK]
+        # Taken for texts until the join says otherwise: it raises TypeError on any other
+        # cell, so past it ``texts`` holds only str.
+        texts = cast("Sequence[str]", block)
         try:
-            s = "\n".join(block)  # type: ignore[arg-type]
+            s = "\n".join(texts)
         except TypeError:  # a number, a date or an empty cell in the block
-            out.extend([v.__class__ is str and _plain(v) for v in block])  # type: ignore[arg-type]
+            out.extend([v.__class__ is str and _plain(v) for v in block])
             continue
         if (
             all(block)
             and s.count("\n") == len(block) - 1
             and " " not in s
             and s.replace("\n", "").isprintable()
-            and EXCEL_CELL_CHARS not in map(len, block)
+            and EXCEL_CELL_CHARS not in map(len, texts)
             and unicodedata.is_normalized("NFKC", s)
         ):
             out.extend([True] * len(block))
         else:
-            out.extend([_plain(v) for v in block])  # type: ignore[arg-type]
+            out.extend([_plain(v) for v in texts])
     return out
 
 
@@ -90,9 +94,12 @@ def numbers(values: Sequence[object], positive: bool) -> list[object]:
     out: list[object] = []
     append = out.append
     for v in values:
-        t = v.__class__
-        if t is float or t is int or (t is str and _PLAIN_DECIMAL.fullmatch(v)):
-            x = float(v)  # type: ignore[arg-type]
+        if (
+            v.__class__ is float
+            or v.__class__ is int
+            or (v.__class__ is str and _PLAIN_DECIMAL.fullmatch(v))
+        ):
+            x = float(v)
         else:
             append(SLOW)
             continue
@@ -110,10 +117,11 @@ def id_numbers(values: Sequence[object]) -> list[object]:
     it). Computed with numpy over the whole column.
     """
     out: list[object] = [SLOW] * len(values)
-    where = [j for j, v in enumerate(values) if v.__class__ is str and len(v) == 18]  # type: ignore[arg-type]
+    where = [j for j, v in enumerate(values) if v.__class__ is str and len(v) == 18]
     if not where:
         return out
-    joined = "".join([values[j] for j in where])  # type: ignore[misc]
+    texts = cast("list[str]", [values[j] for j in where])  # where: the rows holding a str
+    joined = "".join(texts)
     if joined.isascii():
         chars = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, 18)
         ok = idcard.valid_rows(chars)
@@ -121,7 +129,7 @@ def id_numbers(values: Sequence[object]) -> list[object]:
             if good:
                 out[j] = values[j]
     else:  # some non-ASCII text of 18 characters: check the ASCII ones on their own
-        ascii_where = [j for j in where if values[j].isascii()]  # type: ignore[union-attr]
+        ascii_where = [j for j, v in zip(where, texts, strict=True) if v.isascii()]
         if ascii_where:
             sub = [values[j] for j in ascii_where]
             for j, v in zip(ascii_where, id_numbers(sub), strict=True):
@@ -129,7 +137,7 @@ def id_numbers(values: Sequence[object]) -> list[object]:
     return out
 
 
-class ArrowFrame(Mapping):
+class ArrowFrame(Mapping[str, list[object]]):
     """The columns of an Arrow table as a frame for ``RowView`` (field -> list of values),
     each column turned into Python values the first time it is read.
 
@@ -141,9 +149,9 @@ class ArrowFrame(Mapping):
 
     def __init__(self, table: pa.Table) -> None:
         self.table = table
-        self._lists: dict[str, list] = {}
+        self._lists: dict[str, list[object]] = {}
 
-    def __getitem__(self, key: str) -> list:
+    def __getitem__(self, key: str) -> list[object]:
         values = self._lists.get(key)
         if values is None:
             if key not in self.table.column_names:
@@ -164,12 +172,13 @@ def arrow_rows(table: pa.Table) -> list[RowView]:
     return [RowView(frame, j) for j in range(table.num_rows)]
 
 
-def whole_table(rows: Sequence[Mapping]) -> pa.Table | None:
+def whole_table(rows: Sequence[Mapping[str, object]]) -> pa.Table | None:
     """The Arrow table behind ``rows`` when they are exactly the rows of one ``ArrowFrame``
     in order (as ``arrow_rows`` made them), else None."""
-    if not rows or not isinstance(rows[0], RowView):
+    first = rows[0] if rows else None
+    if not isinstance(first, RowView):
         return None
-    frame = rows[0]._frame
+    frame = first._frame
     if not isinstance(frame, ArrowFrame) or len(rows) != frame.table.num_rows:
         return None
     for j, r in enumerate(rows):
@@ -178,7 +187,9 @@ def whole_table(rows: Sequence[Mapping]) -> pa.Table | None:
     return frame.table
 
 
-def to_arrow(rows: Sequence[Mapping], fields: Sequence[tuple[str, pa.DataType]]) -> pa.Table:
+def to_arrow(
+    rows: Sequence[Mapping[str, object]], fields: Sequence[tuple[str, pa.DataType]]
+) -> pa.Table:
     """The rows as an Arrow table of ``fields`` (name, type); a row without a name is null
     there. Rows that are exactly one ``ArrowFrame``'s (``whole_table``) are taken from its
     table, not converted value by value.
@@ -201,13 +212,13 @@ def to_arrow(rows: Sequence[Mapping], fields: Sequence[tuple[str, pa.DataType]])
     return pa.table({name: pa.array(values[name], type=t) for name, t in fields})
 
 
-class RowView(Mapping):
+class RowView(Mapping[str, object]):
     """One row of a table held as columns (``frame``: field -> list of values), read in
     place: it is equal to, and reads like, the dict of that row, without copying it."""
 
     __slots__ = ("_frame", "_j")
 
-    def __init__(self, frame: dict[str, list], j: int) -> None:
+    def __init__(self, frame: Mapping[str, Sequence[object]], j: int) -> None:
         self._frame = frame
         self._j = j
 
@@ -224,7 +235,7 @@ class RowView(Mapping):
         return repr(dict(self))
 
 
-def to_columns(rows: Sequence[Mapping], names: Sequence[str]) -> dict[str, list]:
+def to_columns(rows: Sequence[Mapping[str, object]], names: Sequence[str]) -> dict[str, list]:
     """The rows as columns ``{name: [value of each row]}`` (None where a row lacks the
     name). Runs of ``RowView`` of one frame are sliced from it, not read row by row."""
     out: dict[str, list] = {name: [] for name in names}
@@ -233,10 +244,14 @@ def to_columns(rows: Sequence[Mapping], names: Sequence[str]) -> dict[str, list]
         first = rows[i]
         if isinstance(first, RowView):
             frame = first._frame
-            k = i
-            while k < n and isinstance(rows[k], RowView) and rows[k]._frame is frame:
+            idx = [first._j]  # the rows of the run of RowViews of this frame from i on
+            k = i + 1
+            while k < n:
+                r = rows[k]
+                if not isinstance(r, RowView) or r._frame is not frame:
+                    break
+                idx.append(r._j)
                 k += 1
-            idx = [r._j for r in rows[i:k]]  # type: ignore[union-attr]
             whole = idx == list(range(idx[0], idx[0] + len(idx)))
             for name in names:
                 col = frame.get(name)

@@ -340,7 +340,9 @@ def _inflate(file_name: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) ->
         raise damaged(file_name, texts("msg_compression", method=info.compress_type))
     one_more = copy.copy(info)
     one_more.file_size = info.file_size + 1
-    one_more.CRC = None  # type: ignore[assignment]  # the CRC of the real size would refuse it
+    # The CRC of the real size would refuse it. None is zipfile's private "no CRC to check"
+    # (ZipExtFile skips the check then); the stubs type CRC as int, hence the ignore.
+    one_more.CRC = None  # type: ignore[assignment]
     try:
         entry = archive.open(one_more)
     except Exception as e:  # zipfile raises many kinds on a damaged local header
@@ -471,7 +473,9 @@ class _XmlScan:
         self.carry = b""
         self.row = -1
         self.col = -1
-        self.min_row = self.min_col = None
+        # The box of the non-empty cells (0-based); None before the first one.
+        self.min_row: int | None = None
+        self.min_col: int | None = None
         self.max_row = self.max_col = -1
 
     def feed(self, chunk: bytes) -> None:
@@ -503,7 +507,7 @@ class _XmlScan:
         self._merge(found)
         return cut
 
-    def _merge(self, found: tuple) -> None:
+    def _merge(self, found: _Found) -> None:
         """Takes in what ``_plain_rows`` found in a stretch of whole rows."""
         box, last_row, last_col = found
         if box is not None:
@@ -558,7 +562,13 @@ class _XmlScan:
         self.max_col = max(self.max_col, col)
 
 
-def _plain_rows(buf: bytes, cut: int) -> tuple | None:
+# What _plain_rows finds in a stretch of whole rows: (the box of its non-empty cells (first
+# row, last row, first column, last column) or None, the row of its last <row> tag or None,
+# the column of its last cell after that tag or None).
+_Found = tuple[tuple[int, int, int, int] | None, int | None, int | None]
+
+
+def _plain_rows(buf: bytes, cut: int) -> _Found | None:
     """What ``_XmlScan._tag`` would find in ``buf[:cut]``, a stretch of whole rows, found
     with numpy: (the rows x columns box of its non-empty cells (0-based; None when it has
     none), the row of its last ``<row>`` tag (None without one), the column of its last

@@ -12,6 +12,7 @@ bulk path (analytics/importing/bulk.py) alike: whether a report may be written
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -308,7 +309,7 @@ def settle_conflicts(
     cur: Any,
     report: FileReport,
     round_name: str,
-    ids: dict[str, set[str] | str],
+    ids: Mapping[str, set[str] | str],
     replace: bool,
 ) -> bool:
     """Inside the import's transaction (``cur``): the batches of ``round_name`` holding the

@@ -269,16 +269,21 @@ def _unique_sql(sheet: Sheet) -> list[str]:
 
 # W_CONTRADICTION: an outcome in a registry state it does not belong to.
 def _contradiction(state: object, outcome: object) -> bool:
-    return bool(state and outcome and state not in CONTRADICTIONS[outcome][0])  # type: ignore[index]
+    # Parsed outcomes and states are codes (str) or None: a missing one contradicts nothing.
+    return bool(
+        state and isinstance(outcome, str) and outcome and state not in CONTRADICTIONS[outcome][0]
+    )
 
 
 def _contradiction_check(row: Row, sheet: Sheet) -> Iterator[Finding]:
     v = row.values
     state = v.get("registry_state")
+    if not state:
+        return  # no state, no contradiction
     labels = schema.ADJUSTMENT_LABELS | schema.FINDING_LABELS
     for key in OUTCOME_FIELDS:
         outcome = v.get(key)
-        if _contradiction(state, outcome):
+        if outcome is not None and _contradiction(state, outcome):
             _, why, why_en = CONTRADICTIONS[outcome]
             yield (
                 "W_CONTRADICTION",

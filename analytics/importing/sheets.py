@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from typing import cast
 
 import python_calamine
 
@@ -111,7 +112,9 @@ def _read_excel(file_name: str, data: bytes, budget: Budget) -> list[Grid]:
             sheet = book.get_sheet_by_name(name)
             # calamine has built the sheet; refuse it before it becomes Python objects.
             Budget(budget.limits).take(file_name, name, sheet.height, sheet.width)
-            rows = sheet.to_python(skip_empty_area=False)
+            # Handed over to make_grid, which edits these lists in place (None for an
+            # empty text): from here on they are lists of any cell.
+            rows = cast("list[list[object]]", sheet.to_python(skip_empty_area=False))
             merged = sheet.merged_cell_ranges or []
             grids.append(make_grid(file_name, name, rows, merged, budget))
         return grids
@@ -157,18 +160,18 @@ def make_grid(
     if merged_cells > height * width:  # overlapping merges: each would be filled again
         raise damaged(file_name, texts("msg_overlapping_merges", sheet=sheet))
     rows: list[list[object]] = raw  # the reader's own lists: emptied cells become None
-    for r in rows:
-        empty = r.count("")  # C-speed scans: the count, then each empty text's place
+    for row in rows:
+        empty = row.count("")  # C-speed scans: the count, then each empty text's place
         if empty:
             at = -1
             for _ in range(empty):
-                at = r.index("", at + 1)
-                r[at] = None
+                at = row.index("", at + 1)
+                row[at] = None
     while len(rows) < height:
         rows.append([])
-    for r in rows:
-        if len(r) < width:
-            r.extend([None] * (width - len(r)))
+    for row in rows:
+        if len(row) < width:
+            row.extend([None] * (width - len(row)))
     # A row spanned by a merge whose cells are all empty before the merges are filled holds
     # no value of its own (a merged range's value sits in its top-left cell only).
     spanned = {r for (r0, _), (r1, _) in merged for r in range(max(r0, 0), r1 + 1)}
@@ -223,4 +226,5 @@ def read_csv(file_name: str, data: bytes, budget: Budget) -> Grid:
                 budget.take(file_name, "CSV", 1, fields)
     except csv.Error as e:
         raise ReadError.of("msg_bad_csv", file=file_name, line=reader.line_num, error=e) from e
-    return make_grid(file_name, "CSV", raw, [], budget)
+    # make_grid edits the rows in place (None for an empty text): handed over as any cells.
+    return make_grid(file_name, "CSV", cast("list[list[object]]", raw), [], budget)

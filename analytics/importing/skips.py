@@ -120,7 +120,7 @@ def cell_may_skip(value: object, key: str | None, lookup: dict[str, str]) -> boo
     if value.__class__ is not str:
         return False
     return (
-        is_total(value)  # type: ignore[arg-type]
-        or EXAMPLE_MARK in compact(value)  # type: ignore[arg-type]
+        is_total(value)
+        or EXAMPLE_MARK in compact(value)
         or (key is not None and lookup.get(schema.header_key(value)) == key)
     )

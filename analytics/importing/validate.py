@@ -238,7 +238,7 @@ class Validator:
     def _cell(self, file, sheet, row: Row, table, key, raw, col) -> None:
         f = table.by_key[key]
         text = clean_text(raw)
-        out = None
+        out: object = None  # the cell's value; each kind parses into its own name first
 
         def add(code: str, **params: object) -> None:
             is_id = f.kind == schema.ID_NUMBER
@@ -248,11 +248,11 @@ class Validator:
             )
 
         if raw.__class__ is str:
-            found = INVISIBLE.findall(raw)  # type: ignore[arg-type]
+            found = INVISIBLE.findall(raw)
             if found:
                 chars = ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(found))
                 add("W_INVISIBLE", chars=chars)
-            if len(raw) == columns.EXCEL_CELL_CHARS:  # type: ignore[arg-type]
+            if len(raw) == columns.EXCEL_CELL_CHARS:
                 add("W_CELL_TRUNCATED")
         if f.kind == schema.ID_NUMBER:
             out = self._id_number(raw, text, add)
@@ -264,30 +264,33 @@ class Validator:
             if key == "household_id" and isinstance(raw, float) and len(text) > 15:
                 add("W_HOUSEHOLD_ID_AS_NUMBER")
         elif f.kind == schema.INT:
-            out = parse_whole(raw)
-            if key in POSITIVE_INT and (out is None or out <= 0):
+            whole = parse_whole(raw)
+            if key in POSITIVE_INT and (whole is None or whole <= 0):
                 add("E_POSITIVE_INT")
-                out = None
-            elif key in NONNEG_INT and (out is None or out < 0):
+                whole = None
+            elif key in NONNEG_INT and (whole is None or whole < 0):
                 add("E_NONNEG_INT")
-                out = None
-            elif out is None:
+                whole = None
+            elif whole is None:
                 add("W_NUMBER")
+            out = whole
         elif f.kind == schema.NUMBER:
-            out = parse_number(raw)
-            if key in POSITIVE_NUMBER and (out is None or out <= 0):
+            number = parse_number(raw)
+            if key in POSITIVE_NUMBER and (number is None or number <= 0):
                 add("E_POSITIVE_NUMBER")
-                out = None
-            elif out is None:
+                number = None
+            elif number is None:
                 add("W_NUMBER")
+            out = number
         elif f.kind == schema.DATE:
-            out = parse_date(raw)
-            if out is None:
+            day = parse_date(raw)
+            if day is None:
                 add("W_DATE")
-            elif not DATE_FLOOR <= out <= dt.date.today() + dt.timedelta(days=366):
+            elif not DATE_FLOOR <= day <= dt.date.today() + dt.timedelta(days=366):
                 # 1900-01-01 (a date cell holding 1) would make its round the "earliest"
                 add("W_DATE_RANGE")
-                out = None
+                day = None
+            out = day
         elif f.kind == schema.YESNO:
             out = parse_yesno(raw)
             if out is None:

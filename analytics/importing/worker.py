@@ -72,7 +72,7 @@ log = logging.getLogger(__name__)
 MAX_WORKERS = 2  # files parsed at once; more wait their turn (2 cores, 2 x worker_bytes)
 _slots = threading.BoundedSemaphore(MAX_WORKERS)
 _context_lock = threading.Lock()
-_context: multiprocessing.context.BaseContext | None = None
+_context: multiprocessing.context.ForkServerContext | None = None
 _STDERR_KEEP = 4096  # bytes of the worker's standard error kept from its start and its end
 _OOM = re.compile(rb"memory allocation of (\d+) bytes failed")
 
@@ -97,7 +97,7 @@ _PROBLEMS = pa.schema(
         ("message_en", pa.string()),
     ]
 )
-_SHEET_FIELDS = {
+_SHEET_FIELDS: dict[str, type | tuple[type, ...]] = {
     "sheet": str,
     "table": (str, type(None)),
     "header_rows": str,
@@ -148,7 +148,7 @@ def start() -> float:
     return time.perf_counter() - started
 
 
-def _ctx() -> multiprocessing.context.BaseContext:
+def _ctx() -> multiprocessing.context.ForkServerContext:
     global _context
     with _context_lock:
         if _context is None:

@@ -19,5 +19,7 @@ def _no_main(_main: str) -> None:
     return None
 
 
-spawn._fixup_main_from_path = _no_main
-spawn._fixup_main_from_name = _no_main
+# Private functions of multiprocessing.spawn, deliberately replaced (see the module); the
+# stdlib's stubs do not list private names, hence the ignores.
+spawn._fixup_main_from_path = _no_main  # type: ignore[attr-defined]
+spawn._fixup_main_from_name = _no_main  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -456,7 +456,7 @@ class Store:
         cur: duckdb.DuckDBPyConnection,
         round_name: str,
         sha256: str,
-        ids: dict[str, set[str] | str],
+        ids: Mapping[str, set[str] | str],
     ) -> list[Conflict]:
         """Batches of ``round_name`` that hold the same file, or any of the household ids.
 
