@@ -123,8 +123,8 @@ def _values() -> list[dict]:
                             "household_size": size,
                             "registry_state": state,
                             "township": township,
-                            "adjustment": outcome if outcome in schema.ADJUSTMENT_LABELS else None,
-                            "verification": outcome if outcome in schema.FINDING_LABELS else None,
+                            "adjustment": outcome if outcome in schema.ADJUSTMENTS else None,
+                            "verification": outcome if outcome in schema.FINDINGS else None,
                         }
                     )
     return out

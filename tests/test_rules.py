@@ -209,7 +209,7 @@ def test_outcome_contradicting_the_registry_state_is_flagged(tmp_path):
     assert hit_units(hits, "H_CONTRADICTION") == {"C01", "C03", "C05"}
     zh, en = message_of(hits, "H_CONTRADICTION", "C01")
     assert zh == "“错退”与建档立卡状态“未脱贫”矛盾：错退只适用于已脱贫户，不计入错退"
-    assert en.startswith("'wrongful_exit' contradicts registry state 'remaining-poor'")
+    assert en.startswith("'wrongful exit' contradicts registry state 'remaining poor'")
 
 
 def test_one_head_id_in_several_households_of_the_round_lists_every_one(tmp_path):

@@ -502,3 +502,12 @@ def test_every_data_row_is_loaded_or_rejected_never_dropped():
     assert [r["source_row"] for r in table.rejected] == [3, 4, 5, 6]
     assert all(r["reasons"] for r in table.rejected)
     assert all(p.file == "户信息.xlsx" and p.sheet == "户信息" for p in report.problems)
+
+
+def test_a_contradiction_is_written_in_english_words_in_the_english_message():
+    """The English row report says the outcome and the state in English (the label table's),
+    not in Chinese inside an English sentence."""
+    rows = [[*HOUSEHOLD_HEADER, "动态管理结果"], [*household(1, state="已脱贫"), "新增"]]
+    [p] = inspect("矛盾.xlsx", xlsx_bytes(rows)).problems
+    assert p.message_en.startswith("'new' contradicts registry state 'exited'")
+    assert "“新增”与建档立卡状态“已脱贫”矛盾" in p.message

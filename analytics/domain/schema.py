@@ -230,11 +230,6 @@ NO = frozenset(
     {"否", "×", "✗", "✘", "x", "无", "n", "no", "0", "false", "没有", "不认可", "不满意"}
 )
 
-# Labels for codes, used by reports and the UI (zh).
-STATE_LABELS = {"remaining_poor": "未脱贫", "exited": "已脱贫", "nonregistered": "非建档立卡"}
-ADJUSTMENT_LABELS = {"new": "新增", "relapse": "返贫", "exit_proposed": "拟退出", "removed": "剔除"}
-FINDING_LABELS = {"inclusion_error": "错评", "exclusion_error": "漏评", "wrongful_exit": "错退"}
-
 # Rows to skip below or inside a table.
 # 合计, 孔兴村小计, 合计：5户, 小计（1组）, 总计5户 (spaces already removed); not 合计村.
 TOTAL_PATTERN = re.compile(r"^[\u4e00-\u9fff]{0,8}(合计|小计|总计|累计)([:：(（\d].*)?$")

@@ -29,7 +29,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from analytics.domain import schema
-from analytics.domain.labels import label
+from analytics.domain.labels import Both, label, texts
 from analytics.domain.privacy import mask_id
 from analytics.domain.settings import Settings
 from analytics.figures import breakdowns, metrics, prepared
@@ -204,11 +204,11 @@ def select_hits(
 
 
 def _state_zh(state: object) -> str:
-    return schema.STATE_LABELS.get(str(state), str(state))
+    return label(str(state))
 
 
 def _state_en(state: object) -> str:
-    return str(state).replace("_", "-")
+    return label(str(state), "en")
 
 
 def _flag_en(key: str) -> str:
@@ -351,16 +351,20 @@ def _contradiction(ctx: Context) -> ir.Table:
 
 
 def _contradiction_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
-    labels = schema.ADJUSTMENT_LABELS | schema.FINDING_LABELS
-    zh, en = [], []
+    # the row report's sentence (W_CONTRADICTION), one per contradicting outcome
+    found = []
     state = r["registry_state"]
     for col in ("adjustment", "verification"):
         k = r[col]
         if _missing(k) or k not in CONTRADICTIONS or state in CONTRADICTIONS[k][0]:
             continue
         _, why, why_en = CONTRADICTIONS[k]
-        zh.append(f"“{labels[k]}”与建档立卡状态“{_state_zh(state)}”矛盾：{why}")
-        en.append(f"'{k}' contradicts registry state '{_state_en(state)}': {why_en}")
+        found.append(
+            texts(
+                "msg_W_CONTRADICTION", outcome=texts(k), state=texts(state), why=Both(why, why_en)
+            )
+        )
+    zh, en = [m.zh for m in found], [m.en for m in found]
     return "；".join(zh), "; ".join(en)
 
 

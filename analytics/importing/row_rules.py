@@ -280,7 +280,6 @@ def _contradiction_check(row: Row, sheet: Sheet) -> Iterator[Finding]:
     state = v.get("registry_state")
     if not state:
         return  # no state, no contradiction
-    labels = schema.ADJUSTMENT_LABELS | schema.FINDING_LABELS
     for key in OUTCOME_FIELDS:
         outcome = v.get(key)
         if outcome is not None and _contradiction(state, outcome):
@@ -288,12 +287,8 @@ def _contradiction_check(row: Row, sheet: Sheet) -> Iterator[Finding]:
             yield (
                 "W_CONTRADICTION",
                 key,
-                labels[outcome],
-                {
-                    "outcome": labels[outcome],
-                    "state": schema.STATE_LABELS[state],
-                    "why": Both(why, why_en),
-                },
+                LABELS[outcome][0],
+                {"outcome": texts(outcome), "state": texts(state), "why": Both(why, why_en)},
             )
 
 
