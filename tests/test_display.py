@@ -75,6 +75,25 @@ def test_count_axes_have_whole_ticks_only():
     assert fig.layout.yaxis.tickformat == ",d" and fig.layout.yaxis.dtick == 1
 
 
+def test_a_missing_figure_is_a_gap_in_a_chart_never_zero():
+    """A unit whose figure is missing (a nullable column's NA, as coverage leaves it) is
+    drawn as no bar (null), and the count axis is judged from the figures present."""
+    frame = pd.DataFrame(
+        {
+            "village": ["甲村", "乙村"],
+            "new": pd.array([40, None], dtype="Int64"),
+            "rate": pd.array([0.05, None], dtype="Float64"),
+        }
+    )
+    bars = json.loads(
+        charts.stacked_bars(frame, "village", {"new": "新增"}, "", "村", "户").to_json()
+    )
+    assert bars["data"][0]["y"] == [40, None]
+    assert "dtick" not in bars["layout"]["yaxis"]  # 40 households: no tick per household
+    rates = json.loads(charts.rate_bars(frame, "village", "rate", 0.02, "", "村", "阈值").to_json())
+    assert rates["data"][0]["y"] == [0.05, None]
+
+
 def test_a_threshold_label_sits_in_the_margin_not_over_the_bars():
     frame = pd.DataFrame({"village": ["甲村"], "approval_rate": [0.95]})
     fig = charts.rate_bars(frame, "village", "approval_rate", 0.9, "", "村", "下限 90%", True)

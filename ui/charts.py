@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import numbers
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
@@ -91,9 +92,16 @@ def _figure(data: list[dict[str, object]], layout: dict[str, object]) -> go.Figu
     return go.Figure({"data": data, "layout": layout})
 
 
+def _values(column: pd.Series) -> list[object]:
+    """A column as a trace's values: a missing value (None, NaN, pd.NA) as None, a gap in
+    the chart (never 0)."""
+    return column.astype(object).where(column.notna(), None).tolist()
+
+
 def _whole_axis(values: Sequence[object]) -> dict[str, object]:
     """A count axis: integer ticks from zero; one per unit up to 10 (no 0.5 household)."""
-    top = max((float(v) for v in values if v == v), default=0)  # type: ignore[arg-type]
+    counts = [float(v) for v in values if isinstance(v, numbers.Real) and v == v]
+    top = max(counts, default=0.0)
     axis: dict[str, object] = {"tickformat": ",d", "rangemode": "tozero"}
     if top <= 10:
         axis["dtick"] = 1
@@ -181,12 +189,12 @@ def stacked_bars(
     frame: pd.DataFrame, x: str, series: dict[str, str], title: str, x_label: str, y_label: str
 ) -> go.Figure:
     """Stacked bars of several count columns per unit. ``series``: column -> legend label."""
-    units = frame[x].tolist()
+    units = _values(frame[x])
     bars: list[dict[str, object]] = [
         {
             "type": "bar",
             "x": units,
-            "y": frame[col].tolist(),
+            "y": _values(frame[col]),
             "name": name,
             "hovertemplate": "%{x}: %{y:,}<extra>" + name + "</extra>",
         }
@@ -217,10 +225,10 @@ def rate_bars(
 
     ``floor`` means the threshold is a minimum (approval); otherwise a ceiling.
     """
-    values = frame[rate].tolist()
-    bar = {
+    values = _values(frame[rate])
+    bar: dict[str, object] = {
         "type": "bar",
-        "x": frame[x].tolist(),
+        "x": _values(frame[x]),
         "y": values,
         "marker": {"color": [OVER if is_beyond(v, ceiling, floor) else OK for v in values]},
         "hovertemplate": "%{x}: %{y:.2%}<extra></extra>",
@@ -281,11 +289,11 @@ def income_boxes(summary: pd.DataFrame, x: str, line: float | None, line_label: 
     box = {
         "type": "box",
         "x": shown[x].astype(str).tolist(),
-        "q1": shown["q1"].tolist(),
-        "median": shown["median"].tolist(),
-        "q3": shown["q3"].tolist(),
-        "lowerfence": shown["low"].tolist(),
-        "upperfence": shown["high"].tolist(),
+        "q1": _values(shown["q1"]),
+        "median": _values(shown["median"]),
+        "q3": _values(shown["q3"]),
+        "lowerfence": _values(shown["low"]),
+        "upperfence": _values(shown["high"]),
         "boxpoints": False,
         "showlegend": False,
     }
