@@ -18,7 +18,7 @@ import pandas as pd
 from analytics.access import accounts
 from analytics.domain import config, labels
 from analytics.domain.settings import AREA_STANDARD
-from analytics.figures import metrics, queries
+from analytics.figures import metrics, queries, rules
 from analytics.fixtures import demo
 from analytics.importing import ingest, spellings
 from analytics.importing.results import ReadError
@@ -238,17 +238,6 @@ def _metrics(store: Store, args: argparse.Namespace) -> int:
 
 
 EXPORT_TABLES = ("households", "meetings", "relocation", "anomalies", "metrics")
-ANOMALY_COLUMNS = [
-    "level",
-    "township",
-    "village",
-    "group",
-    "household_id",
-    "rule",
-    "severity",
-    "message",
-    "message_en",
-]
 
 
 def _round(store: Store, name: str | None) -> str | None:
@@ -270,7 +259,7 @@ def _anomalies(store: Store, args: argparse.Namespace) -> int:
     if round_name is None:
         return 1
     hits = queries.anomalies(store, metrics.Filters(round_name, (), tuple(args.village)))
-    frame = hits[ANOMALY_COLUMNS]
+    frame = hits[list(rules.EXPORT_COLUMNS)]
     if args.format == "json":
         sys.stdout.write(frame.to_json(orient="records", force_ascii=False) + "\n")
     else:
@@ -288,7 +277,7 @@ def _export(store: Store, args: argparse.Namespace) -> int:
             store, round_name, "village", villages=f.villages, groups=f.groups
         )
     elif args.table == "anomalies":
-        frame = queries.anomalies(store, f)[ANOMALY_COLUMNS]
+        frame = queries.anomalies(store, f)[list(rules.EXPORT_COLUMNS)]
     else:
         frame = queries.table_rows(store, args.table, f, unmask=args.unmask)
     frame = frame.rename(columns={c: labels.label(c, "zh") for c in frame.columns})

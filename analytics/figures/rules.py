@@ -56,6 +56,11 @@ HIT_COLUMNS: tuple[str, ...] = (
     "value",
     "limit",
 )
+# The hit columns a file export of the anomalies carries (the command line's `export
+# anomalies`): where, which rule, how severe, why in both languages.
+EXPORT_COLUMNS: tuple[str, ...] = tuple(
+    c for c in HIT_COLUMNS if c not in ("name", "name_en", "value", "limit")
+)
 # Columns every predicate returns (household rules: an Ibis table; village rules: pandas).
 UNIT_COLUMNS = ("township", "village", "group", "household_id", "value", "limit")
 
