@@ -252,12 +252,17 @@ def section(results: dict, args: argparse.Namespace, loads: tuple) -> str:
             "(median), once per process before the import (not in the figures above): the "
             "dashboard starts it when it opens the store, the command line on its first file.",
             "",
-            f"Ours is **{x['pandas']['seconds'] / ours:.1f}x faster than pandas + openpyxl** "
-            f"(target: at least 5x) and **{ours / floor:.2f}x the bare calamine read** "
-            f"(target: within 2x); {x['reference']['seconds'] / ours:.1f}x faster than the "
-            "per-cell reference.",
-            "",
         ]
+        said = [f"**{ours / floor:.2f}x the bare calamine read** (target: within 2x)"]
+        if "pandas" in x:  # --kinds may leave it out
+            said.insert(
+                0,
+                f"**{x['pandas']['seconds'] / ours:.1f}x faster than pandas + openpyxl** "
+                "(target: at least 5x)",
+            )
+        if "reference" in x:
+            said.append(f"{x['reference']['seconds'] / ours:.1f}x faster than the reference")
+        out += ["Ours is " + "; ".join(said) + ".", ""]
     b = results.get("bulk")
     if b:
         side = any("before" in r for r in b.values())
