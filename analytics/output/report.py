@@ -151,6 +151,11 @@ def _measured(d: _Data, *inputs: str) -> bool:
     return all(d.totals.get(f"coverage_{i}") != coverage.MISSING for i in inputs)
 
 
+def _surveyed(d: _Data) -> bool:
+    """Whether the area has surveyed households (the findings and the dynamics need them)."""
+    return _measured(d, "households") and bool(_int(d.totals.get("households_total")))
+
+
 def _partly(d: _Data, *inputs: str) -> str:
     """A clause after a figure some of whose files lacked an input ("" when none did)."""
     found = [i for i in inputs if d.totals.get(f"coverage_{i}") == coverage.PARTIAL]
@@ -429,7 +434,7 @@ def _phase_lines(m: pd.DataFrame) -> list[str]:
 def _dynamics_section(d: _Data) -> Section:
     s = Section("二、动态管理结果")
     t = d.totals
-    if not _measured(d, "households") or not _int(t.get("households_total")):
+    if not _surveyed(d):
         s.blocks.append("本批次无入户调查数据，无动态管理结果。")
         return s
     s.blocks.append(
@@ -468,7 +473,7 @@ def _rate_text(d: _Data, key: str, value: Any) -> str:
 def _findings_section(d: _Data) -> Section:
     s = Section("三、核查发现")
     t = d.totals
-    if not _measured(d, "households") or not _int(t.get("households_total")):
+    if not _surveyed(d):
         s.blocks.append("本批次无入户调查数据，无核查结论。")
         return s
     rates = []
