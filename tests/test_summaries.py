@@ -309,3 +309,16 @@ def test_no_view_aggregates_or_decides_a_threshold():
         if AGGREGATING.search(line)
     ]
     assert found == []
+
+
+def test_no_view_builds_a_plotly_figure():
+    """Figures are made by ui/charts.py's builders, in one step from dicts (validated once;
+    bench/RESULTS.md, "Browser"): a page calls a builder, it never assembles a figure."""
+    views = Path(__file__).resolve().parent.parent / "views"
+    found = [
+        f"{path.name}:{n}: {line.strip()}"
+        for path in sorted(views.glob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\bplotly\b|\bgo\.|\bpx\.|\.add_(bar|scatter|trace)|update_layout", line)
+    ]
+    assert found == []

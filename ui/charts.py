@@ -42,25 +42,11 @@ def _plain_values(values: object) -> object:
     return [_plain(v) for v in items] if any(isinstance(v, str) for v in items) else values
 
 
-def plain_text(fig: go.Figure) -> go.Figure:
-    """Every category, trace name, label and hover text of ``fig`` shown as written (see
-    ``_plain``): a village named ``<a href=...>`` is not a link in a chart."""
-    for trace in fig.data:
-        for attr in _TEXT_ATTRS:
-            values = getattr(trace, attr, None)
-            plain = _plain_values(values)
-            if plain is not values:
-                trace[attr] = plain
-        if getattr(trace, "name", None):
-            trace.name = _plain(trace.name)
-        if trace.type == "sankey":
-            trace.node.label = [_plain(v) for v in trace.node.label]
-    return fig
-
-
 def _layout(title: str, height: int, right: int = 10, **more: object) -> dict[str, object]:
-    """The common layout as one nested dict (see ``style``); ``more`` adds or replaces
-    top-level keys, an ``xaxis`` merged over the common one."""
+    """The layout every chart shares, as one nested dict: CJK fonts, the legend beside the
+    plot, compact margins (``right`` keeps room for a label beside the plot), thousands
+    separators; ``more`` adds or replaces top-level keys, an ``xaxis`` merged over the
+    common one."""
     xaxis = {"automargin": True, **more.pop("xaxis", {})}  # type: ignore[dict-item]
     return {
         "title": {"text": _plain(title)},
@@ -82,7 +68,8 @@ def _figure(data: list[dict[str, object]], layout: dict[str, object]) -> go.Figu
 
     Plotly validates the whole figure once; building it with ``add_*`` and
     ``update_layout`` calls validated every property on each call (three times slower:
-    bench/RESULTS.md, "Browser")."""
+    bench/RESULTS.md, "Browser"). A village named ``<a href=...>`` is not a link in a chart
+    (``_plain``)."""
     for trace in data:
         for attr in _TEXT_ATTRS:
             if attr in trace:
@@ -140,24 +127,8 @@ def _threshold(y: float, text: str) -> dict[str, object]:
     }
 
 
-def style(fig: go.Figure, title: str = "", height: int = 420) -> go.Figure:
-    """Common layout: CJK fonts, legend beside the plot, compact margins, thousands
-    separators; every text from data shown as text (``plain_text``)."""
-    plain_text(fig)
-    right = int(fig.layout.margin.r or 0)  # a label beside the plot keeps its room
-    fig.update_layout(_layout(title, height, right))
-    return fig
-
-
-def daily(fig: go.Figure) -> go.Figure:
-    """A day-by-day x axis: one tick per day as 07-08 (no 00:00 / 12:00 ticks)."""
-    return fig.update_xaxes(type="date", tickformat="%m-%d", dtick=86_400_000)
-
-
-def whole_numbers(fig: go.Figure) -> go.Figure:
-    """Count axes: no 0.5 household, no 76.3 attendances (integer ticks, from zero)."""
-    values = [v for tr in fig.data if getattr(tr, "y", None) is not None for v in tr.y]
-    return fig.update_yaxes(_whole_axis(values))
+# A day-by-day x axis: one tick per day as 07-08 (no 00:00 / 12:00 ticks).
+_DAILY: dict[str, object] = {"type": "date", "tickformat": "%m-%d", "dtick": 86_400_000}
 
 
 def count_heatmap(counts: pd.DataFrame, x_title: str, y_title: str, title: str) -> go.Figure:
@@ -186,9 +157,18 @@ def count_heatmap(counts: pd.DataFrame, x_title: str, y_title: str, title: str) 
 
 
 def stacked_bars(
-    frame: pd.DataFrame, x: str, series: dict[str, str], title: str, x_label: str, y_label: str
+    frame: pd.DataFrame,
+    x: str,
+    series: dict[str, str],
+    title: str,
+    x_label: str,
+    y_label: str,
+    *,
+    barmode: str = "stack",
+    height: int = 420,
 ) -> go.Figure:
-    """Stacked bars of several count columns per unit. ``series``: column -> legend label."""
+    """Bars of several count columns per unit, stacked (or side by side: ``barmode``
+    "group"). ``series``: column -> legend label."""
     units = _values(frame[x])
     bars: list[dict[str, object]] = [
         {
@@ -203,12 +183,170 @@ def stacked_bars(
     counts = [v for bar in bars for v in bar["y"]]  # type: ignore[attr-defined]
     layout = _layout(
         title,
-        420,
-        barmode="stack",
+        height,
+        barmode=barmode,
         xaxis={"title": {"text": x_label}},
         yaxis={"title": {"text": y_label}, **_whole_axis(counts)},
     )
     return _figure(bars, layout)
+
+
+def series_bars(
+    frame: pd.DataFrame,
+    x: str,
+    series: str,
+    value: str,
+    title: str,
+    x_label: str,
+    y_label: str,
+    *,
+    height: int = 420,
+    by_day: bool = False,
+) -> go.Figure:
+    """Stacked bars of ``value`` per ``x`` from a long frame, one trace per distinct
+    ``series`` (in sorted order: one colour per kind, e.g. per 安置方式 or per meeting
+    phase); ``by_day``: ``x`` is a date, one tick per day."""
+    bars: list[dict[str, object]] = []
+    for name in sorted(frame[series].unique()):
+        part = frame[frame[series] == name]
+        bars.append({"type": "bar", "x": _values(part[x]), "y": _values(part[value]), "name": name})
+    counts = _values(frame[value])
+    layout = _layout(
+        title,
+        height,
+        barmode="stack",
+        xaxis={"title": {"text": x_label}, **(_DAILY if by_day else {})},
+        yaxis={"title": {"text": y_label}, **_whole_axis(counts)},
+    )
+    return _figure(bars, layout)
+
+
+def bars_and_line(
+    frame: pd.DataFrame,
+    x: str,
+    bar: tuple[str, str],
+    line: tuple[str, str],
+    title: str,
+    x_label: str,
+) -> go.Figure:
+    """Counts per unit as bars (left axis) and a second count as a line (right axis), e.g.
+    meetings and attendance. ``bar`` and ``line``: (column, label)."""
+    units = _values(frame[x])
+    traces: list[dict[str, object]] = [
+        {"type": "bar", "x": units, "y": _values(frame[bar[0]]), "name": bar[1]},
+        {
+            "type": "scatter",
+            "x": units,
+            "y": _values(frame[line[0]]),
+            "name": line[1],
+            "yaxis": "y2",
+            "mode": "markers+lines",
+        },
+    ]
+    whole = _whole_axis([v for trace in traces for v in trace["y"]])  # type: ignore[attr-defined]
+    layout = _layout(
+        title,
+        420,
+        xaxis={"title": {"text": x_label}},
+        yaxis={"title": {"text": bar[1]}, **whole},
+        yaxis2={"title": {"text": line[1]}, "overlaying": "y", "side": "right", **whole},
+    )
+    return _figure(traces, layout)
+
+
+def cumulative_lines(
+    per_day: pd.DataFrame,
+    unit: str,
+    phases: pd.DataFrame,
+    title: str,
+    x_label: str,
+    y_label: str,
+) -> go.Figure:
+    """A cumulative count per day, one line per unit, over shaded date spans (``phases``:
+    phase, first, last), each labelled at its top left."""
+    lines: list[dict[str, object]] = []
+    for name in per_day[unit].drop_duplicates().sort_values():
+        part = per_day[per_day[unit] == name]
+        lines.append(
+            {
+                "type": "scatter",
+                "x": _values(part["survey_date"]),
+                "y": _values(part["cumulative"]),
+                "name": str(name),
+                "mode": "lines+markers",
+            }
+        )
+    shapes, notes = [], []
+    for i, span in enumerate(phases.itertuples()):
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "x0": span.first,
+                "x1": span.last,
+                "yref": "y domain",
+                "y0": 0,
+                "y1": 1,
+                "opacity": 0.08,
+                "line": {"width": 0},
+                "fillcolor": PALETTE[i % len(PALETTE)],
+            }
+        )
+        notes.append(
+            {
+                "xref": "x",
+                "x": span.first,
+                "xanchor": "left",
+                "yref": "y domain",
+                "y": 1,
+                "yanchor": "top",
+                "text": _plain(span.phase),
+                "showarrow": False,
+            }
+        )
+    counts = _values(per_day["cumulative"])
+    layout = _layout(
+        title,
+        460,
+        xaxis={"title": {"text": x_label}, **_DAILY},
+        yaxis={"title": {"text": y_label}, **_whole_axis(counts)},
+        shapes=shapes,
+        annotations=notes,
+    )
+    return _figure(lines, layout)
+
+
+def area_scatter(
+    rows: pd.DataFrame, title: str, x_label: str, y_label: str, line_label: str
+) -> go.Figure:
+    """One point per relocated household: its standard area (x) against its house area
+    (y), red when over the standard, with the line where the two are equal."""
+    colors = [OVER if o else OK for o in rows["over_standard"]]
+    top = float(max(rows["standard_area"].max(), rows["house_area"].max())) * 1.1
+    traces: list[dict[str, object]] = [
+        {
+            "type": "scatter",
+            "x": _values(rows["standard_area"]),
+            "y": _values(rows["house_area"]),
+            "mode": "markers",
+            "marker": {"color": colors, "size": 10},
+            "text": _values(rows["household_id"]),
+            "name": y_label,
+            "hovertemplate": "%{text}: %{y:,.1f} / %{x:,.1f} m²<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "x": [0, top],
+            "y": [0, top],
+            "mode": "lines",
+            "line": {"dash": "dash", "color": "#888"},
+            "name": line_label,
+        },
+    ]
+    layout = _layout(
+        title, 420, xaxis={"title": {"text": x_label}}, yaxis={"title": {"text": y_label}}
+    )
+    return _figure(traces, layout)
 
 
 def rate_bars(
@@ -272,19 +410,27 @@ def sankey(
                 src.append(node(a, ca or None))
                 dst.append(node(b, cb or None))
                 val.append(int(v))
-    fig = go.Figure(
-        go.Sankey(
-            node={"label": nodes, "pad": 18, "thickness": 16},
-            link={"source": src, "target": dst, "value": val},
-            valueformat=",",
-        )
-    )
-    return style(fig, title, height=460)
+    sankey: dict[str, object] = {
+        "type": "sankey",
+        "node": {"label": [_plain(n) for n in nodes], "pad": 18, "thickness": 16},
+        "link": {"source": src, "target": dst, "value": val},
+        "valueformat": ",",
+    }
+    return _figure([sankey], _layout(title, 460))
 
 
-def income_boxes(summary: pd.DataFrame, x: str, line: float | None, line_label: str) -> go.Figure:
+def income_boxes(
+    summary: pd.DataFrame,
+    x: str,
+    line: float | None,
+    line_label: str,
+    title: str,
+    x_label: str,
+    y_label: str,
+) -> go.Figure:
     """Box plots of income per unit drawn from quartiles and whiskers only
-    (``breakdowns.income_summary``): the browser never receives a household's income."""
+    (``breakdowns.income_summary``): the browser never receives a household's income. The
+    poverty line, when known, is a dashed line labelled in the right margin."""
     shown = summary.dropna(subset=["median"])
     box = {
         "type": "box",
@@ -298,4 +444,12 @@ def income_boxes(summary: pd.DataFrame, x: str, line: float | None, line_label: 
         "showlegend": False,
     }
     extra = _threshold(line, f"{line_label} {line:,.0f}") if line else {}
-    return _figure([box], {"margin": {"r": 110}, **extra})
+    layout = _layout(
+        title,
+        420,
+        right=110,
+        xaxis={"title": {"text": x_label}},
+        yaxis={"title": {"text": y_label}, "tickformat": ","},
+        **extra,
+    )
+    return _figure([box], layout)

@@ -1,7 +1,6 @@
 """贫困户情况 Households: causes of poverty, 两不愁三保障 shortfalls, income against the
 year's poverty line, for registered households per unit."""
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.figures import summaries
@@ -42,13 +41,15 @@ if unanswered:
     st.caption(t("not_in_files", what="、".join(t(k) for k in unanswered)))
 if answered:
     short = summaries.shortfalls_per_unit(short, level, answered)
-    fig = go.Figure()
-    for k in answered:
-        fig.add_bar(x=short[level], y=short[k], name=t(k))
-    fig.update_layout(
-        barmode="group", xaxis_title=unit_label, yaxis_title=t("households_unit_long")
+    fig = charts.stacked_bars(
+        short,
+        level,
+        {k: t(k) for k in answered},
+        "",
+        unit_label,
+        t("households_unit_long"),
+        barmode="group",
     )
-    charts.whole_numbers(charts.style(fig, ""))
     shown = short.rename(
         columns={level: unit_label, **{k: t(k) for k in (*answered, "registered")}}
     )
@@ -60,14 +61,14 @@ summary = income_summary(reads.incomes(f), level, line)
 if not summaries.incomes_recorded(summary):
     st.info(t("not_in_files", what=t("income_per_capita")))
     st.stop()
-fig = charts.income_boxes(summary, level, line, t("poverty_line"))
 if line:
     title = t("income_title", y=year, l=f"{line:,.0f}")
 else:
     st.caption(t("year_unknown") if year is None else t("no_line", y=year))
     title = t("income_per_capita")
-fig.update_layout(xaxis_title=unit_label, yaxis_title=t("income_per_capita"), yaxis_tickformat=",")
-charts.style(fig, title)
+fig = charts.income_boxes(
+    summary, level, line, t("poverty_line"), title, unit_label, t("income_per_capita")
+)
 counts = summary[[level, "registered", "below", "at_or_above", "missing"]]
 counts = counts.rename(
     columns={

@@ -1,7 +1,6 @@
 """贫情分析会议 Meetings: sessions and attendance per unit, group and phase, over time, the
 attendance per session, and the groups or villages that held no meeting."""
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.figures import summaries
@@ -20,21 +19,14 @@ if meetings.empty:
     st.info(t("no_meetings_round"))
 else:
     per_unit = summaries.meetings_per_unit(meetings, level, t("township_level"))
-    fig = go.Figure()
-    fig.add_bar(x=per_unit["unit"], y=per_unit["meetings"], name=t("meetings_count"))
-    fig.add_scatter(
-        x=per_unit["unit"],
-        y=per_unit["attendance"],
-        name=t("attendance"),
-        yaxis="y2",
-        mode="markers+lines",
+    fig = charts.bars_and_line(
+        per_unit,
+        "unit",
+        ("meetings", t("meetings_count")),
+        ("attendance", t("attendance")),
+        t("sessions_per_unit", u=unit_label),
+        unit_label,
     )
-    fig.update_layout(
-        yaxis={"title": t("meetings_count")},
-        yaxis2={"title": t("attendance"), "overlaying": "y", "side": "right"},
-        xaxis_title=unit_label,
-    )
-    charts.whole_numbers(charts.style(fig, t("sessions_per_unit", u=unit_label)))
     chart_and_table(
         fig,
         per_unit.rename(
@@ -50,14 +42,17 @@ else:
     )
 
     per_day = summaries.meetings_per_day(meetings, t("not_recorded"))
-    fig = go.Figure()
-    for phase in sorted(per_day["phase"].unique()):
-        part = per_day[per_day["phase"] == phase]
-        fig.add_bar(x=part["meeting_date"], y=part["meetings"], name=phase)
-    fig.update_layout(
-        barmode="stack", xaxis_title=t("meeting_date"), yaxis_title=t("meetings_count")
+    fig = charts.series_bars(
+        per_day,
+        "meeting_date",
+        "phase",
+        "meetings",
+        t("sessions_per_day"),
+        t("meeting_date"),
+        t("meetings_count"),
+        height=340,
+        by_day=True,
     )
-    charts.whole_numbers(charts.daily(charts.style(fig, t("sessions_per_day"), height=340)))
     chart_and_table(
         fig,
         per_day.rename(

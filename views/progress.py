@@ -1,7 +1,6 @@
 """工作进度 Campaign progress: households surveyed per day and cumulatively per unit,
 against the village table's household count, with the campaign's phases marked."""
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.figures import summaries
@@ -24,24 +23,14 @@ per_day = summaries.progress_per_day(progress, level)
 # The phases: date spans of the meetings' phases in this round (贫情分析, 实地调查).
 phases = summaries.campaign_phases(reads.meetings(f))
 
-fig = go.Figure()
-for unit in per_day[level].drop_duplicates().sort_values():
-    part = per_day[per_day[level] == unit]
-    fig.add_scatter(
-        x=part["survey_date"], y=part["cumulative"], name=str(unit), mode="lines+markers"
-    )
-for i, span in enumerate(phases.itertuples()):
-    fig.add_vrect(
-        x0=span.first,
-        x1=span.last,
-        opacity=0.08,
-        line_width=0,
-        fillcolor=charts.PALETTE[i % len(charts.PALETTE)],
-        annotation_text=span.phase,
-        annotation_position="top left",
-    )
-fig.update_layout(xaxis_title=t("survey_date"), yaxis_title=t("surveyed"))
-charts.whole_numbers(charts.daily(charts.style(fig, t("progress_title", u=unit_label), height=460)))
+fig = charts.cumulative_lines(
+    per_day,
+    level,
+    phases,
+    t("progress_title", u=unit_label),
+    t("survey_date"),
+    t("surveyed"),
+)
 
 targets = reads.village_table(f)
 done = summaries.survey_completion(progress, targets, level)
@@ -58,9 +47,17 @@ else:
 chart_and_table(fig, table, f"{f.round}_工作进度", "prog_cumulative", shown=shown)
 
 daily = summaries.surveys_per_date(progress)
-fig = go.Figure(go.Bar(x=daily["survey_date"], y=daily["households"]))
-fig.update_layout(xaxis_title=t("survey_date"), yaxis_title=t("surveyed"))
-charts.whole_numbers(charts.daily(charts.style(fig, t("daily_title"), height=320)))
+fig = charts.series_bars(
+    daily.assign(series=t("surveyed")),
+    "survey_date",
+    "series",
+    "households",
+    t("daily_title"),
+    t("survey_date"),
+    t("surveyed"),
+    height=320,
+    by_day=True,
+)
 chart_and_table(
     fig,
     daily.rename(columns={"survey_date": t("survey_date"), "households": t("surveyed")}),

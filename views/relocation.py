@@ -1,7 +1,6 @@
 """易地扶贫搬迁 Relocation: households and persons per site and unit, concentrated vs
 dispersed, each household's house area against standard x persons, and its remedy."""
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.figures import summaries
@@ -27,12 +26,16 @@ rows["township"] = rows["township"].fillna(t("township_unknown"))
 rows["village"] = rows["village"].fillna(t("village_unknown"))
 rows["site"] = rows["site"].fillna("—")
 by_site = summaries.household_counts(rows, ["site", "mode"])
-fig = go.Figure()
-for mode in sorted(by_site["mode"].unique()):  # one colour per mode
-    part = by_site[by_site["mode"] == mode]
-    fig.add_bar(x=part["site"], y=part[view.basis], name=mode)
-fig.update_layout(barmode="stack", xaxis_title=t("site"), yaxis_title=t(f"{view.basis}_unit_long"))
-charts.whole_numbers(charts.style(fig, t("per_site"), height=360))
+fig = charts.series_bars(  # one colour per mode
+    by_site,
+    "site",
+    "mode",
+    view.basis,
+    t("per_site"),
+    t("site"),
+    t(f"{view.basis}_unit_long"),
+    height=360,
+)
 chart_and_table(
     fig,
     by_site.rename(
@@ -66,27 +69,13 @@ table = rows.assign(
 )
 if auth.allowed("view_households"):
     # one point per household: for the roles that may see household rows
-    colors = [charts.OVER if o else charts.OK for o in rows["over_standard"]]
-    fig = go.Figure()
-    fig.add_scatter(
-        x=rows["standard_area"],
-        y=rows["house_area"],
-        mode="markers",
-        marker={"color": colors, "size": 10},
-        text=rows["household_id"],
-        name=t("house_area"),
-        hovertemplate="%{text}: %{y:,.1f} / %{x:,.1f} m²<extra></extra>",
+    fig = charts.area_scatter(
+        rows,
+        t("area_title", s=f"{standard:g}"),
+        t("standard_area"),
+        t("house_area"),
+        t("standard_area"),
     )
-    top = float(max(rows["standard_area"].max(), rows["house_area"].max())) * 1.1
-    fig.add_scatter(
-        x=[0, top],
-        y=[0, top],
-        mode="lines",
-        line={"dash": "dash", "color": "#888"},
-        name=t("standard_area"),
-    )
-    fig.update_layout(xaxis_title=t("standard_area"), yaxis_title=t("house_area"))
-    charts.style(fig, t("area_title", s=f"{standard:g}"))
     cols = [
         "township",
         "village",
