@@ -115,7 +115,7 @@ def test_income_boxes_carry_quartiles_not_any_households_income():
     assert (row["q1"], row["median"], row["q3"]) == (2000.0, 3000.0, 4000.0)
     assert (row["low"], row["high"]) == (1000.0, 4000.0)
     assert (row["below"], row["at_or_above"], row["missing"]) == (2, 3, 0)
-    fig = charts.income_boxes(summary, "village", 2952, "贫困线")
+    fig = charts.income_boxes(summary, "village", 2952, "贫困线", "收入", "村", "人均纯收入")
     payload = json.dumps(fig.to_plotly_json()["data"], default=str)
     assert "50000" not in payload  # the outlier household's income never leaves the server
 
