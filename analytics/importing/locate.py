@@ -8,14 +8,25 @@ path (``schema.header_lookup``), with the office's confirmed spellings.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from analytics.domain import schema
 from analytics.domain.labels import texts
 from analytics.importing.sheets import Grid
+from analytics.importing.values import clean_text, parse_date, parse_yesno
 
 HEADER_SCAN_ROWS = 40  # a header further down than this is not looked for
+_NUMBER_TEXT = re.compile(r"[+-]?(\d[\d,]*(\.\d*)?|\.\d+)")  # a number written as text
+# Coded values (registry states, adjustments, findings, "no change"): a field's values,
+# never a header.
+_CODE_WORDS = (
+    frozenset(
+        schema.value_lookup({**schema.REGISTRY_STATES, **schema.ADJUSTMENTS, **schema.FINDINGS})
+    )
+    | schema.NO_OUTCOME
+)
 
 
 @dataclass
@@ -80,17 +91,83 @@ def _match_row(row: list[object], lookup: dict[str, str]) -> dict[int, str]:
     return out
 
 
-def _candidate(grid: Grid, table: schema.Table, r: int, lookup: dict[str, str]):
-    """The header that starts at row r: one row, or two when row r+1 holds sub-headers."""
+def _is_value(v: object) -> bool:
+    """Whether a cell reads as a value of some field rather than as a header: a number,
+    date or yes/no cell, or text that is a plain number ("4", "5,200.5"; not "2016年", a
+    header of a year's column), a date, a yes/no word, a coded value (未脱贫, 拟退出,
+    错评 ...) or a word for "nothing here" (无, /)."""
+    if not isinstance(v, str):
+        return True
+    text = clean_text(v).replace(" ", "")
+    return (
+        text in _CODE_WORDS
+        or parse_yesno(text) is not None
+        or _NUMBER_TEXT.fullmatch(text) is not None
+        or parse_date(text) is not None
+    )
+
+
+def looks_like_header(
+    cells: list[object], lookup: dict[str, str], above: list[object] | None = None
+) -> bool:
+    """Whether a row looks like a header row as a whole: more than half of its non-empty
+    cells read as headers.
+
+    A cell reads as a header when it is a known header spelling (``lookup``) or group
+    header (``schema.GROUP_HEADERS``); else, when it is no value (``_is_value``: a number,
+    date, yes/no word, coded value), on a first header row (``above`` None) any text, and on
+    a row under the header ``above`` a sub-header: text under an empty or group cell of the
+    row above, under a cell spanning several columns (a merged group), or repeating the
+    cell above (a header cell merged down). Any other cell reads as data: one cell that
+    happens to be a header spelling (户主 under 与户主关系) never makes a data row a header.
+    """
+    header = value = 0
+    for c, v in enumerate(cells):
+        if v is None or (isinstance(v, str) and not v.strip()):
+            continue
+        if isinstance(v, str) and (
+            schema.header_key(v) in lookup or schema.header_key(v) in schema.GROUP_HEADERS
+        ):
+            header += 1
+        elif _is_value(v):
+            value += 1
+        elif above is None or _under_group(above, c, schema.header_key(v)):
+            header += 1
+        else:
+            value += 1
+    return header > value
+
+
+def _under_group(above: list[object], c: int, key: str) -> bool:
+    """Whether column ``c`` of the row under ``above`` holds a sub-header ``key``: the cell
+    above is empty, a group header, spans its neighbours (the same text beside it) or is
+    ``key`` itself (merged down)."""
+
+    def text(k: int) -> str:
+        v = above[k] if 0 <= k < len(above) else None
+        return schema.header_key(v) if isinstance(v, str) else ""
+
+    top = text(c)
+    return not top or top in schema.GROUP_HEADERS or top == key or top in (text(c - 1), text(c + 1))
+
+
+def _candidate(
+    grid: Grid, table: schema.Table, r: int, lookup: dict[str, str]
+) -> tuple[dict[int, str], tuple[int, ...]] | None:
+    """The header that starts at row r: one row, or two when row r+1 holds sub-headers and
+    looks like a header row as a whole (``looks_like_header``), and its columns."""
     top = _match_row(grid.rows[r], lookup)
-    if not top:
+    if not top or not looks_like_header(grid.rows[r], lookup):
         return None
-    sub = _match_row(grid.rows[r + 1], lookup) if r + 1 < len(grid.rows) else {}
-    two_rows = any(c not in top for c in sub)
     columns = dict(top)
-    if two_rows:
-        columns.update(sub)
-    return columns, ((r, r + 1) if two_rows else (r,))
+    header_rows: tuple[int, ...] = (r,)
+    if r + 1 < len(grid.rows):
+        below = grid.rows[r + 1]
+        sub = _match_row(below, lookup)
+        if any(c not in top for c in sub) and looks_like_header(below, lookup, grid.rows[r]):
+            columns.update(sub)
+            header_rows = (r, r + 1)
+    return columns, header_rows
 
 
 def locate(
