@@ -118,6 +118,35 @@ def test_a_new_file_gets_the_schema_and_reopening_keeps_the_data(tmp_path):
     again.close()
 
 
+def test_a_database_made_before_the_national_exports_gains_their_columns_in_place(tmp_path):
+    """A database of schema version 3 (no households.household_type or first_identified)
+    opens with those columns added, its rows and figures kept."""
+    path = tmp_path / "v3.duckdb"
+    old = Store(path)
+    assert load(old, JIA, name="jia.xlsx").status == "loaded"
+    with old.write() as cur:  # as version 3 made it
+        cur.execute("ALTER TABLE households DROP COLUMN household_type")
+        cur.execute("ALTER TABLE households DROP COLUMN first_identified")
+    old.close()
+    again = Store(path)
+    try:
+        cur = again.cursor()
+        columns = {
+            (t, c)
+            for t, c in cur.execute(
+                "SELECT table_name, column_name FROM duckdb_columns() "
+                "WHERE table_name IN ('batches', 'households')"
+            ).fetchall()
+        }
+        assert {("households", "household_type"), ("households", "first_identified")} <= columns
+        county = queries.metrics_frame(again, ROUND, "county").iloc[0]
+        assert (county["households_total"], county["persons_total"]) == (3, 12)
+        assert load(again, YI, name="yi.xlsx").status == "loaded"
+        assert cur.execute("SELECT count(*) FROM households").fetchall() == [(5,)]
+    finally:
+        again.close()
+
+
 def test_a_loaded_file_is_one_batch_with_its_counts(store):
     report = load(store, JIA, name="jia.xlsx")
     assert (report.status, report.code, report.loaded, report.rejected) == ("loaded", 0, 4, 0)

@@ -802,6 +802,10 @@ IMPORTER_MESSAGES: dict[str, tuple[str, str]] = {
         "“{field}”不是可识别的日期：“{value}”，按空值处理",
         "'{field}' is not a recognisable date: '{value}'; kept as empty",
     ),
+    "msg_W_MONTH": (
+        "“{field}”不是可识别的年月（如 201403、2014-03、2014年3月）：“{value}”，按空值处理",
+        "'{field}' is not a recognisable month (such as 201403, 2014-03): '{value}'; kept as empty",
+    ),
     "msg_W_YESNO": (
         "“{field}”应为是/否：“{value}”，按空值处理",
         "'{field}' should be yes/no: '{value}'; kept as empty",
@@ -835,6 +839,16 @@ IMPORTER_MESSAGES: dict[str, tuple[str, str]] = {
     "msg_W_CONTRADICTION": (
         "“{outcome}”与建档立卡状态“{state}”矛盾：{why}",
         "'{outcome}' contradicts registry state '{state}': {why}",
+    ),
+    "msg_W_STATE_DISAGREE": (
+        "{type_header}“{value}”与{state_header}“{state}”不一致，以{state_header}为准",
+        "{type_header} '{value}' disagrees with {state_header} '{state}'; {state_header} is kept",
+    ),
+    "msg_W_IMPLIED_ADJUSTMENT": (
+        "{state_header}意味着动态管理结果“{implied}”，但{adjustment_header}为“{value}”，"
+        "以{adjustment_header}为准",
+        "{state_header} implies the adjustment '{implied}' but {adjustment_header} says "
+        "'{value}'; {adjustment_header} is kept",
     ),
     "msg_W_DUPLICATE_COLUMN": (
         "列“{value}”与前面的列重复，已忽略",

@@ -468,6 +468,8 @@ class _Run:
             return safe if typ == "VARCHAR" else "TRUE"  # a number or date is never a total
         kind = self.table.by_key[key].kind
         if typ == "VARCHAR" and kind == schema.TEXT:
+            # 无, /, -: no value (values.is_blank), left to the Python validator
+            safe += f" AND {c} NOT IN ({', '.join(map(_sql_str, sorted(schema.BLANK_WORDS)))})"
             if key == "household_id":
                 return (
                     f"{safe} AND NOT regexp_matches({c}, {_sql_str(_re2(schema.FOOTER_PATTERN))})"

@@ -19,13 +19,16 @@ from analytics.importing.values import clean_text, parse_date, parse_yesno
 
 HEADER_SCAN_ROWS = 40  # a header further down than this is not looked for
 _NUMBER_TEXT = re.compile(r"[+-]?(\d[\d,]*(\.\d*)?|\.\d+)")  # a number written as text
-# Coded values (registry states, adjustments, findings, "no change"): a field's values,
-# never a header.
-_CODE_WORDS = (
-    frozenset(
-        schema.value_lookup({**schema.REGISTRY_STATES, **schema.ADJUSTMENTS, **schema.FINDINGS})
+# Coded values (registry states, adjustments, findings): a field's values, never a header.
+_CODE_WORDS = frozenset(
+    schema.value_lookup(
+        {
+            **schema.REGISTRY_STATES,
+            **schema.STATES_WITH_ADJUSTMENT,
+            **schema.ADJUSTMENTS,
+            **schema.FINDINGS,
+        }
     )
-    | schema.NO_OUTCOME
 )
 
 
@@ -53,11 +56,18 @@ class LocatedTable:
     spellings: schema.Spellings = field(default_factory=lambda: schema.NO_SPELLINGS)
     # the shape of the sheet (which field a header means on it)
     shape: schema.Shape = schema.TEMPLATE
+    # field -> the field whose column it is read from on this sheet (``schema.Table.stand_ins``)
+    stood_in: dict[str, str] = field(default_factory=dict)
 
     def lookup(self) -> dict[str, str]:
         """The header lookup of this table (``schema.header_lookup``: its kind, the office's
-        spellings, the sheet's shape): the one every import path uses on its rows."""
-        return schema.header_lookup(self.table, self.spellings, self.shape)
+        spellings, the sheet's shape, a field read from a stand-in's column): the one every
+        import path uses on its rows."""
+        lookup = schema.header_lookup(self.table, self.spellings, self.shape)
+        if self.stood_in:
+            instead = {stand_in: key for key, stand_in in self.stood_in.items()}
+            lookup = {s: instead.get(k, k) for s, k in lookup.items()}
+        return lookup
 
     def column_of(self, key: str) -> int | None:
         """The column index holding field ``key``, or None when the sheet lacks it."""
@@ -101,6 +111,7 @@ def _is_value(v: object) -> bool:
     text = clean_text(v).replace(" ", "")
     return (
         text in _CODE_WORDS
+        or text in schema.BLANK_WORDS
         or parse_yesno(text) is not None
         or _NUMBER_TEXT.fullmatch(text) is not None
         or parse_date(text) is not None
@@ -153,9 +164,11 @@ def _under_group(above: list[object], c: int, key: str) -> bool:
 
 def _candidate(
     grid: Grid, table: schema.Table, r: int, lookup: dict[str, str]
-) -> tuple[dict[int, str], tuple[int, ...]] | None:
+) -> tuple[dict[int, str], tuple[int, ...], dict[str, str]] | None:
     """The header that starts at row r: one row, or two when row r+1 holds sub-headers and
-    looks like a header row as a whole (``looks_like_header``), and its columns."""
+    looks like a header row as a whole (``looks_like_header``); its columns (a field read
+    from a stand-in's column, ``schema.Table.stand_ins``, included) and the stand-ins used.
+    """
     top = _match_row(grid.rows[r], lookup)
     if not top or not looks_like_header(grid.rows[r], lookup):
         return None
@@ -167,7 +180,13 @@ def _candidate(
         if any(c not in top for c in sub) and looks_like_header(below, lookup, grid.rows[r]):
             columns.update(sub)
             header_rows = (r, r + 1)
-    return columns, header_rows
+    stood_in: dict[str, str] = {}
+    keys = set(columns.values())
+    for key, stand_in in table.stand_ins.items():
+        if key not in keys and stand_in in keys:
+            stood_in[key] = stand_in
+            columns = {c: key if k == stand_in else k for c, k in columns.items()}
+    return columns, header_rows, stood_in
 
 
 def locate(
@@ -195,17 +214,19 @@ def locate(
             cand = _candidate(grid, table, r, lookup)
             if cand is None:
                 continue
-            columns, header_rows = cand
+            columns, header_rows, stood_in = cand
             keys = set(columns.values())
             if keys & table.forbidden or not any(s <= keys for s in table.signatures):
                 continue
             score = (len(keys), -r, table.priority)
             if best is None or score > best[0]:
-                best = (score, table, columns, header_rows)
+                best = (score, table, columns, header_rows, stood_in)
     if best is None:
         return SheetNote(grid.file, grid.sheet, *texts("msg_no_header", rows=HEADER_SCAN_ROWS))
-    _, table, columns, header_rows = best
-    return _finish(grid, table, columns, header_rows, spellings, shape)
+    _, table, columns, header_rows, stood_in = best
+    located = _finish(grid, table, columns, header_rows, spellings, shape)
+    located.stood_in = stood_in
+    return located
 
 
 def _finish(

@@ -31,8 +31,9 @@ from analytics.importing import columns
 from analytics.importing.results import PROBLEM_COLUMNS
 from analytics.store.restoring import remove_stale_temporaries
 
-SCHEMA_VERSION = 3  # 2: sessions, login_failures, setup_token; 3: batch_columns, batch_units,
-# header_spellings, search_misses
+SCHEMA_VERSION = 4  # 2: sessions, login_failures, setup_token; 3: batch_columns, batch_units,
+# header_spellings, search_misses; 4: households.household_type and first_identified (a
+# column added to a table later is added in place: Store.migrate)
 
 DATA_TABLES = tuple(schema.TABLES)
 # Tables of what a batch brought besides its rows, deleted with it.
@@ -152,6 +153,30 @@ def _ddl() -> list[str]:
     return stmts
 
 
+# Columns added to a table after databases with that table existed: table -> (column, type).
+# A data table's fields (schema.table_columns) are added the same way (``_add_columns``).
+_ADDED_COLUMNS: dict[str, list[tuple[str, str]]] = {}
+
+
+def _add_columns(cur: duckdb.DuckDBPyConnection) -> None:
+    """Adds to each table the columns its definition has and the database lacks: a
+    database made before a field or ``_ADDED_COLUMNS`` entry existed keeps its rows, the
+    new column empty (NULL) on them."""
+    wanted = {**_ADDED_COLUMNS, **{t: table_columns(t) for t in DATA_TABLES}}
+    for table, fields in wanted.items():
+        have = {
+            r[0]
+            for r in cur.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
+                "AND schema_name = 'main' AND database_name = current_database()",
+                [table],
+            ).fetchall()
+        }
+        for column, typ in fields:
+            if column not in have:
+                cur.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {typ}')
+
+
 @dataclass
 class Conflict:
     """A batch already in the round that a new file collides with."""
@@ -218,7 +243,9 @@ class Store:
         return self.con.cursor()
 
     def migrate(self) -> None:
-        """Creates missing tables and records the schema version (idempotent).
+        """Creates missing tables, adds the columns a table gained since the database was
+        made (``_ADDED_COLUMNS``, the fields of a data table), and records the schema
+        version (idempotent).
 
         A database made before ``batch_columns`` existed gets it filled from its data: a
         table's field counts as a column of a batch when any of the batch's rows has a
@@ -230,6 +257,7 @@ class Store:
             }
             for stmt in _ddl():
                 cur.execute(stmt)
+            _add_columns(cur)
             if "batch_columns" not in existing and "batches" in existing:
                 self._backfill(cur)
             cur.execute(
