@@ -290,6 +290,23 @@ GENERIC_TOWNSHIP_WORDS = frozenset(
     }
 )
 
+# A title line giving the date its data is as of (导出时间：2019-12-31, 数据日期：2023年12月18日):
+# the date follows the word (analytics/importing/workbook.py).
+DATA_DATE_WORDS = (
+    "数据日期",
+    "导出时间",
+    "导出日期",
+    "数据时间",
+    "统计日期",
+    "截止日期",
+    "截至日期",
+)
+DATA_DATE_PATTERN = re.compile(
+    "(?:"
+    + "|".join(DATA_DATE_WORDS)
+    + r")\s*[:：]?\s*(\d{4}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2}\s*日?|\d{8})"
+)
+
 _PARENS = re.compile(r"[（(\[【][^）)\]】]*[）)\]】]")
 _NOISE = re.compile(r"[\s*＊:：]")
 

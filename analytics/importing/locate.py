@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from analytics.domain import schema
-from analytics.domain.labels import texts
+from analytics.domain.labels import Both, texts
 from analytics.importing.sheets import Grid
 from analytics.importing.values import clean_text, parse_date, parse_yesno
 
@@ -58,6 +58,9 @@ class LocatedTable:
     shape: schema.Shape = schema.TEMPLATE
     # field -> the field whose column it is read from on this sheet (``schema.Table.stand_ins``)
     stood_in: dict[str, str] = field(default_factory=dict)
+    # the township the rest of the workbook names, for a sheet that names none
+    # (analytics/importing/workbook.py ``settle``)
+    inferred: InferredTownship | None = None
 
     def lookup(self) -> dict[str, str]:
         """The header lookup of this table (``schema.header_lookup``: its kind, the office's
@@ -69,12 +72,56 @@ class LocatedTable:
             lookup = {s: instead.get(k, k) for s, k in lookup.items()}
         return lookup
 
+    def township_for(self, upload: str | None) -> tuple[str | None, str]:
+        """The township a row without one takes, and where it comes from (the key of its
+        label ``source_<source>``): given at ``upload``, else the sheet's own title, else
+        what the rest of the workbook names (``inferred``); "column" when the sheet has a
+        township column (its empty cells still take the upload's or the title's township),
+        "unclear" when the workbook's sources disagree, "none" when nothing names one.
+        """
+        own = upload or self.title_township
+        if self.column_of("township") is not None:
+            return own, "column"
+        if upload:
+            return upload, "upload"
+        if self.title_township:
+            return self.title_township, "title"
+        if self.inferred is not None:
+            if self.inferred.township is None:
+                return None, "unclear"
+            return self.inferred.township, self.inferred.source
+        return None, "none"
+
+    def unclear_sources(self) -> Both | None:
+        """When the rest of the workbook names townships that disagree, its sources (for
+        the message of a row without a township), else None."""
+        if self.inferred is None or self.inferred.township is not None:
+            return None
+        return self.inferred.sources
+
     def column_of(self, key: str) -> int | None:
         """The column index holding field ``key``, or None when the sheet lacks it."""
         for c, k in self.columns.items():
             if k == key:
                 return c
         return None
+
+
+@dataclass(frozen=True)
+class InferredTownship:
+    """The township the rest of a workbook names, for a sheet that names none.
+
+    Attributes
+    ----------
+    township : the one township every source names, or None when they disagree.
+    source : where it comes from when there is one source kind ("sheet_title",
+        "sheet_column", "file_name"; "workbook" for several that agree).
+    sources : every source with what it names, as a message says it (both languages).
+    """
+
+    township: str | None
+    source: str
+    sources: Both
 
 
 @dataclass

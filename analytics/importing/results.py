@@ -12,6 +12,7 @@ bulk path (analytics/importing/bulk.py) alike: whether a report may be written
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -206,6 +207,10 @@ class FileReport:
     # ``parsed``, and a ``summary`` drops them: their counts ("loaded", "rejected",
     # "skipped") are here.
     totals: dict[str, int] | None = None
+    # The date the data is as of, and where it was read ("title", "file_name"; "" when
+    # nothing gives one): analytics/importing/workbook.py ``data_date``.
+    data_date: dt.date | None = None
+    data_date_source: str = ""
 
     @property
     def code(self) -> int:

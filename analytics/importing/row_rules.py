@@ -37,6 +37,7 @@ SEVERITY: dict[str, str] = {
     "E_REQUIRED": ERROR,
     "E_NO_COLUMN": ERROR,
     "E_NO_TOWNSHIP": ERROR,
+    "E_TOWNSHIP_UNCLEAR": ERROR,
     "E_POSITIVE_INT": ERROR,
     "E_NONNEG_INT": ERROR,
     "E_POSITIVE_NUMBER": ERROR,
@@ -112,7 +113,9 @@ class Sheet:
     table : the table kind (``schema.TABLES``).
     fields : the field keys the sheet has a column for.
     township : the township a row without one takes (given at upload, else named in the
-        title), or None.
+        title or by the rest of the workbook), or None.
+    unclear : when the rest of the workbook names townships that disagree, its sources
+        (both languages) for the message of a row without a township, else None.
     headers : field key -> its column as the report names it ("M 脱贫属性"), for a message
         that names another cell than the one it is reported on.
     """
@@ -120,6 +123,7 @@ class Sheet:
     table: schema.Table
     fields: frozenset[str]
     township: str | None
+    unclear: Both | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -197,11 +201,14 @@ def _required_sql(sheet: Sheet) -> list[str]:
     return [f'"{key}" IS NULL' for key in REQUIRED[sheet.table.key] if key in sheet.fields]
 
 
-# E_NO_TOWNSHIP: a row without a township takes the sheet's; without either, an error.
+# E_NO_TOWNSHIP: a row without a township takes the sheet's; without either, an error
+# (E_TOWNSHIP_UNCLEAR, naming them, when the workbook's sources disagree).
 def _township_check(row: Row, sheet: Sheet) -> Iterator[Finding]:
     if not row.values.get("township"):
         if sheet.township:
             row.values["township"] = sheet.township
+        elif sheet.unclear is not None:
+            yield "E_TOWNSHIP_UNCLEAR", None, "", {"sources": sheet.unclear}
         else:
             yield "E_NO_TOWNSHIP", None, "", {}
 

@@ -129,18 +129,13 @@ class Validator:
         grid, table = located.grid, located.table
         file, sheet = grid.file, grid.sheet
         colname = {c: f"{get_column_letter(c + 1)} {located.headers[c]}" for c in located.columns}
-        township_col = located.column_of("township")
-        file_township = self.township or located.title_township
-        township_source = (
-            "column"
-            if township_col is not None
-            else ("upload" if self.township else ("title" if file_township else "none"))
-        )
+        file_township, township_source = located.township_for(self.township)
         rule_sheet = row_rules.Sheet(
             table,
             frozenset(located.columns.values()),
             file_township,
-            headers={k: colname[c] for c, k in located.columns.items()},
+            located.unclear_sources(),
+            {k: colname[c] for c, k in located.columns.items()},
         )
         sheet_problems = [
             problem(file, sheet, None, h, h, "W_DUPLICATE_COLUMN")

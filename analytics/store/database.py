@@ -32,8 +32,8 @@ from analytics.importing.results import PROBLEM_COLUMNS
 from analytics.store.restoring import remove_stale_temporaries
 
 SCHEMA_VERSION = 4  # 2: sessions, login_failures, setup_token; 3: batch_columns, batch_units,
-# header_spellings, search_misses; 4: households.household_type and first_identified (a
-# column added to a table later is added in place: Store.migrate)
+# header_spellings, search_misses; 4: batches.data_date, households.household_type and
+# first_identified (a column added to a table later is added in place: Store.migrate)
 
 DATA_TABLES = tuple(schema.TABLES)
 # Tables of what a batch brought besides its rows, deleted with it.
@@ -124,7 +124,8 @@ def _ddl() -> list[str]:
             batch_id BIGINT PRIMARY KEY, round VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
             sha256 VARCHAR NOT NULL, imported_at TIMESTAMP NOT NULL, imported_by VARCHAR,
             townships VARCHAR, tables VARCHAR, rows_loaded BIGINT, rows_rejected BIGINT,
-            rows_skipped BIGINT, warnings BIGINT, is_demo BOOLEAN DEFAULT FALSE)""",
+            rows_skipped BIGINT, warnings BIGINT, is_demo BOOLEAN DEFAULT FALSE,
+            data_date DATE)""",
         """CREATE TABLE IF NOT EXISTS quarantine (
             batch_id BIGINT, round VARCHAR, table_name VARCHAR, source_sheet VARCHAR,
             source_row BIGINT, reasons VARCHAR, raw VARCHAR)""",
@@ -155,7 +156,7 @@ def _ddl() -> list[str]:
 
 # Columns added to a table after databases with that table existed: table -> (column, type).
 # A data table's fields (schema.table_columns) are added the same way (``_add_columns``).
-_ADDED_COLUMNS: dict[str, list[tuple[str, str]]] = {}
+_ADDED_COLUMNS: dict[str, list[tuple[str, str]]] = {"batches": [("data_date", "DATE")]}
 
 
 def _add_columns(cur: duckdb.DuckDBPyConnection) -> None:
@@ -563,6 +564,7 @@ class Store:
         is_demo: bool = False,
         staged: Store.Staged | None = None,
         headers: dict[str, dict[str, str]] | None = None,
+        data_date: dt.date | None = None,
     ) -> int:
         """Writes one batch inside the caller's transaction (``with store.write() as cur``).
 
@@ -574,6 +576,7 @@ class Store:
         rejected : table key -> rejected rows (source_sheet, source_row, raw, reasons).
         problems : the row report (columns of ``validate.Problem``).
         staged : more loadable rows, already in DuckDB (loaded after ``tables``' own).
+        data_date : the date the file's data is as of (``FileReport.data_date``), or None.
 
         Returns
         -------
@@ -595,7 +598,7 @@ class Store:
         n_rejected = sum(len(r) for r in rejected.values())
         warnings = int((problems["severity"] == "warning").sum()) if len(problems) else 0
         cur.execute(
-            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 batch_id,
                 round_name,
@@ -610,6 +613,7 @@ class Store:
                 skipped,
                 warnings,
                 is_demo,
+                data_date,
             ],
         )
         if staged and staged.rows:
