@@ -76,6 +76,20 @@ def test_a_township_named_in_the_households_title_applies_to_the_sheets_that_nam
     }
 
 
+def test_a_sheet_whose_township_column_is_empty_takes_the_workbooks_township():
+    """The template's 易地扶贫搬迁 sheet has a 乡镇 column the clerk left empty."""
+    relocation = [
+        list(RELOCATION_HEADER),
+        relocation_row("H001", "孔兴村", "小湾安置点", "集中安置", 4, 90, township=None),
+        relocation_row("H002", "孔兴村", "小湾安置点", "集中安置", 3, 70, township=None),
+    ]
+    data = workbook_bytes({"户信息": (HOUSEHOLDS, []), "易地扶贫搬迁": (relocation, [])})
+    report = inspect("2017年动态管理.xlsx", data)
+    assert _sheet_townships(report)["易地扶贫搬迁"] == ["诗礼乡", "诗礼乡"]
+    assert [s.township_source for s in report.sheets] == ["title", "sheet_title"]
+    assert report.problems == []
+
+
 def test_a_township_column_of_another_sheet_applies_to_the_sheets_that_name_none():
     meetings = [list(MEETING_HEADER), meeting_row("孔兴村", "孔兴组", 12, township="诗礼乡")]
     data = workbook_bytes({"会议": (meetings, []), "村基本情况": (VILLAGES, [])})

@@ -75,12 +75,13 @@ class LocatedTable:
     def township_for(self, upload: str | None) -> tuple[str | None, str]:
         """The township a row without one takes, and where it comes from (the key of its
         label ``source_<source>``): given at ``upload``, else the sheet's own title, else
-        what the rest of the workbook names (``inferred``); "column" when the sheet has a
-        township column (its empty cells still take the upload's or the title's township),
-        "unclear" when the workbook's sources disagree, "none" when nothing names one.
+        what the rest of the workbook names (``inferred``, for a sheet whose 乡(镇) column
+        is empty or missing); "column" when the sheet's township column names some (its
+        empty cells still take the upload's or the title's township), "unclear" when the
+        workbook's sources disagree, "none" when nothing names one.
         """
         own = upload or self.title_township
-        if self.column_of("township") is not None:
+        if self.column_of("township") is not None and (own or self.inferred is None):
             return own, "column"
         if upload:
             return upload, "upload"

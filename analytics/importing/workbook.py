@@ -98,9 +98,10 @@ def _column_townships(t: LocatedTable, c: int) -> list[str]:
 
 
 def settle(file_name: str, tables: Sequence[LocatedTable]) -> None:
-    """Gives each sheet of a workbook that names no township (no 乡(镇) column, none in its
-    title) what the rest of the workbook names (``LocatedTable.inferred``): another sheet's
-    title, another sheet's 乡(镇) column, the file name (``name_township``).
+    """Gives each sheet of a workbook that names no township (none in its title, its 乡(镇)
+    column missing or empty) what the rest of the workbook names
+    (``LocatedTable.inferred``): another sheet's title, another sheet's 乡(镇) column, the
+    file name (``name_township``).
 
     When they all name one township, that one, with where it comes from ("sheet_title",
     "sheet_column", "file_name", or "workbook" for several kinds); when they name several,
@@ -109,18 +110,20 @@ def settle(file_name: str, tables: Sequence[LocatedTable]) -> None:
     (``LocatedTable.township_for``).
     """
     sources: list[tuple[list[str], str, Both]] = []
+    names_none: list[LocatedTable] = []
     for t in tables:
         sheet = t.grid.sheet
         if t.title_township:
             said = texts("msg_src_sheet_title", sheet=sheet, township=t.title_township)
             sources.append(([t.title_township], "sheet_title", said))
         c = t.column_of("township")
-        if c is not None:
-            names = _column_townships(t, c)
-            if names:
-                shown = "、".join(names[:_SHOWN_NAMES]) + ("…" if len(names) > _SHOWN_NAMES else "")
-                said = texts("msg_src_sheet_column", sheet=sheet, township=shown)
-                sources.append((names, "sheet_column", said))
+        names = _column_townships(t, c) if c is not None else []
+        if not t.title_township and not names:
+            names_none.append(t)
+        if names:
+            shown = "、".join(names[:_SHOWN_NAMES]) + ("…" if len(names) > _SHOWN_NAMES else "")
+            said = texts("msg_src_sheet_column", sheet=sheet, township=shown)
+            sources.append((names, "sheet_column", said))
     named = name_township(file_name)
     if named:
         sources.append(([named], "file_name", texts("msg_src_file_name", township=named)))
@@ -135,6 +138,5 @@ def settle(file_name: str, tables: Sequence[LocatedTable]) -> None:
         if len(townships) == 1
         else InferredTownship(None, "unclear", said)
     )
-    for t in tables:
-        if t.column_of("township") is None and not t.title_township:
-            t.inferred = inferred
+    for t in names_none:
+        t.inferred = inferred
