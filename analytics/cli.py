@@ -155,6 +155,8 @@ def _err(*parts: object) -> None:
 
 def _print_report(report: ingest.FileReport) -> None:
     _err(f"== {report.file}: {report.status} ({report.message_en or report.message})")
+    if report.data_date is not None:
+        _err(f"  data as of {report.data_date.isoformat()} (from the {report.data_date_source})")
     for s in report.sheets:
         if s.table is None:
             _err(f"  sheet {s.sheet}: not recognised: {s.note_en}")

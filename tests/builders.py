@@ -361,3 +361,119 @@ def registry_workbook(
         ("村基本情况", VILLAGE_HEADER, villages),
     )
     return workbook_bytes({name: ([header, *rows], ()) for name, header, rows in parts if rows})
+
+
+# ------------------------------- the national system's person list (人口明细, 2016-2020)
+# ../shared/DOMAIN.md "What offices really export": two title rows, the header on row 3.
+PERSON_LIST_TITLE = "凤庆县贫困人口明细"
+PERSON_LIST_EXPORTED = "导出时间：2019-12-31"
+PERSON_LIST_HEADER = (
+    "序号",  # A
+    "县(市、区、旗)",  # B
+    "乡(镇)",  # C
+    "行政村",  # D
+    "自然村",  # E
+    "户编号",  # F
+    "人编号",  # G
+    "姓名",  # H
+    "证件号码",  # I
+    "人数",  # J
+    "与户主关系",  # K
+    "民族",  # L
+    "文化程度",  # M
+    "在校生状况",  # N
+    "健康状况",  # O
+    "劳动技能",  # P
+    "务工时间（月）",  # Q
+    "是否参加大病保险",  # R
+    "脱贫属性",  # S
+    "贫困户属性",  # T
+    "致贫原因1",  # U
+    "危房户",  # V
+    "是否解决安全饮用水",  # W
+    "人均纯收入",  # X
+    "首次识别时间",  # Y
+    "户类型",  # Z
+)
+_PERSON_FIELDS = (
+    "seq",
+    "county",
+    "township",
+    "village",
+    "group",
+    "hid",
+    "pid",
+    "name",
+    "id_number",
+    "size",
+    "relation",
+    "ethnicity",
+    "education",
+    "school",
+    "health",
+    "labour",
+    "work_months",
+    "insured",
+    "state",
+    "attribute",
+    "cause",
+    "unsafe_house",
+    "safe_water",
+    "income",
+    "first_identified",
+    "household_type",
+)
+
+
+def person_row(n: int, **overrides: object) -> list[object]:
+    """One row under ``PERSON_LIST_HEADER``: the 户主 of household ``53092110300100nn`` of
+    孔兴村, alone in it (人数 1), 未脱贫 (户类型 贫困户), first identified 201403.
+
+    Keyword names are those of ``_PERSON_FIELDS`` (``state=None`` leaves 脱贫属性 empty).
+    """
+    hid = f"530921103001{n:04d}"
+    row: dict[str, object] = {
+        "seq": n,
+        "county": "凤庆县",
+        "township": "诗礼乡",
+        "village": "孔兴村",
+        "group": "孔兴组",
+        "hid": hid,
+        "pid": f"{hid}01",
+        "name": f"张{n}",
+        "id_number": make_id(n % 1000),
+        "size": 1,
+        "relation": "户主",
+        "ethnicity": "汉族",
+        "education": "小学",
+        "school": None,
+        "health": "健康",
+        "labour": "普通劳动力",
+        "work_months": 0,
+        "insured": "是",
+        "state": "未脱贫",
+        "attribute": "一般贫困户",
+        "cause": "缺资金",
+        "unsafe_house": "否",
+        "safe_water": "是",
+        "income": 3200,
+        "first_identified": 201403,
+        "household_type": "贫困户",
+    }
+    unknown = set(overrides) - set(row)
+    if unknown:
+        raise KeyError(f"unknown person fields: {sorted(unknown)}")
+    row.update(overrides)
+    return [row[k] for k in _PERSON_FIELDS]
+
+
+def person_list(rows: Rows, header: Sequence[str] = PERSON_LIST_HEADER) -> list[list[object]]:
+    """A person list as the national system exports it: the title, the 导出时间 line, the
+    header on row 3, then ``rows``."""
+    width = len(header)
+    return [
+        [PERSON_LIST_TITLE, *[None] * (width - 1)],
+        [PERSON_LIST_EXPORTED, *[None] * (width - 1)],
+        list(header),
+        *[list(r) for r in rows],
+    ]

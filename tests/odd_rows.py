@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.builders import REGISTRY_HEADER, SURVEY_DAY, make_id, registry_row
+from tests.builders import (
+    PERSON_LIST_HEADER,
+    REGISTRY_HEADER,
+    SURVEY_DAY,
+    make_id,
+    person_row,
+    registry_row,
+)
 
 HEADER = ["序号", *REGISTRY_HEADER, "备注"]
 N_PLAIN = 400
@@ -68,6 +75,62 @@ def household_rows(text_cells: bool = False) -> list[list[object]]:
     return rows
 
 
+# A household-level copy of the national person list (one row per household: no 人编号, no
+# 与户主关系) with an explicit 动态管理结果 beside 脱贫属性 and 户类型.
+EXPORT_HEADER = [
+    *(h for h in PERSON_LIST_HEADER if h not in ("人编号", "与户主关系")),
+    "动态管理结果",
+]
+_STATES = (("未脱贫", "贫困户"), ("已脱贫", "脱贫户"), ("预脱贫", "贫困户"), ("返贫", "脱贫户"))
+_MONTHS = (201403, 201512.0, "2016-09", "2017年3月", "201811")
+
+
+def _export_row(n: int, adjustment: object = None, **kw: object) -> list[object]:
+    state, kind = _STATES[n % len(_STATES)]
+    kw.setdefault("state", state)
+    kw.setdefault("household_type", kind)
+    kw.setdefault("size", 1 + n % 6)
+    kw.setdefault("income", 2800 + n * 3.5)
+    kw.setdefault("first_identified", _MONTHS[n % len(_MONTHS)])
+    kw.setdefault("id_number", make_id(n % 1000, birth=f"19{50 + n % 40:02d}0{1 + n % 9}1{n % 9}"))
+    row = person_row(n, **kw)
+    return [*(v for i, v in enumerate(row) if i not in (6, 10)), adjustment]
+
+
+def _wrong_check(id_number: str) -> str:
+    """An ID number with a check character that is not its own."""
+    return id_number[:17] + ("1" if id_number[17] != "1" else "2")
+
+
+def export_rows(text_cells: bool = False) -> list[list[object]]:
+    """Header (``EXPORT_HEADER``, on row 1), then plain rows with odd ones among them: the
+    registry state from 脱贫属性 and 户类型, implied and explicit adjustments, months, ID
+    columns holding disability certificate numbers, 无 / — as empty cells."""
+    rows: list[list[object]] = [list(EXPORT_HEADER)]
+    odd: dict[int, list[list[object]]] = {
+        3: [_export_row(1001, state=None, household_type="一般农户")],  # state from 户类型
+        7: [_export_row(1002, state="未脱贫", household_type="脱贫户")],  # disagree
+        11: [_export_row(1003, state="预脱贫", household_type=None)],  # 户类型 blank
+        15: [_export_row(1004, "剔除", state="返贫")],  # explicit adjustment wins
+        19: [_export_row(1005, "拟退出", state="预脱贫")],  # agrees with the implied one
+        23: [_export_row(1006, state=None, household_type=None)],  # an error: no state
+        27: [_export_row(1007, first_identified="2014年13月")],  # no such month
+        31: [_export_row(1008, id_number=make_id(8) + "42")],  # a disability certificate
+        35: [_export_row(1009, id_number=_wrong_check(make_id(9)) + "42")],  # its ID is wrong
+        39: [_export_row(1010, group="/", income="无", first_identified="—", attribute="——")],
+        43: [_export_row(1011, household_type="普通农户", state="已脱贫")],  # disagree
+        47: [_export_row(1012, state="拟脱贫", household_type="脱贫户")],  # disagree, implied
+        51: [_export_row(1013, "新增", state="未脱贫")],  # contradiction (warning)
+        55: [_export_row(1014, household_type="返贫")],  # 户类型 naming an adjustment too
+    }
+    for i in range(1, N_PLAIN + 1):
+        rows.extend(odd.get(i, []))
+        rows.append(_export_row(i))
+    if text_cells:
+        rows = [[_text(v) for v in r] for r in rows]
+    return rows
+
+
 def _text(v: object) -> object:
     if v is None:
         return None
@@ -80,4 +143,4 @@ def _text(v: object) -> object:
     return str(v)
 
 
-__all__ = ["HEADER", "N_PLAIN", "SURVEY_DAY", "household_rows"]
+__all__ = ["EXPORT_HEADER", "HEADER", "N_PLAIN", "SURVEY_DAY", "export_rows", "household_rows"]

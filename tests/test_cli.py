@@ -20,7 +20,7 @@ import pytest
 
 from analytics.domain.settings import Settings
 from analytics.store.database import Store
-from tests.builders import relocation_row, survey_row, survey_workbook
+from tests.builders import relocation_row, survey_row, survey_workbook, workbook_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE, JULY = "2017年6月核查", "2017年7月动态"
@@ -110,6 +110,25 @@ def test_ingest_of_a_file_with_an_error_row_exits_1_and_names_row_and_rule(db, f
     assert "bad.xlsx: refused" in p.stderr
     assert re.search(r"E_POSITIVE_INT .*row 3\b", p.stderr), p.stderr
     assert metrics_json(db, "--by", "township") == []  # nothing was loaded
+
+
+def test_ingest_names_the_township_sources_that_disagree_and_the_data_date(db, tmp_path):
+    """The households sheet's title says 诗礼乡, the file name 勐佑镇: the relocation sheet,
+    which names none, cannot take either; the file name's date is the data date."""
+    households = [
+        ["凤庆县诗礼乡2017年户信息表", None, None, None],
+        ["户编号", "行政村", "家庭人口数", "建档立卡状态"],
+        ["H001", "孔兴村", 4, "未脱贫"],
+    ]
+    relocation = [["户编号", "迁出村", "安置点", "安置方式", "搬迁人口", "住房面积"]]
+    relocation.append(["H001", "孔兴村", "小湾安置点", "集中安置", 4, 90])
+    path = tmp_path / "勐佑镇户信息_20170713.xlsx"
+    path.write_bytes(workbook_bytes({"户信息": (households, []), "搬迁": (relocation, [])}))
+    p = ingest(db, JULY, path)
+    assert p.returncode == 1
+    assert "data as of 2017-07-13 (from the file_name)" in p.stderr
+    assert re.search(r"E_TOWNSHIP_UNCLEAR .*搬迁 / row 2\b", p.stderr), p.stderr
+    assert "title of sheet '户信息': 诗礼乡; file name: 勐佑镇" in p.stderr
 
 
 def test_ingest_with_allow_partial_exits_0_and_loads_the_valid_rows(db, files):

@@ -18,7 +18,7 @@ from analytics.domain import config, schema
 from analytics.importing import columns, guard, locate, results, sheets, skips, validate
 from analytics.importing.values import clean_text, parse_number
 from tests.builders import HOUSEHOLD_HEADER, household, workbook_bytes, xlsx_bytes
-from tests.odd_rows import household_rows
+from tests.odd_rows import export_rows, household_rows
 
 
 def _parse_both(data: bytes, name: str = "户信息.xlsx", township: str | None = None):
@@ -55,6 +55,34 @@ def test_the_same_register_as_csv_text_parses_the_same_both_ways():
         buf.write(",".join("" if v is None else str(v) for v in r) + "\r\n")
     [(fast, slow)] = _parse_both(buf.getvalue().encode(), "户信息.csv")
     _same(fast, slow)
+
+
+@pytest.mark.parametrize("text_cells", [False, True])
+def test_a_national_export_with_every_quirk_parses_the_same_both_ways(text_cells):
+    """脱贫属性 and 户类型 (W_STATE_DISAGREE), implied and explicit adjustments
+    (W_IMPLIED_ADJUSTMENT), months, disability certificate numbers, 无 / — as empty."""
+    [(fast, slow)] = _parse_both(xlsx_bytes(export_rows(text_cells)), township="诗礼乡")
+    _same(fast, slow)
+    codes = {p.code for p in fast.problems}
+    assert {"W_STATE_DISAGREE", "W_IMPLIED_ADJUSTMENT", "W_MONTH", "E_REQUIRED"} <= codes
+    assert {r["adjustment"] for r in slow.rows} == {
+        None,
+        "exit_proposed",
+        "relapse",
+        "removed",
+        "new",
+    }
+    assert not {r["registry_state"] for r in slow.rows} - {
+        "remaining_poor",
+        "exited",
+        "nonregistered",
+    }
+    assert not {r["household_type"] for r in slow.rows} - {
+        "remaining_poor",
+        "exited",
+        "nonregistered",
+        None,
+    }
 
 
 def test_sheets_of_one_file_share_the_household_ids_both_ways():

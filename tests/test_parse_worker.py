@@ -10,6 +10,8 @@ worker each of them aborts the process that parses it ("memory allocation of
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -106,6 +108,21 @@ def test_the_worker_answers_what_the_parser_in_this_process_finds():
             (p.skipped, p.headers, p.township_source) for p in here.parsed
         ]
         assert there.loaded == 1 and there.rejected == 2
+
+
+def test_the_worker_answers_the_data_date_the_parser_finds():
+    rows = [["凤庆县诗礼乡户信息"], ["导出时间：2019-12-31"], HOUSEHOLD_HEADER, household(1)]
+    cases = [
+        ("a_20200105.xlsx", xlsx_bytes(rows), (dt.date(2019, 12, 31), "title")),
+        ("b_20200105.csv", csv_bytes(rows[2:]), (dt.date(2020, 1, 5), "file_name")),
+    ]
+    for name, data, expected in cases:
+        there = ingest.inspect_file(name, data, "诗礼乡")
+        here = ingest.parse_file(
+            ingest.FileReport(file=name, sha256=there.sha256), data, "诗礼乡", config.Limits()
+        )
+        assert (there.data_date, there.data_date_source) == expected
+        assert (here.data_date, here.data_date_source) == expected
 
 
 def test_the_dashboard_survives_each_hostile_file_chosen_in_the_uploader(tmp_path, monkeypatch):

@@ -20,8 +20,11 @@ MEMBERS = schema.Table(
     signatures=(frozenset({"household_id"}),),
 )
 MEMBER_SHEET = schema.Shape("member", "成员表", {"姓名": "member_name"})
-# On a made-up monitoring export 户类型 is no registry state, and 姓名 is nobody's.
-MONITORING = schema.Shape("monitoring", "监测对象", {"户类型": None, "姓名": None})
+# On a made-up monitoring export 户类型 is no registry state, and 姓名 is nobody's; nor is
+# 农户类别, an office's own spelling of the registry state.
+MONITORING = schema.Shape(
+    "monitoring", "监测对象", {"户类型": None, "姓名": None, "农户类别": None}
+)
 
 
 def test_a_header_means_the_field_its_sheets_shape_says():
@@ -32,10 +35,10 @@ def test_a_header_means_the_field_its_sheets_shape_says():
 
 def test_a_shape_can_say_a_header_means_no_field_whatever_the_office_confirmed():
     households = schema.TABLES["households"]
-    office = {"户类型": "registry_state"}
+    office = {"农户类别": "registry_state"}
     lookup = schema.header_lookup(households, office, MONITORING)
-    assert "户类型" not in lookup and "姓名" not in lookup
-    assert schema.header_lookup(households, office)["户类型"] == "registry_state"
+    assert "农户类别" not in lookup and "户类型" not in lookup and "姓名" not in lookup
+    assert schema.header_lookup(households, office)["农户类别"] == "registry_state"
 
 
 def test_a_shape_names_no_field_of_another_table():

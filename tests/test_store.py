@@ -118,6 +118,43 @@ def test_a_new_file_gets_the_schema_and_reopening_keeps_the_data(tmp_path):
     again.close()
 
 
+def test_a_database_made_before_the_national_exports_gains_their_columns_in_place(tmp_path):
+    """A database of schema version 3 (no batches.data_date, no households.household_type
+    or first_identified) opens with those columns added, its rows and figures kept."""
+    path = tmp_path / "v3.duckdb"
+    old = Store(path)
+    assert load(old, JIA, name="jia.xlsx").status == "loaded"
+    with old.write() as cur:  # as version 3 made it
+        cur.execute("ALTER TABLE batches DROP COLUMN data_date")
+        cur.execute("ALTER TABLE households DROP COLUMN household_type")
+        cur.execute("ALTER TABLE households DROP COLUMN first_identified")
+    old.close()
+    again = Store(path)
+    try:
+        cur = again.cursor()
+        columns = {
+            (t, c)
+            for t, c in cur.execute(
+                "SELECT table_name, column_name FROM duckdb_columns() "
+                "WHERE table_name IN ('batches', 'households')"
+            ).fetchall()
+        }
+        assert {
+            ("batches", "data_date"),
+            ("households", "household_type"),
+            ("households", "first_identified"),
+        } <= columns
+        county = queries.metrics_frame(again, ROUND, "county").iloc[0]
+        assert (county["households_total"], county["persons_total"]) == (3, 12)
+        assert cur.execute("SELECT data_date FROM batches").fetchall() == [(None,)]
+        report = load(again, YI, name="乙村_20170713.xlsx")
+        assert report.status == "loaded"
+        dated = cur.execute("SELECT data_date FROM batches WHERE file_name = '乙村_20170713.xlsx'")
+        assert dated.fetchall() == [(dt.date(2017, 7, 13),)]
+    finally:
+        again.close()
+
+
 def test_a_loaded_file_is_one_batch_with_its_counts(store):
     report = load(store, JIA, name="jia.xlsx")
     assert (report.status, report.code, report.loaded, report.rejected) == ("loaded", 0, 4, 0)

@@ -4,7 +4,11 @@ An 18-character number is 6 digits of region code, 8 of birth date (YYYYMMDD), 3
 sequence and a check character: ISO 7064 MOD 11-2 over the first 17 digits, weights
 ``WEIGHTS``, remainder 0-10 -> ``CHECK_CHARS``. Numbers issued before 1999 have 15 digits
 (a 2-digit year, no check character). Excel keeps 15 significant digits of a number, so an
-ID number typed into a number cell has lost its last digits for good.
+ID number typed into a number cell has lost its last digits for good. The national exports'
+证件号码 column may hold a disability certificate number (残疾人证号) instead: the holder's
+18-character ID number, then the disability category (1-7) and grade (1-4), 20 characters,
+on some cards with two more characters (22); it is valid when its ID number is, and is kept
+whole (``DISABILITY``, ``disability``).
 
 The check is written once here, in three forms side by side: ``problems`` (Python, the
 reference: what is wrong with one number), ``valid_rows`` (numpy, a whole column at a time)
@@ -31,6 +35,9 @@ LEGACY_LENGTH = 15
 SHAPE = re.compile(r"\d{17}[\dX]|\d{15}")
 _SHAPE18 = re.compile(r"\d{17}[\dX]")
 _SHAPE15 = re.compile(r"\d{15}")
+# A disability certificate number: an 18-character ID number, category 1-7, grade 1-4, and
+# on some cards two more letters or digits (../shared/DOMAIN.md "What offices really export").
+DISABILITY = re.compile(r"(\d{17}[\dX])([1-7])([1-4])(?:[0-9A-Z]{2})?")
 # A number cell written out as text by a CSV export ("5.30921E+17"): its digits are lost.
 SCIENTIFIC = re.compile(r"\d(\.\d+)?E\+?\d+")
 
@@ -76,11 +83,14 @@ def problems(value: str, *, stored_as_number: bool = False) -> list[tuple[str, d
     Returns
     -------
     ``W_ID_AS_NUMBER`` alone for a number cell or scientific notation; else for 18
-    characters ``W_ID_CHECK`` (field ``expected``) and ``W_ID_BIRTH``; for 15 digits
-    ``W_ID_LEGACY15``; for anything else ``W_ID_LENGTH`` (field ``length``).
+    characters ``W_ID_CHECK`` (field ``expected``) and ``W_ID_BIRTH``; for a disability
+    certificate number (``DISABILITY``, 20 or 22 characters) those of its first 18; for 15
+    digits ``W_ID_LEGACY15``; for anything else ``W_ID_LENGTH`` (field ``length``).
     """
     if stored_as_number or SCIENTIFIC.fullmatch(value):
         return [(AS_NUMBER, {})]
+    if len(value) > LENGTH and DISABILITY.fullmatch(value):
+        return problems(value[:LENGTH])
     if _SHAPE18.fullmatch(value):
         found: list[tuple[str, dict[str, object]]] = []
         expected = check_char(value[:17])
@@ -94,6 +104,13 @@ def problems(value: str, *, stored_as_number: bool = False) -> list[tuple[str, d
     if _SHAPE15.fullmatch(value):
         return [(LEGACY15, {})]
     return [(BAD_LENGTH, {"length": len(value)})]
+
+
+def disability(value: str) -> tuple[int, int] | None:
+    """The disability category (1-7) and grade (1-4) a disability certificate number in an
+    ID column holds (``DISABILITY``), or None for any other value (an ID number)."""
+    m = DISABILITY.fullmatch(value)
+    return (int(m.group(2)), int(m.group(3))) if m else None
 
 
 # ------------------------------------------------------------------ numpy form

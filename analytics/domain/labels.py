@@ -241,6 +241,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "source_upload": ("上传时指定", "given at upload"),
     "source_title": ("标题", "title"),
     "source_none": ("无", "none"),
+    "source_sheet_title": ("另一工作表的标题", "another sheet's title"),
+    "source_sheet_column": ("另一工作表的乡镇列", "another sheet's township column"),
+    "source_file_name": ("文件名", "file name"),
+    "source_workbook": ("工作簿中其他表和文件名", "the rest of the workbook"),
+    "source_unclear": ("来源不一致", "sources disagree"),
     # units
     "township": ("乡镇", "Township"),
     "village": ("行政村", "Village"),
@@ -765,6 +770,21 @@ IMPORTER_MESSAGES: dict[str, tuple[str, str]] = {
         "no township: the township is empty (or there is no such column), none in the title,"
         " none given at upload",
     ),
+    "msg_E_TOWNSHIP_UNCLEAR": (
+        "无法确定乡镇：本表没有乡镇，工作簿中其他来源所写的乡镇不一致（{sources}），请在上传时指定乡镇",
+        "no township: this sheet names none, and the rest of the workbook names different "
+        "townships ({sources}); give the township at upload",
+    ),
+    # the sources of a township a sheet takes from the rest of its workbook ({sources})
+    "msg_src_sheet_title": (
+        "工作表“{sheet}”的标题：{township}",
+        "title of sheet '{sheet}': {township}",
+    ),
+    "msg_src_sheet_column": (
+        "工作表“{sheet}”的乡镇列：{township}",
+        "township column of sheet '{sheet}': {township}",
+    ),
+    "msg_src_file_name": ("文件名：{township}", "file name: {township}"),
     "msg_E_POSITIVE_INT": (
         "“{field}”应为正整数，实际为“{value}”",
         "'{field}' must be a positive whole number, got '{value}'",
@@ -802,6 +822,10 @@ IMPORTER_MESSAGES: dict[str, tuple[str, str]] = {
         "“{field}”不是可识别的日期：“{value}”，按空值处理",
         "'{field}' is not a recognisable date: '{value}'; kept as empty",
     ),
+    "msg_W_MONTH": (
+        "“{field}”不是可识别的年月（如 201403、2014-03、2014年3月）：“{value}”，按空值处理",
+        "'{field}' is not a recognisable month (such as 201403, 2014-03): '{value}'; kept as empty",
+    ),
     "msg_W_YESNO": (
         "“{field}”应为是/否：“{value}”，按空值处理",
         "'{field}' should be yes/no: '{value}'; kept as empty",
@@ -835,6 +859,16 @@ IMPORTER_MESSAGES: dict[str, tuple[str, str]] = {
     "msg_W_CONTRADICTION": (
         "“{outcome}”与建档立卡状态“{state}”矛盾：{why}",
         "'{outcome}' contradicts registry state '{state}': {why}",
+    ),
+    "msg_W_STATE_DISAGREE": (
+        "{type_header}“{value}”与{state_header}“{state}”不一致，以{state_header}为准",
+        "{type_header} '{value}' disagrees with {state_header} '{state}'; {state_header} is kept",
+    ),
+    "msg_W_IMPLIED_ADJUSTMENT": (
+        "{state_header}意味着动态管理结果“{implied}”，但{adjustment_header}为“{value}”，"
+        "以{adjustment_header}为准",
+        "{state_header} implies the adjustment '{implied}' but {adjustment_header} says "
+        "'{value}'; {adjustment_header} is kept",
     ),
     "msg_W_DUPLICATE_COLUMN": (
         "列“{value}”与前面的列重复，已忽略",

@@ -13,11 +13,12 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 # Value kinds a field can hold; validate.py has one parser per kind.
-TEXT, INT, NUMBER, DATE, YESNO, STATE, ADJUSTMENT, FINDING, ID_NUMBER = (
+TEXT, INT, NUMBER, DATE, MONTH, YESNO, STATE, ADJUSTMENT, FINDING, ID_NUMBER = (
     "text",
     "int",
     "number",
     "date",
+    "month",  # a calendar month (YYYYMM in the national exports), stored as its first day
     "yesno",
     "state",
     "adjustment",
@@ -36,12 +37,15 @@ class Field:
     header : the Chinese header a template uses.
     kind : one of the value kinds above.
     synonyms : other header spellings seen in county files (compared after ``header_key``).
+    in_template : whether the blank template (analytics/output/template.py) has a column
+        for it (not for a field only the national exports hold beside another: 户类型).
     """
 
     key: str
     header: str
     kind: str = TEXT
     synonyms: tuple[str, ...] = ()
+    in_template: bool = True
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,11 @@ class Table:
 
     ``signatures`` are alternative sets of field keys; a sheet is this table when its
     header holds every key of at least one set. ``forbidden`` keys rule it out (a sheet
-    with 户编号 is never the village table).
+    with 户编号 is never the village table). ``stand_ins`` maps a field to the field whose
+    column it is read from on a sheet without a column of its own (the registry state from
+    户类型 where a sheet has neither 脱贫属性 nor 建档立卡状态). ``implied`` maps a field to
+    the fields its values may also name (a 脱贫属性 of 预脱贫 names an adjustment too): its
+    column counts as theirs where the sheet has none (``results.FileReport.columns``).
     """
 
     key: str
@@ -59,6 +67,8 @@ class Table:
     signatures: tuple[frozenset[str], ...]
     forbidden: frozenset[str] = frozenset()
     priority: int = 0
+    stand_ins: Mapping[str, str] = field(default_factory=dict)
+    implied: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     by_key: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -111,7 +121,11 @@ HOUSEHOLDS = Table(
         VILLAGE,
         GROUP,
         Field("household_size", "家庭人口数", INT, ("人口数", "家庭人口", "人数", "家庭人数")),
-        Field("registry_state", "建档立卡状态", STATE, ("贫困户状态", "脱贫状态", "户类型")),
+        # 脱贫属性: the national 2016-2020 exports (DOMAIN.md "What offices really export")
+        Field("registry_state", "建档立卡状态", STATE, ("脱贫属性", "贫困户状态", "脱贫状态")),
+        # 户类型 (脱贫户 / 一般农户): the registry state where a sheet has no 脱贫属性 (the
+        # table's stand_ins); beside one, a second opinion the importer compares with it
+        Field("household_type", "户类型", STATE, (), in_template=False),
         Field("poverty_attribute", "贫困户属性", TEXT, ("贫困属性",)),
         Field("main_cause", "主要致贫原因", TEXT, ("致贫原因",)),
         Field("income_per_capita", "人均纯收入", NUMBER, ("家庭人均纯收入", "人均收入")),
@@ -120,6 +134,7 @@ HOUSEHOLDS = Table(
         Field("medical_secure", "基本医疗有保障", YESNO, ("基本医疗",)),
         Field("housing_secure", "住房安全有保障", YESNO, ("住房安全",)),
         Field("exit_year", "脱贫年度", INT, ("脱贫年份", "脱贫时间")),
+        Field("first_identified", "首次识别时间", MONTH, ("首次识别年月",)),
         Field("adjustment", "动态管理结果", ADJUSTMENT, ("动态调整", "调整类型")),
         Field("verification", "核查结论", FINDING, ("核查结果",)),
         Field("survey_date", "调查日期", DATE, ("入户日期", "核查日期")),
@@ -132,6 +147,8 @@ HOUSEHOLDS = Table(
         frozenset({"household_id", "registry_state"}),
     ),
     priority=1,
+    stand_ins={"registry_state": "household_type"},
+    implied={"registry_state": ("adjustment",)},
 )
 
 MEETINGS = Table(
@@ -208,7 +225,16 @@ REGISTRY_STATES: dict[str, tuple[str, ...]] = {
         "非建档立卡户",
         "非建档立卡贫困户",
         "非建档立卡农户",
+        "普通农户",
     ),
+}
+# 脱贫属性 values that name a registry state and an adjustment at once (DOMAIN.md "What
+# offices really export"): a cell parses to the compound code "<state>+<adjustment>", which
+# the row rule W_IMPLIED_ADJUSTMENT (analytics/importing/row_rules.py) splits into the two
+# fields; ``split_state`` is the one reading of a compound code.
+STATES_WITH_ADJUSTMENT: dict[str, tuple[str, ...]] = {
+    "remaining_poor+exit_proposed": ("预脱贫", "拟脱贫"),
+    "exited+relapse": ("返贫",),
 }
 ADJUSTMENTS: dict[str, tuple[str, ...]] = {
     "new": ("新增", "新识别", "新增贫困户", "新纳入", "新识别贫困户"),
@@ -221,10 +247,11 @@ FINDINGS: dict[str, tuple[str, ...]] = {
     "exclusion_error": ("漏评", "漏评户", "漏识"),
     "wrongful_exit": ("错退", "错退户"),
 }
+# Cell texts that mean "nothing here" in any field (after NFKC: a full-width ／ or － is
+# already / or -); a yes/no field reads 无 as 否 (有/无, DOMAIN.md "Real workbooks").
+BLANK_WORDS = frozenset({"无", "/", "-", "--", "—", "——", "―"})
 # Spellings that mean "no change" / "correct" in an outcome column.
-NO_OUTCOME = frozenset(
-    {"", "无", "无变化", "不变", "正常", "正确", "准确", "无问题", "/", "-", "—"}
-)
+NO_OUTCOME = BLANK_WORDS | {"", "无变化", "不变", "正常", "正确", "准确", "无问题"}
 YES = frozenset({"是", "√", "✓", "✔", "有", "y", "yes", "1", "true", "对", "认可", "满意"})
 NO = frozenset(
     {"否", "×", "✗", "✘", "x", "无", "n", "no", "0", "false", "没有", "不认可", "不满意"}
@@ -256,6 +283,23 @@ GENERIC_TOWNSHIP_WORDS = frozenset(
         "城乡",
         "下乡",
     }
+)
+
+# A title line giving the date its data is as of (导出时间：2019-12-31, 数据日期：2023年12月18日):
+# the date follows the word (analytics/importing/workbook.py).
+DATA_DATE_WORDS = (
+    "数据日期",
+    "导出时间",
+    "导出日期",
+    "数据时间",
+    "统计日期",
+    "截止日期",
+    "截至日期",
+)
+DATA_DATE_PATTERN = re.compile(
+    "(?:"
+    + "|".join(DATA_DATE_WORDS)
+    + r")\s*[:：]?\s*(\d{4}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2}\s*日?|\d{8})"
 )
 
 _PARENS = re.compile(r"[（(\[【][^）)\]】]*[）)\]】]")
@@ -389,6 +433,14 @@ def propose(table: Table, header: str, taken: Collection[str] = ()) -> str | Non
     return key if score >= PROPOSAL_MIN_SIMILARITY else None
 
 
+def split_state(code: str) -> tuple[str, str | None]:
+    """A registry state code and the adjustment it names: ``"exited+relapse"`` ->
+    ``("exited", "relapse")``; a plain state -> ``(state, None)`` (``STATES_WITH_ADJUSTMENT``).
+    """
+    state, _, adjustment = code.partition("+")
+    return state, adjustment or None
+
+
 def value_lookup(codes: dict[str, tuple[str, ...]]) -> dict[str, str]:
     """Maps each spelling (and the canonical key itself) of a coded column to its key."""
     out = {k: k for k in codes}
@@ -408,6 +460,7 @@ SQL_TYPES = {
     INT: "BIGINT",
     NUMBER: "DOUBLE",
     DATE: "DATE",
+    MONTH: "DATE",
     YESNO: "BOOLEAN",
 }
 

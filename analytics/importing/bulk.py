@@ -48,7 +48,7 @@ from openpyxl.utils import get_column_letter
 from analytics.domain import config, idcard, schema
 from analytics.domain.config import Limits
 from analytics.domain.labels import Both
-from analytics.importing import columns, row_rules, validate, worker
+from analytics.importing import columns, row_rules, validate, workbook, worker
 from analytics.importing.guard import CSV_SUFFIXES, Budget
 from analytics.importing.locate import LocatedTable, locate
 from analytics.importing.results import (
@@ -145,8 +145,11 @@ def _plan(path: Path, name: str, spellings: schema.Spellings) -> _Plan:
             var=config.BULK_MAX_ENV,
         )
     if path.suffix.lower() == ".parquet":
-        return _plan_parquet(path, name, spellings)
-    return _plan_csv(path, name, spellings)
+        plan = _plan_parquet(path, name, spellings)
+    else:
+        plan = _plan_csv(path, name, spellings)
+    workbook.settle(name, [plan.located])  # its township from the file name, as parse does
+    return plan
 
 
 def _plan_csv(path: Path, name: str, spellings: schema.Spellings) -> _Plan:
@@ -312,6 +315,7 @@ def import_path(
     digest.start()
     round_name = (round_name or "").strip()
     report = FileReport(file=name, sha256="")
+    report.data_date, report.data_date_source = workbook.data_date(name, [plan.located])
     memory = st.cursor().execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     st.cursor().execute(f"SET memory_limit = '{config.bulk_memory_bytes() // MB}MB'")
     try:
@@ -470,6 +474,8 @@ class _Run:
             return safe if typ == "VARCHAR" else "TRUE"  # a number or date is never a total
         kind = self.table.by_key[key].kind
         if typ == "VARCHAR" and kind == schema.TEXT:
+            # 无, /, -: no value (values.is_blank), left to the Python validator
+            safe += f" AND {c} NOT IN ({', '.join(map(_sql_str, sorted(schema.BLANK_WORDS)))})"
             if key == "household_id":
                 return (
                     f"{safe} AND NOT regexp_matches({c}, {_sql_str(_re2(schema.FOOTER_PATTERN))})"
@@ -550,7 +556,7 @@ class _Run:
             rules.append("NOT _has_id")
         level2.append(f"({' OR '.join(cell_bad) or 'FALSE'}) AS _cells")
         # every row rule's SQL form (row_rules.ROW_RULES)
-        township = self.validator.township or located.title_township
+        township = located.township_for(self.validator.township)[0]
         sheet = row_rules.Sheet(table, frozenset(by_key), township)
         rules += row_rules.sql_conditions(sheet)
         joins = " ".join(
@@ -713,7 +719,7 @@ class _Run:
         fill = (
             None
             if "township" in by_key
-            else self.validator.township or self.plan.located.title_township
+            else self.plan.located.township_for(self.validator.township)[0]
         )
         plain_towns = (
             {t for (t,) in self.q('SELECT DISTINCT "township" FROM _bulk_rows WHERE plain')}
@@ -748,5 +754,6 @@ class _Run:
             is_demo=is_demo,
             staged=staged,
             headers=report.columns(),
+            data_date=report.data_date,
         )
         loaded(report)

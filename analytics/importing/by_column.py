@@ -52,6 +52,11 @@ class _Col:
         else:
             self.strings = []
         ok = columns.plain_texts(self.strings)
+        if not schema.BLANK_WORDS.isdisjoint(self.strings):  # 无, /: no value (values.is_blank)
+            ok = [
+                good and s not in schema.BLANK_WORDS
+                for s, good in zip(self.strings, ok, strict=True)
+            ]
         if all(ok):
             self.clean, self.rest = self.strings, []
         else:

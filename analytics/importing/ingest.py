@@ -184,6 +184,7 @@ def import_file(
             skipped=report.skipped,
             is_demo=is_demo,
             headers=report.columns(),
+            data_date=report.data_date,
         )
         _pause_for_tests(report)
     return loaded(report)

@@ -8,14 +8,28 @@ path (``schema.header_lookup``), with the office's confirmed spellings.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from analytics.domain import schema
-from analytics.domain.labels import texts
+from analytics.domain.labels import Both, texts
 from analytics.importing.sheets import Grid
+from analytics.importing.values import clean_text, parse_date, parse_yesno
 
 HEADER_SCAN_ROWS = 40  # a header further down than this is not looked for
+_NUMBER_TEXT = re.compile(r"[+-]?(\d[\d,]*(\.\d*)?|\.\d+)")  # a number written as text
+# Coded values (registry states, adjustments, findings): a field's values, never a header.
+_CODE_WORDS = frozenset(
+    schema.value_lookup(
+        {
+            **schema.REGISTRY_STATES,
+            **schema.STATES_WITH_ADJUSTMENT,
+            **schema.ADJUSTMENTS,
+            **schema.FINDINGS,
+        }
+    )
+)
 
 
 @dataclass
@@ -42,11 +56,49 @@ class LocatedTable:
     spellings: schema.Spellings = field(default_factory=lambda: schema.NO_SPELLINGS)
     # the shape of the sheet (which field a header means on it)
     shape: schema.Shape = schema.TEMPLATE
+    # field -> the field whose column it is read from on this sheet (``schema.Table.stand_ins``)
+    stood_in: dict[str, str] = field(default_factory=dict)
+    # the township the rest of the workbook names, for a sheet that names none
+    # (analytics/importing/workbook.py ``settle``)
+    inferred: InferredTownship | None = None
 
     def lookup(self) -> dict[str, str]:
         """The header lookup of this table (``schema.header_lookup``: its kind, the office's
-        spellings, the sheet's shape): the one every import path uses on its rows."""
-        return schema.header_lookup(self.table, self.spellings, self.shape)
+        spellings, the sheet's shape, a field read from a stand-in's column): the one every
+        import path uses on its rows."""
+        lookup = schema.header_lookup(self.table, self.spellings, self.shape)
+        if self.stood_in:
+            instead = {stand_in: key for key, stand_in in self.stood_in.items()}
+            lookup = {s: instead.get(k, k) for s, k in lookup.items()}
+        return lookup
+
+    def township_for(self, upload: str | None) -> tuple[str | None, str]:
+        """The township a row without one takes, and where it comes from (the key of its
+        label ``source_<source>``): given at ``upload``, else the sheet's own title, else
+        what the rest of the workbook names (``inferred``, for a sheet whose 乡(镇) column
+        is empty or missing); "column" when the sheet's township column names some (its
+        empty cells still take the upload's or the title's township), "unclear" when the
+        workbook's sources disagree, "none" when nothing names one.
+        """
+        own = upload or self.title_township
+        if self.column_of("township") is not None and (own or self.inferred is None):
+            return own, "column"
+        if upload:
+            return upload, "upload"
+        if self.title_township:
+            return self.title_township, "title"
+        if self.inferred is not None:
+            if self.inferred.township is None:
+                return None, "unclear"
+            return self.inferred.township, self.inferred.source
+        return None, "none"
+
+    def unclear_sources(self) -> Both | None:
+        """When the rest of the workbook names townships that disagree, its sources (for
+        the message of a row without a township), else None."""
+        if self.inferred is None or self.inferred.township is not None:
+            return None
+        return self.inferred.sources
 
     def column_of(self, key: str) -> int | None:
         """The column index holding field ``key``, or None when the sheet lacks it."""
@@ -54,6 +106,23 @@ class LocatedTable:
             if k == key:
                 return c
         return None
+
+
+@dataclass(frozen=True)
+class InferredTownship:
+    """The township the rest of a workbook names, for a sheet that names none.
+
+    Attributes
+    ----------
+    township : the one township every source names, or None when they disagree.
+    source : where it comes from when there is one source kind ("sheet_title",
+        "sheet_column", "file_name"; "workbook" for several that agree).
+    sources : every source with what it names, as a message says it (both languages).
+    """
+
+    township: str | None
+    source: str
+    sources: Both
 
 
 @dataclass
@@ -80,17 +149,92 @@ def _match_row(row: list[object], lookup: dict[str, str]) -> dict[int, str]:
     return out
 
 
-def _candidate(grid: Grid, table: schema.Table, r: int, lookup: dict[str, str]):
-    """The header that starts at row r: one row, or two when row r+1 holds sub-headers."""
+def _is_value(v: object) -> bool:
+    """Whether a cell reads as a value of some field rather than as a header: a number,
+    date or yes/no cell, or text that is a plain number ("4", "5,200.5"; not "2016年", a
+    header of a year's column), a date, a yes/no word, a coded value (未脱贫, 拟退出,
+    错评 ...) or a word for "nothing here" (无, /)."""
+    if not isinstance(v, str):
+        return True
+    text = clean_text(v).replace(" ", "")
+    return (
+        text in _CODE_WORDS
+        or text in schema.BLANK_WORDS
+        or parse_yesno(text) is not None
+        or _NUMBER_TEXT.fullmatch(text) is not None
+        or parse_date(text) is not None
+    )
+
+
+def looks_like_header(
+    cells: list[object], lookup: dict[str, str], above: list[object] | None = None
+) -> bool:
+    """Whether a row looks like a header row as a whole: more than half of its non-empty
+    cells read as headers.
+
+    A cell reads as a header when it is a known header spelling (``lookup``) or group
+    header (``schema.GROUP_HEADERS``); else, when it is no value (``_is_value``: a number,
+    date, yes/no word, coded value), on a first header row (``above`` None) any text, and on
+    a row under the header ``above`` a sub-header: text under an empty or group cell of the
+    row above, under a cell spanning several columns (a merged group), or repeating the
+    cell above (a header cell merged down). Any other cell reads as data: one cell that
+    happens to be a header spelling (户主 under 与户主关系) never makes a data row a header.
+    """
+    header = value = 0
+    for c, v in enumerate(cells):
+        if v is None or (isinstance(v, str) and not v.strip()):
+            continue
+        if isinstance(v, str) and (
+            schema.header_key(v) in lookup or schema.header_key(v) in schema.GROUP_HEADERS
+        ):
+            header += 1
+        elif _is_value(v):
+            value += 1
+        elif above is None or _under_group(above, c, schema.header_key(v)):
+            header += 1
+        else:
+            value += 1
+    return header > value
+
+
+def _under_group(above: list[object], c: int, key: str) -> bool:
+    """Whether column ``c`` of the row under ``above`` holds a sub-header ``key``: the cell
+    above is empty, a group header, spans its neighbours (the same text beside it) or is
+    ``key`` itself (merged down)."""
+
+    def text(k: int) -> str:
+        v = above[k] if 0 <= k < len(above) else None
+        return schema.header_key(v) if isinstance(v, str) else ""
+
+    top = text(c)
+    return not top or top in schema.GROUP_HEADERS or top == key or top in (text(c - 1), text(c + 1))
+
+
+def _candidate(
+    grid: Grid, table: schema.Table, r: int, lookup: dict[str, str]
+) -> tuple[dict[int, str], tuple[int, ...], dict[str, str]] | None:
+    """The header that starts at row r: one row, or two when row r+1 holds sub-headers and
+    looks like a header row as a whole (``looks_like_header``); its columns (a field read
+    from a stand-in's column, ``schema.Table.stand_ins``, included) and the stand-ins used.
+    """
     top = _match_row(grid.rows[r], lookup)
-    if not top:
+    if not top or not looks_like_header(grid.rows[r], lookup):
         return None
-    sub = _match_row(grid.rows[r + 1], lookup) if r + 1 < len(grid.rows) else {}
-    two_rows = any(c not in top for c in sub)
     columns = dict(top)
-    if two_rows:
-        columns.update(sub)
-    return columns, ((r, r + 1) if two_rows else (r,))
+    header_rows: tuple[int, ...] = (r,)
+    if r + 1 < len(grid.rows):
+        below = grid.rows[r + 1]
+        sub = _match_row(below, lookup)
+        if any(c not in top for c in sub) and looks_like_header(below, lookup, grid.rows[r]):
+            columns.update(sub)
+            header_rows = (r, r + 1)
+    stood_in: dict[str, str] = {}
+    keys = set(columns.values())
+    for key, stand_in in table.stand_ins.items():
+        if key not in keys and stand_in in keys:
+            stood_in[key] = stand_in
+            columns = {c: key if k == stand_in else k for c, k in columns.items()}
+    return columns, header_rows, stood_in
 
 
 def locate(
@@ -118,17 +262,19 @@ def locate(
             cand = _candidate(grid, table, r, lookup)
             if cand is None:
                 continue
-            columns, header_rows = cand
+            columns, header_rows, stood_in = cand
             keys = set(columns.values())
             if keys & table.forbidden or not any(s <= keys for s in table.signatures):
                 continue
             score = (len(keys), -r, table.priority)
             if best is None or score > best[0]:
-                best = (score, table, columns, header_rows)
+                best = (score, table, columns, header_rows, stood_in)
     if best is None:
         return SheetNote(grid.file, grid.sheet, *texts("msg_no_header", rows=HEADER_SCAN_ROWS))
-    _, table, columns, header_rows = best
-    return _finish(grid, table, columns, header_rows, spellings, shape)
+    _, table, columns, header_rows, stood_in = best
+    located = _finish(grid, table, columns, header_rows, spellings, shape)
+    located.stood_in = stood_in
+    return located
 
 
 def _finish(

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from analytics.domain import config, schema
 from analytics.domain.labels import texts
-from analytics.importing import guard, validate
-from analytics.importing.locate import SheetNote, locate
+from analytics.importing import guard, validate, workbook
+from analytics.importing.locate import LocatedTable, SheetNote, locate
 from analytics.importing.results import FileReport, ReadError, SheetSummary, unreadable
-from analytics.importing.sheets import parse_grids
+from analytics.importing.sheets import Grid, parse_grids
 
 
 def parse_file(
@@ -22,8 +22,9 @@ def parse_file(
     spellings: schema.Spellings = schema.NO_SPELLINGS,
 ) -> FileReport:
     """The part of ``inspect_file`` that parses: the sheets (``sheets.parse_grids``, after
-    ``guard.check_file`` passed), their tables (found with the office's ``spellings``),
-    every row validated, into ``report``.
+    ``guard.check_file`` passed), their tables (found with the office's ``spellings``), what
+    the workbook says as a whole (a township for the sheets that name none, the data date:
+    analytics/importing/workbook.py), every row validated, into ``report``.
 
     Runs in the worker process (analytics/importing/worker.py), never in the server's.
 
@@ -35,12 +36,17 @@ def parse_file(
     file_name = report.file
     grids = parse_grids(file_name, data, limits)
     validator = validate.Validator(township)
-    for grid in grids:
-        if grid.hidden:
+    found: list[tuple[Grid, LocatedTable | SheetNote | None]] = [
+        (grid, None if grid.hidden else locate(grid, spellings)) for grid in grids
+    ]
+    tables = [t for _, t in found if isinstance(t, LocatedTable)]
+    workbook.settle(file_name, tables)  # a township for the sheets that name none
+    report.data_date, report.data_date_source = workbook.data_date(file_name, tables)
+    for grid, located in found:
+        if located is None:
             hidden = texts("msg_hidden_sheet")
             report.sheets.append(SheetSummary(grid.sheet, None, note=hidden.zh, note_en=hidden.en))
             continue
-        located = locate(grid, spellings)
         if isinstance(located, SheetNote):
             report.sheets.append(
                 SheetSummary(

@@ -12,10 +12,12 @@ bulk path (analytics/importing/bulk.py) alike: whether a report may be written
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from analytics.domain import schema
 from analytics.domain.labels import Both, texts
 
 if TYPE_CHECKING:  # the worker process imports this module: no DuckDB, no pandas there
@@ -206,6 +208,10 @@ class FileReport:
     # ``parsed``, and a ``summary`` drops them: their counts ("loaded", "rejected",
     # "skipped") are here.
     totals: dict[str, int] | None = None
+    # The date the data is as of, and where it was read ("title", "file_name"; "" when
+    # nothing gives one): analytics/importing/workbook.py ``data_date``.
+    data_date: dt.date | None = None
+    data_date_source: str = ""
 
     @property
     def code(self) -> int:
@@ -248,13 +254,22 @@ class FileReport:
         return sum(p.severity == WARNING for p in self.problems)
 
     def columns(self) -> dict[str, dict[str, str]]:
-        """Table key -> {field key: header as written}: the columns the file's tables had."""
+        """Table key -> {field key: header as written}: the columns the file's tables had.
+
+        A column whose values may name another field too (``schema.Table.implied``: a
+        脱贫属性 of 预脱贫 is an adjustment as well) counts as that field's column where the
+        file has none of its own."""
         out: dict[str, dict[str, str]] = {}
         for s in self.sheets:
             if s.table:
                 found = out.setdefault(s.table, {})
                 for header, key in s.columns.items():
                     found.setdefault(key, header)
+        for table, found in out.items():
+            for key, also in schema.TABLES[table].implied.items():
+                for other in also:
+                    if key in found:
+                        found.setdefault(other, found[key])
         return out
 
     def problem_frame(self) -> pd.DataFrame:

@@ -37,6 +37,7 @@ SEVERITY: dict[str, str] = {
     "E_REQUIRED": ERROR,
     "E_NO_COLUMN": ERROR,
     "E_NO_TOWNSHIP": ERROR,
+    "E_TOWNSHIP_UNCLEAR": ERROR,
     "E_POSITIVE_INT": ERROR,
     "E_NONNEG_INT": ERROR,
     "E_POSITIVE_NUMBER": ERROR,
@@ -46,6 +47,7 @@ SEVERITY: dict[str, str] = {
     "W_NUMBER": WARNING,
     "W_DATE_RANGE": WARNING,
     "W_DATE": WARNING,
+    "W_MONTH": WARNING,
     "W_YESNO": WARNING,
     "W_ID_CHECK": WARNING,
     "W_ID_BIRTH": WARNING,
@@ -54,6 +56,8 @@ SEVERITY: dict[str, str] = {
     "W_ID_AS_NUMBER": WARNING,
     "W_HOUSEHOLD_ID_AS_NUMBER": WARNING,
     "W_CONTRADICTION": WARNING,
+    "W_STATE_DISAGREE": WARNING,
+    "W_IMPLIED_ADJUSTMENT": WARNING,
     "W_DUPLICATE_COLUMN": WARNING,
     "W_INVISIBLE": WARNING,
     "W_CELL_TRUNCATED": WARNING,
@@ -72,7 +76,7 @@ POSITIVE_INT = frozenset({"household_size", "persons"})
 NONNEG_INT = frozenset({"attendance", "households", "population", "rural_population"})
 POSITIVE_NUMBER = frozenset({"house_area"})
 CODE_TABLES = {
-    schema.STATE: schema.value_lookup(schema.REGISTRY_STATES),
+    schema.STATE: schema.value_lookup(schema.REGISTRY_STATES | schema.STATES_WITH_ADJUSTMENT),
     schema.ADJUSTMENT: schema.value_lookup(schema.ADJUSTMENTS),
     schema.FINDING: schema.value_lookup(schema.FINDINGS),
 }
@@ -109,12 +113,18 @@ class Sheet:
     table : the table kind (``schema.TABLES``).
     fields : the field keys the sheet has a column for.
     township : the township a row without one takes (given at upload, else named in the
-        title), or None.
+        title or by the rest of the workbook), or None.
+    unclear : when the rest of the workbook names townships that disagree, its sources
+        (both languages) for the message of a row without a township, else None.
+    headers : field key -> its column as the report names it ("M 脱贫属性"), for a message
+        that names another cell than the one it is reported on.
     """
 
     table: schema.Table
     fields: frozenset[str]
     township: str | None
+    unclear: Both | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -191,11 +201,14 @@ def _required_sql(sheet: Sheet) -> list[str]:
     return [f'"{key}" IS NULL' for key in REQUIRED[sheet.table.key] if key in sheet.fields]
 
 
-# E_NO_TOWNSHIP: a row without a township takes the sheet's; without either, an error.
+# E_NO_TOWNSHIP: a row without a township takes the sheet's; without either, an error
+# (E_TOWNSHIP_UNCLEAR, naming them, when the workbook's sources disagree).
 def _township_check(row: Row, sheet: Sheet) -> Iterator[Finding]:
     if not row.values.get("township"):
         if sheet.township:
             row.values["township"] = sheet.township
+        elif sheet.unclear is not None:
+            yield "E_TOWNSHIP_UNCLEAR", None, "", {"sources": sheet.unclear}
         else:
             yield "E_NO_TOWNSHIP", None, "", {}
 
@@ -267,6 +280,109 @@ def _unique_sql(sheet: Sheet) -> list[str]:
     return []
 
 
+# W_STATE_DISAGREE: 户类型 (household_type) beside 脱贫属性 / 建档立卡状态 (registry_state).
+# The registry state decides; a row without one takes 户类型's; a blank cell is never a
+# disagreement (DOMAIN.md "What offices really export"). 户类型's own value keeps its state.
+def _base(code: object) -> str | None:
+    """The registry state of a state code (``schema.split_state``); None for no code."""
+    return schema.split_state(code)[0] if isinstance(code, str) else None
+
+
+def _state_fires(state: object, kind: object) -> bool:
+    return isinstance(kind, str) and (state is None or _base(state) != kind or "+" in kind)
+
+
+def _state_check(row: Row, sheet: Sheet) -> Iterator[Finding]:
+    v = row.values
+    code, kind = v.get("registry_state"), _base(v.get("household_type"))
+    if kind is None:
+        return
+    if code is None:
+        v["registry_state"] = v["household_type"]  # split by W_IMPLIED_ADJUSTMENT if need be
+    v["household_type"] = kind
+    state = _base(code)
+    if state is not None and state != kind:
+        yield (
+            "W_STATE_DISAGREE",
+            "household_type",
+            LABELS[kind][0],
+            {
+                "state_header": _header(sheet, "registry_state"),
+                "state": texts(state),
+                "type_header": _header(sheet, "household_type"),
+            },
+        )
+
+
+def _state_column(columns: Columns, n: int, sheet: Sheet) -> Iterator[int]:
+    kinds = columns.get("household_type")
+    if kinds is None:
+        return iter(())
+    states = columns.get("registry_state") or [None] * n
+    pairs = zip(states, kinds, strict=True)
+    return (j for j, (s, k) in enumerate(pairs) if _state_fires(s, k))
+
+
+def _state_sql(sheet: Sheet) -> list[str]:
+    if "household_type" not in sheet.fields:
+        return []
+    state = (
+        '"registry_state" IS NULL OR split_part("registry_state", \'+\', 1) <> "household_type" OR '
+        if "registry_state" in sheet.fields
+        else "TRUE OR "
+    )
+    return [f'("household_type" IS NOT NULL AND ({state}contains("household_type", \'+\')))']
+
+
+def _header(sheet: Sheet, key: str) -> str:
+    """Field ``key``'s column as the report names it, else its template header."""
+    return sheet.headers.get(key) or sheet.table.by_key[key].header
+
+
+# W_IMPLIED_ADJUSTMENT: a registry state that names an adjustment too (脱贫属性 预脱贫 ->
+# remaining_poor and exit_proposed; schema.STATES_WITH_ADJUSTMENT) is split into the two
+# fields; an explicit 动态管理结果 that says otherwise wins, with a warning.
+def _implied_check(row: Row, sheet: Sheet) -> Iterator[Finding]:
+    v = row.values
+    code = v.get("registry_state")
+    if not isinstance(code, str):
+        return
+    state, implied = schema.split_state(code)
+    if implied is None:
+        return
+    v["registry_state"] = state
+    explicit = v.get("adjustment")
+    if explicit is None:
+        v["adjustment"] = implied
+    elif explicit != implied:
+        yield (
+            "W_IMPLIED_ADJUSTMENT",
+            "adjustment",
+            LABELS[explicit][0],
+            {
+                "state_header": _header(sheet, "registry_state"),
+                "implied": texts(implied),
+                "adjustment_header": _header(sheet, "adjustment"),
+            },
+        )
+
+
+def _implied_column(columns: Columns, n: int, sheet: Sheet) -> Iterator[int]:
+    # A state taken from 户类型 (W_STATE_DISAGREE) is on a row that rule flags.
+    states = columns.get("registry_state")
+    if states is None or not any(s in schema.STATES_WITH_ADJUSTMENT for s in set(states)):
+        return iter(())
+    return (j for j, s in enumerate(states) if s in schema.STATES_WITH_ADJUSTMENT)
+
+
+def _implied_sql(sheet: Sheet) -> list[str]:
+    # A state taken from 户类型 (W_STATE_DISAGREE) is on a row that rule sends through check.
+    if "registry_state" not in sheet.fields:
+        return []
+    codes = ", ".join(_sql_str(c) for c in schema.STATES_WITH_ADJUSTMENT)
+    return [f'"registry_state" IN ({codes})']
+
+
 # W_CONTRADICTION: an outcome in a registry state it does not belong to.
 def _contradiction(state: object, outcome: object) -> bool:
     # Parsed outcomes and states are codes (str) or None: a missing one contradicts nothing.
@@ -278,8 +394,9 @@ def _contradiction(state: object, outcome: object) -> bool:
 def _contradiction_check(row: Row, sheet: Sheet) -> Iterator[Finding]:
     v = row.values
     state = v.get("registry_state")
-    if not state:
+    if not isinstance(state, str) or not state:
         return  # no state, no contradiction
+    state = schema.split_state(state)[0]  # split already on import (W_IMPLIED_ADJUSTMENT)
     for key in OUTCOME_FIELDS:
         outcome = v.get(key)
         if outcome is not None and _contradiction(state, outcome):
@@ -328,8 +445,17 @@ UNIQUE_ID = RowRule(
     _unique_column,
     _unique_sql,
 )
-# In report order: a row's problems are listed in this order.
+# In report order: a row's problems are listed in this order. The registry state is settled
+# first (from 户类型, then split from its implied adjustment): the rules after it read it.
 ROW_RULES: tuple[RowRule, ...] = (
+    RowRule("W_STATE_DISAGREE", frozenset({"households"}), _state_check, _state_column, _state_sql),
+    RowRule(
+        "W_IMPLIED_ADJUSTMENT",
+        frozenset({"households"}),
+        _implied_check,
+        _implied_column,
+        _implied_sql,
+    ),
     RowRule("E_REQUIRED", _ALL, _required_check, _required_column, _required_sql),
     RowRule("E_NO_TOWNSHIP", _ALL, _township_check, _township_column, _township_sql),
     RowRule(

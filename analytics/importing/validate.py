@@ -16,6 +16,7 @@ nothing lost").
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from openpyxl.utils import get_column_letter
@@ -43,7 +44,9 @@ from analytics.importing.values import (
     INVISIBLE,
     SPACES,
     clean_text,
+    is_blank,
     parse_date,
+    parse_month,
     parse_number,
     parse_whole,
     parse_yesno,
@@ -126,14 +129,14 @@ class Validator:
         grid, table = located.grid, located.table
         file, sheet = grid.file, grid.sheet
         colname = {c: f"{get_column_letter(c + 1)} {located.headers[c]}" for c in located.columns}
-        township_col = located.column_of("township")
-        file_township = self.township or located.title_township
-        township_source = (
-            "column"
-            if township_col is not None
-            else ("upload" if self.township else ("title" if file_township else "none"))
+        file_township, township_source = located.township_for(self.township)
+        rule_sheet = row_rules.Sheet(
+            table,
+            frozenset(located.columns.values()),
+            file_township,
+            located.unclear_sources(),
+            {k: colname[c] for c, k in located.columns.items()},
         )
-        rule_sheet = row_rules.Sheet(table, frozenset(located.columns.values()), file_township)
         sheet_problems = [
             problem(file, sheet, None, h, h, "W_DUPLICATE_COLUMN")
             for h in located.duplicate_headers
@@ -238,6 +241,8 @@ class Validator:
     def _cell(self, file, sheet, row: Row, table, key, raw, col) -> None:
         f = table.by_key[key]
         text = clean_text(raw)
+        if text and is_blank(text, f.kind):
+            text = ""  # 无, /, —: nothing here
         out: object = None  # the cell's value; each kind parses into its own name first
 
         def add(code: str, **params: object) -> None:
@@ -291,6 +296,8 @@ class Validator:
                 add("W_DATE_RANGE")
                 day = None
             out = day
+        elif f.kind == schema.MONTH:
+            out = _month(raw, add)
         elif f.kind == schema.YESNO:
             out = parse_yesno(raw)
             if out is None:
@@ -332,6 +339,18 @@ class Validator:
             c = located.column_of(key) if key is not None else None
             column = colname[c] if c is not None else ""
             row.problems.append(problem(file, sheet, row.excel_row, column, value, code, **params))
+
+
+def _month(raw: object, add: Callable[..., None]) -> dt.date | None:
+    """A month cell's value (``parse_month``), with W_MONTH when it is none and
+    W_DATE_RANGE when it is outside the years a registry month can be."""
+    month = parse_month(raw)
+    if month is None:
+        add("W_MONTH")
+    elif not DATE_FLOOR <= month <= dt.date.today() + dt.timedelta(days=366):
+        add("W_DATE_RANGE")
+        return None
+    return month
 
 
 def _has_problem(row: Row, column: str) -> bool:

@@ -20,6 +20,8 @@ _UNIT_SUFFIX = re.compile(r"(人次|人|户|元|平方米|平米|m2|m²|㎡|场|
 _DATE_TEXT = re.compile(r"^(\d{4})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*日?$")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+# A month: 201403, 201403.0 (a number cell read as text), 2014-03, 2014/3, 2014.03, 2014年3月
+_MONTH_TEXT = re.compile(r"^(\d{4})\s*(?:[-./年]\s*(\d{1,2})\s*月?|(\d{2})(?:\.0+)?)$")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 # Invisible formatting characters (Unicode category Cf) that turn up in pasted text: soft
 # hyphen, Arabic and Syriac marks, Mongolian vowel separator, zero-width space / joiners,
@@ -126,6 +128,45 @@ def _serial_date(n: float) -> dt.date | None:
     if 20000 <= n <= 80000:
         return _EXCEL_EPOCH + dt.timedelta(days=int(n))
     return None
+
+
+def is_blank(text: str, kind: str) -> bool:
+    """Whether a cell's clean text (``clean_text``) says "nothing here" in a field of value
+    kind ``kind`` (``schema``'s kinds): empty, or a word of ``schema.BLANK_WORDS`` (无, /,
+    —); a yes/no field reads 无 as 否, not as empty (有/无, DOMAIN.md "Real workbooks")."""
+    if not text:
+        return True
+    compact = text.replace(" ", "")
+    if kind == schema.YESNO and compact in schema.NO:
+        return False
+    return compact in schema.BLANK_WORDS
+
+
+def parse_month(value: object) -> dt.date | None:
+    """A calendar month as its first day, from how the national exports write YYYYMM: a
+    number cell 201403 or 201403.0, text "201403", "201403.0", "2014-03", "2014/3",
+    "2014.03", "2014年3月"; a date cell or a full date gives its month. None when none
+    applies (a month 0 or 13, "2014", a serial number).
+
+    Source: ../shared/DOMAIN.md ("What offices really export": 首次识别时间 is YYYYMM).
+    """
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.replace(day=1)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        if not float(value).is_integer():
+            return None
+        value = str(int(value))
+    s = clean_text(value).replace(" ", "")
+    m = _MONTH_TEXT.match(s)
+    if m:
+        month = int(m.group(2) or m.group(3))
+        return dt.date(int(m.group(1)), month, 1) if 1 <= month <= 12 else None
+    day = parse_date(s) if not s.isdigit() else None
+    return day.replace(day=1) if day is not None else None
 
 
 def parse_yesno(value: object) -> bool | None:

@@ -30,6 +30,7 @@ boundary, not a privilege boundary (docs/SECURITY.md, "Hostile files").
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import logging
 import multiprocessing
@@ -200,9 +201,14 @@ def inspect(
         parsed = [
             _parsed(meta, *messages[3 * k : 3 * k + 3]) for k, meta in enumerate(head["parsed"])
         ]
+        day, day_source = head["data_date"], head["data_date_source"]
+        data_date = dt.date.fromisoformat(day) if day is not None else None
+        if not isinstance(day_source, str):
+            raise ValueError("data date source")
     except (KeyError, TypeError, ValueError, IndexError, pa.ArrowException) as e:
         raise _out_of_format(report.file, f"{type(e).__name__}: {e}") from e
     report.status, report.message, report.message_en = status, message, message_en
+    report.data_date, report.data_date_source = data_date, day_source
     report.sheets = sheets
     report.parsed = parsed
     report.problems = [q for p in parsed for q in p.problems]
@@ -428,6 +434,8 @@ def _job_inspect(job: dict, payloads: list[bytes], limits: Limits):
         "message_en": report.message_en,
         "sheets": [{k: getattr(s, k) for k in _SHEET_FIELDS} for s in report.sheets],
         "parsed": [_parsed_meta(p) for p in report.parsed],
+        "data_date": report.data_date.isoformat() if report.data_date else None,
+        "data_date_source": report.data_date_source,
     }
     messages = []
     for p in report.parsed:

@@ -109,7 +109,7 @@ def template_bytes() -> bytes:
     for key, table in schema.TABLES.items():
         ws = book.create_sheet(table.label)
         example = EXAMPLES[key]
-        for col, f in enumerate(table.fields, start=1):
+        for col, f in enumerate((f for f in table.fields if f.in_template), start=1):
             letter = get_column_letter(col)
             head = export.put(ws, 1, col, f.header)
             head.font = Font(bold=True)

@@ -31,8 +31,9 @@ from analytics.importing import columns
 from analytics.importing.results import PROBLEM_COLUMNS
 from analytics.store.restoring import remove_stale_temporaries
 
-SCHEMA_VERSION = 3  # 2: sessions, login_failures, setup_token; 3: batch_columns, batch_units,
-# header_spellings, search_misses
+SCHEMA_VERSION = 4  # 2: sessions, login_failures, setup_token; 3: batch_columns, batch_units,
+# header_spellings, search_misses; 4: batches.data_date, households.household_type and
+# first_identified (a column added to a table later is added in place: Store.migrate)
 
 DATA_TABLES = tuple(schema.TABLES)
 # Tables of what a batch brought besides its rows, deleted with it.
@@ -123,7 +124,8 @@ def _ddl() -> list[str]:
             batch_id BIGINT PRIMARY KEY, round VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
             sha256 VARCHAR NOT NULL, imported_at TIMESTAMP NOT NULL, imported_by VARCHAR,
             townships VARCHAR, tables VARCHAR, rows_loaded BIGINT, rows_rejected BIGINT,
-            rows_skipped BIGINT, warnings BIGINT, is_demo BOOLEAN DEFAULT FALSE)""",
+            rows_skipped BIGINT, warnings BIGINT, is_demo BOOLEAN DEFAULT FALSE,
+            data_date DATE)""",
         """CREATE TABLE IF NOT EXISTS quarantine (
             batch_id BIGINT, round VARCHAR, table_name VARCHAR, source_sheet VARCHAR,
             source_row BIGINT, reasons VARCHAR, raw VARCHAR)""",
@@ -150,6 +152,30 @@ def _ddl() -> list[str]:
         cols = ", ".join(f'"{c}" {ty}' for c, ty in table_columns(t))
         stmts.append(f"CREATE TABLE IF NOT EXISTS {t} ({cols})")
     return stmts
+
+
+# Columns added to a table after databases with that table existed: table -> (column, type).
+# A data table's fields (schema.table_columns) are added the same way (``_add_columns``).
+_ADDED_COLUMNS: dict[str, list[tuple[str, str]]] = {"batches": [("data_date", "DATE")]}
+
+
+def _add_columns(cur: duckdb.DuckDBPyConnection) -> None:
+    """Adds to each table the columns its definition has and the database lacks: a
+    database made before a field or ``_ADDED_COLUMNS`` entry existed keeps its rows, the
+    new column empty (NULL) on them."""
+    wanted = {**_ADDED_COLUMNS, **{t: table_columns(t) for t in DATA_TABLES}}
+    for table, fields in wanted.items():
+        have = {
+            r[0]
+            for r in cur.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
+                "AND schema_name = 'main' AND database_name = current_database()",
+                [table],
+            ).fetchall()
+        }
+        for column, typ in fields:
+            if column not in have:
+                cur.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {typ}')
 
 
 @dataclass
@@ -218,7 +244,9 @@ class Store:
         return self.con.cursor()
 
     def migrate(self) -> None:
-        """Creates missing tables and records the schema version (idempotent).
+        """Creates missing tables, adds the columns a table gained since the database was
+        made (``_ADDED_COLUMNS``, the fields of a data table), and records the schema
+        version (idempotent).
 
         A database made before ``batch_columns`` existed gets it filled from its data: a
         table's field counts as a column of a batch when any of the batch's rows has a
@@ -230,6 +258,7 @@ class Store:
             }
             for stmt in _ddl():
                 cur.execute(stmt)
+            _add_columns(cur)
             if "batch_columns" not in existing and "batches" in existing:
                 self._backfill(cur)
             cur.execute(
@@ -535,6 +564,7 @@ class Store:
         is_demo: bool = False,
         staged: Store.Staged | None = None,
         headers: dict[str, dict[str, str]] | None = None,
+        data_date: dt.date | None = None,
     ) -> int:
         """Writes one batch inside the caller's transaction (``with store.write() as cur``).
 
@@ -546,6 +576,7 @@ class Store:
         rejected : table key -> rejected rows (source_sheet, source_row, raw, reasons).
         problems : the row report (columns of ``validate.Problem``).
         staged : more loadable rows, already in DuckDB (loaded after ``tables``' own).
+        data_date : the date the file's data is as of (``FileReport.data_date``), or None.
 
         Returns
         -------
@@ -567,7 +598,7 @@ class Store:
         n_rejected = sum(len(r) for r in rejected.values())
         warnings = int((problems["severity"] == "warning").sum()) if len(problems) else 0
         cur.execute(
-            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 batch_id,
                 round_name,
@@ -582,6 +613,7 @@ class Store:
                 skipped,
                 warnings,
                 is_demo,
+                data_date,
             ],
         )
         if staged and staged.rows:
