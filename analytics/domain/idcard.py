@@ -161,3 +161,22 @@ def sql_valid(column: str) -> str:
         f"AND substr({column}, 7, 4) >= '1800' AND substr({column}, 7, 4) <= '2199' "
         f"AND try_strptime(substr({column}, 7, 8), '%Y%m%d') IS NOT NULL"
     )
+
+
+def sex_and_birth(value: str) -> tuple[str | None, dt.date | None]:
+    """The sex ("male" / "female", ``schema.SEXES``' codes) and birth date an ID number
+    holds: the 17th character odd for a man, even for a woman; digits 7-14 the birth date
+    (GB 11643-1999). A disability certificate number (``DISABILITY``) gives those of its
+    first 18 characters. (None, None) for anything else (15 digits, a bad length); a birth
+    date that is no date is None.
+    """
+    if len(value) > LENGTH and DISABILITY.fullmatch(value):
+        value = value[:LENGTH]
+    if not _SHAPE18.fullmatch(value):
+        return None, None
+    sex = "male" if int(value[16]) % 2 else "female"
+    try:
+        birth: dt.date | None = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        birth = None
+    return sex, birth

@@ -236,6 +236,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "meetings": ("贫情分析会议", "Meetings"),
     "relocation": ("易地扶贫搬迁", "Relocation"),
     "villages": ("村基本情况", "Villages"),
+    "members": ("家庭成员", "Members"),
     # where a sheet's township came from (results.ParsedTable.township_source)
     "source_column": ("表中乡镇列", "township column"),
     "source_upload": ("上传时指定", "given at upload"),
@@ -869,6 +870,37 @@ IMPORTER_MESSAGES: dict[str, tuple[str, str]] = {
         "以{adjustment_header}为准",
         "{state_header} implies the adjustment '{implied}' but {adjustment_header} says "
         "'{value}'; {adjustment_header} is kept",
+    ),
+    "member_rows": ("成员行数", "member rows"),
+    "msg_W_CODE": (
+        "“{field}”的值“{value}”无法识别，已留空（行保留），可用的值：{allowed}",
+        "'{field}' value '{value}' is not recognised and left empty (row kept); accepted: "
+        "{allowed}",
+    ),
+    "msg_W_NO_HEAD": (
+        "户编号“{value}”的成员中没有户主，以第一行（{first}）作户主（国家疑点 3_02_011）",
+        "household '{value}' has no 户主 among its members; its first row ({first}) is taken "
+        "as the head (national check 3_02_011)",
+    ),
+    "msg_W_TWO_HEADS": (
+        "户编号“{value}”有不止一个户主，另一个在“{first}”；以第一个为准，两行都保留"
+        "（国家疑点 3_02_011）",
+        "household '{value}' has more than one 户主, another at {first}; the first is kept "
+        "as the head, both rows are kept (national check 3_02_011)",
+    ),
+    "msg_W_MEMBER_DISAGREE": (
+        "成员行的“{field}”为“{value}”，与户主行（{first}）的“{head}”不一致，以户主行为准",
+        "'{field}' is '{value}' on this member's row but '{head}' on the 户主 row ({first}); "
+        "the 户主 row's is kept",
+    ),
+    "msg_W_SIZE_MEMBERS": (
+        "户编号“{household}”的{field}为 {value}，但有 {members} 个成员行；人口数以成员行为准",
+        "household '{household}' declares {field} {value} but has {members} member rows; "
+        "persons are its member rows",
+    ),
+    "msg_E_HOUSEHOLD_REJECTED": (
+        "所在户（户编号“{value}”，{first}）有错误未导入：{reasons}",
+        "its household ('{value}', {first}) is rejected: {reasons}",
     ),
     "msg_W_DUPLICATE_COLUMN": (
         "列“{value}”与前面的列重复，已忽略",

@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 # Value kinds a field can hold; validate.py has one parser per kind.
-TEXT, INT, NUMBER, DATE, MONTH, YESNO, STATE, ADJUSTMENT, FINDING, ID_NUMBER = (
+TEXT, INT, NUMBER, DATE, MONTH, YESNO, STATE, ADJUSTMENT, FINDING, ID_NUMBER, RELATION, SEX = (
     "text",
     "int",
     "number",
@@ -24,6 +24,8 @@ TEXT, INT, NUMBER, DATE, MONTH, YESNO, STATE, ADJUSTMENT, FINDING, ID_NUMBER = (
     "adjustment",
     "finding",
     "id_number",
+    "relation",  # a member's relation to the head of household (RELATIONS)
+    "sex",  # a member's sex (SEXES)
 )
 
 
@@ -208,7 +210,52 @@ VILLAGES = Table(
     forbidden=frozenset({"household_id", "attendance"}),
 )
 
-TABLES: dict[str, Table] = {t.key: t for t in (HOUSEHOLDS, MEETINGS, RELOCATION, VILLAGES)}
+# A member's name and ID number: on a member sheet 姓名 and 证件号码 are these, not the head's
+# (``MEMBER_SHEET``).
+MEMBER_NAME = Field("name", "姓名", TEXT, ("成员姓名",))
+MEMBER_ID_NUMBER = Field(
+    "id_number", "证件号码", ID_NUMBER, ("身份证号", "公民身份号码", "身份证号码")
+)
+# Household members (家庭成员), one row per person per round: the national system's person
+# lists (DOMAIN.md "What offices really export"), or a 家庭成员 sheet beside a household
+# sheet. A sheet with these fields and a household signature too is a person-level
+# household sheet: analytics/importing/locate.py reads both, analytics/importing/rollup.py
+# rolls its rows up into households.
+MEMBERS = Table(
+    key="members",
+    label="家庭成员",
+    fields=(
+        HOUSEHOLD_ID,
+        Field("person_id", "人编号", TEXT, ("成员编号",)),
+        MEMBER_NAME,
+        MEMBER_ID_NUMBER,
+        Field("relation", "与户主关系", RELATION, ("与户主的关系",)),
+        Field("sex", "性别", SEX, ()),
+        Field("birth_date", "出生日期", DATE, ("出生年月日",)),
+        Field("ethnicity", "民族", TEXT, ()),
+        Field("education", "文化程度", TEXT, ()),
+        Field("school_status", "在校生状况", TEXT, ()),  # blank: not in school
+        Field("health", "健康状况", TEXT, ()),
+        Field("labour", "劳动技能", TEXT, ()),
+        Field("work_months", "务工时间（月）", INT, ("务工时间",)),
+        Field("serious_illness_insurance", "是否参加大病保险", YESNO, ()),
+        Field("basic_medical_insurance", "是否参加城乡居民基本医疗保险", YESNO, ()),
+        Field("basic_pension_insurance", "是否参加城乡居民基本养老保险", YESNO, ()),
+        Field("minimum_living", "是否享受低保", YESNO, ("低保",)),
+    ),
+    signatures=(
+        frozenset({"household_id", "relation"}),
+        frozenset({"household_id", "person_id"}),
+    ),
+)
+# The member fields that make a sheet person-level beside its 户编号 (DOMAIN.md: recognised
+# by 与户主关系 or 人编号 beside a repeated 户编号).
+MEMBER_MARKS = frozenset({"relation", "person_id"})
+
+TABLES: dict[str, Table] = {t.key: t for t in (HOUSEHOLDS, MEETINGS, RELOCATION, VILLAGES, MEMBERS)}
+# The tables whose rows name their own place (township, village): the others (members)
+# take their household's.
+PLACED_TABLES = tuple(k for k, t in TABLES.items() if "township" in t.by_key)
 
 # Group headers seen over sub-columns in two-row headers.
 GROUP_HEADERS = frozenset({"两不愁三保障", "三保障", "两不愁", "排除条件", "否决事项", "家庭情况"})
@@ -235,6 +282,50 @@ REGISTRY_STATES: dict[str, tuple[str, ...]] = {
 STATES_WITH_ADJUSTMENT: dict[str, tuple[str, ...]] = {
     "remaining_poor+exit_proposed": ("预脱贫", "拟脱贫"),
     "exited+relapse": ("返贫",),
+}
+
+
+def _gbt(*codes: int) -> tuple[str, ...]:
+    """GB/T 4761 family-relation codes as a cell holds them: "01" and, from a number cell,
+    "1"."""
+    return tuple(dict.fromkeys(s for c in codes for s in (f"{c:02d}", str(c))))
+
+
+# A member's relation to the head of household (与户主关系): DOMAIN.md "What offices really
+# export" and GB/T 4761-2008 (家庭关系代码): 01/02 the head, 10-19 spouse, 20-29 sons
+# (28 女婿), 30-39 daughters (38 儿媳), 40-49 grandchildren (41/43 grandsons, 42/44
+# granddaughters), 50-59 parents (51 father, 52 mother), 60-69 grandparents (61/63
+# grandfathers, 62/64 grandmothers), 70-79 siblings, 99 other.
+RELATIONS: dict[str, tuple[str, ...]] = {
+    "head": ("户主", "本人", *_gbt(1, 2)),
+    "spouse": ("配偶", "之妻", "之夫", "妻子", "丈夫", *_gbt(*range(10, 20))),
+    "son": ("之子", "儿子", "子", *_gbt(*range(20, 28), 29)),
+    "daughter": ("之女", "女儿", "女", *_gbt(*range(30, 38), 39)),
+    "son_in_law": ("之女婿", "女婿", *_gbt(28)),
+    "daughter_in_law": ("之儿媳", "儿媳", *_gbt(38)),
+    "grandson": ("之孙子", "孙子", "之外孙子", "外孙子", *_gbt(41, 43)),
+    "granddaughter": ("之孙女", "孙女", "之外孙女", "外孙女", *_gbt(42, 44)),
+    "grandchild": _gbt(40, *range(45, 50)),
+    "father": ("之父", "父亲", *_gbt(51)),
+    "mother": ("之母", "母亲", *_gbt(52)),
+    "parent": _gbt(50, *range(53, 60)),
+    "grandfather": ("之祖父", "祖父", "之外祖父", "外祖父", *_gbt(61, 63)),
+    "grandmother": ("之祖母", "祖母", "之外祖母", "外祖母", *_gbt(62, 64)),
+    "grandparent": _gbt(60, *range(65, 70)),
+    "sibling": ("兄弟姐妹", "之兄", "之弟", "之姐", "之妹", *_gbt(*range(70, 80))),
+    "other": ("其他", *_gbt(99)),
+}
+# The sex a relation implies (the contract of issue 14's members work).
+RELATION_SEX: dict[str, str] = {
+    **dict.fromkeys(("son", "grandson", "son_in_law", "father", "grandfather"), "male"),
+    **dict.fromkeys(
+        ("daughter", "granddaughter", "daughter_in_law", "mother", "grandmother"), "female"
+    ),
+}
+# A member's sex (性别): GB/T 2261.1 codes 1 男, 2 女.
+SEXES: dict[str, tuple[str, ...]] = {
+    "male": ("男", "男性", "1"),
+    "female": ("女", "女性", "2"),
 }
 ADJUSTMENTS: dict[str, tuple[str, ...]] = {
     "new": ("新增", "新识别", "新增贫困户", "新纳入", "新识别贫困户"),
@@ -350,6 +441,15 @@ class Shape:
 # The sheets of the template (templates/*.xlsx) and of county files like them: every header
 # means what its table's spellings say. The national exports' shapes come with their issue.
 TEMPLATE = Shape("template", "模板")
+# A person-level sheet (one row per member, DOMAIN.md "What offices really export"): its
+# 姓名 and 证件号码 are the member's (``MEMBERS``' name and id_number), no household field;
+# the head is the 户主 row. The household fields of such a sheet are looked up with this
+# shape, its member fields with the members table's own spellings.
+MEMBER_SHEET = Shape(
+    "member",
+    "成员表",
+    {s: None for f in (MEMBER_NAME, MEMBER_ID_NUMBER) for s in (f.header, *f.synonyms)},
+)
 
 
 def header_lookup(
@@ -455,6 +555,8 @@ SQL_TYPES = {
     TEXT: "VARCHAR",
     ID_NUMBER: "VARCHAR",
     STATE: "VARCHAR",
+    RELATION: "VARCHAR",
+    SEX: "VARCHAR",
     ADJUSTMENT: "VARCHAR",
     FINDING: "VARCHAR",
     INT: "BIGINT",

@@ -27,6 +27,8 @@ _CODE_WORDS = frozenset(
             **schema.STATES_WITH_ADJUSTMENT,
             **schema.ADJUSTMENTS,
             **schema.FINDINGS,
+            **schema.RELATIONS,
+            **schema.SEXES,
         }
     )
 )
@@ -61,6 +63,25 @@ class LocatedTable:
     # the township the rest of the workbook names, for a sheet that names none
     # (analytics/importing/workbook.py ``settle``)
     inferred: InferredTownship | None = None
+    # On a person-level household sheet (one row per member, household fields beside:
+    # ``schema.MEMBER_SHEET``): column index -> member field key (``schema.MEMBERS``), the
+    # shared 户编号 left out (it is in ``columns``). Empty on every other sheet.
+    members: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def person_level(self) -> bool:
+        """Whether the sheet holds one row per person: a member table, or a household
+        table with member columns beside (rolled up by analytics/importing/rollup.py)."""
+        return bool(self.members) or self.table.key == schema.MEMBERS.key
+
+    def member_column_of(self, key: str) -> int | None:
+        """The column index holding member field ``key``, or None."""
+        if self.table.key == schema.MEMBERS.key:
+            return self.column_of(key)
+        for c, k in self.members.items():
+            if k == key:
+                return c
+        return None
 
     def lookup(self) -> dict[str, str]:
         """The header lookup of this table (``schema.header_lookup``: its kind, the office's
@@ -272,9 +293,49 @@ def locate(
     if best is None:
         return SheetNote(grid.file, grid.sheet, *texts("msg_no_header", rows=HEADER_SCAN_ROWS))
     _, table, columns, header_rows, stood_in = best
-    located = _finish(grid, table, columns, header_rows, spellings, shape)
+    members: dict[int, str] = {}
+    person = _person_level(grid, header_rows, spellings)
+    if person is not None and shape == schema.TEMPLATE:
+        table, columns, header_rows, stood_in, members = person
+        shape = schema.MEMBER_SHEET if members else shape
+    located = _finish(grid, table, columns, header_rows, spellings, shape, members)
     located.stood_in = stood_in
     return located
+
+
+def _person_level(
+    grid: Grid, header_rows: tuple[int, ...], spellings: schema.Spellings
+) -> tuple[schema.Table, dict[int, str], tuple[int, ...], dict[str, str], dict[int, str]] | None:
+    """Whether the header at ``header_rows`` is a person-level sheet's: 与户主关系 or 人编号
+    beside 户编号 (``schema.MEMBER_MARKS``; DOMAIN.md "What offices really export").
+
+    Returns None for any other sheet; else (table, columns, header rows, stand-ins, member
+    columns): the household table read with ``schema.MEMBER_SHEET`` (姓名 / 证件号码 are the
+    member's) and its member columns beside, when the header holds a household signature
+    that way; else the member table alone (a bare 家庭成员 sheet) and no member columns.
+    """
+    lookup = schema.header_lookup(schema.MEMBERS, spellings)
+    found: dict[int, str] = {}
+    for r in header_rows:
+        for c, k in _match_row(grid.rows[r], lookup).items():
+            found.setdefault(c, k)
+    keys = set(found.values())
+    if "household_id" not in keys or not keys & schema.MEMBER_MARKS:
+        return None
+    households = schema.HOUSEHOLDS
+    cand = _candidate(
+        grid,
+        households,
+        header_rows[0],
+        schema.header_lookup(households, spellings, schema.MEMBER_SHEET),
+    )
+    if cand is not None:
+        columns, rows, stood_in = cand
+        held = set(columns.values())
+        if any(s <= held for s in households.signatures) and not held & households.forbidden:
+            members = {c: k for c, k in found.items() if k != "household_id" and c not in columns}
+            return households, columns, rows, stood_in, members
+    return schema.MEMBERS, found, header_rows, {}, {}
 
 
 def _finish(
@@ -284,7 +345,9 @@ def _finish(
     header_rows: tuple[int, ...],
     spellings: schema.Spellings,
     shape: schema.Shape,
+    members: dict[int, str] | None = None,
 ) -> LocatedTable:
+    members = members or {}
     kept: dict[int, str] = {}
     duplicates: list[str] = []
     headers: dict[int, str] = {}
@@ -295,9 +358,17 @@ def _finish(
             continue
         kept[c] = columns[c]
         headers[c] = text
+    kept_members: dict[int, str] = {}
+    for c in sorted(members):
+        text = _header_text(grid, header_rows, c)
+        if members[c] in kept_members.values():
+            duplicates.append(text)
+            continue
+        kept_members[c] = members[c]
+        headers[c] = text
     unused = []
     for c in range(grid.width):
-        if c in kept or c in columns:
+        if c in kept or c in columns or c in members:
             continue
         text = _header_text(grid, header_rows, c)
         if text and schema.header_key(text) not in schema.GROUP_HEADERS:
@@ -326,6 +397,7 @@ def _finish(
         proposals=_proposals(table, dict.fromkeys(unused), set(kept.values())),
         spellings=spellings,
         shape=shape,
+        members=kept_members,
     )
 
 

@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from analytics.domain import config, schema
 from analytics.domain.labels import texts
-from analytics.importing import guard, validate, workbook
+from analytics.importing import guard, rollup, validate, workbook
 from analytics.importing.locate import LocatedTable, SheetNote, locate
-from analytics.importing.results import FileReport, ReadError, SheetSummary, unreadable
+from analytics.importing.results import (
+    FileReport,
+    ParsedTable,
+    ReadError,
+    SheetSummary,
+    unreadable,
+)
 from analytics.importing.sheets import Grid, parse_grids
 
 
@@ -42,6 +48,7 @@ def parse_file(
     tables = [t for _, t in found if isinstance(t, LocatedTable)]
     workbook.settle(file_name, tables)  # a township for the sheets that name none
     report.data_date, report.data_date_source = workbook.data_date(file_name, tables)
+    persons: list[tuple[int, rollup.PersonSheet]] = []
     for grid, located in found:
         if located is None:
             hidden = texts("msg_hidden_sheet")
@@ -54,23 +61,18 @@ def parse_file(
                 )
             )
             continue
+        if located.members:  # a person-level household sheet: rolled up below
+            persons.append((len(report.sheets), validator.parse_persons(located)))
+            report.sheets.append(SheetSummary(grid.sheet, located.table.key))
+            continue
         parsed = validator.parse(located)
         report.parsed.append(parsed)
-        report.problems.extend(parsed.problems)
-        report.sheets.append(
-            SheetSummary(
-                sheet=grid.sheet,
-                table=located.table.key,
-                header_rows="-".join(str(r + 1) for r in located.header_rows),
-                township_source=parsed.township_source,
-                loaded=len(parsed.rows),
-                rejected=len(parsed.rejected),
-                skipped=parsed.skipped,
-                columns=parsed.headers,
-                unused_columns=located.unused_headers,
-                proposals=located.proposals,
-            )
-        )
+        report.sheets.append(_summary(located, parsed))
+    if persons or any(p.table == "members" for p in report.parsed):
+        _roll_up(report, validator, persons)
+        order = {s.sheet: i for i, s in enumerate(report.sheets)}
+        report.parsed.sort(key=lambda p: order[p.sheet])  # stable: households, then members
+    report.problems = [p for parsed in report.parsed for p in parsed.problems]
     if not report.parsed and guard.is_excel_name(file_name) and not guard.is_workbook(data):
         # An Excel name on bytes that are no workbook and hold no table as text either.
         unreadable(report, ReadError.of("msg_not_a_workbook", file=file_name))
@@ -78,3 +80,41 @@ def parse_file(
         report.status = "refused"
         report.message, report.message_en = texts("msg_no_table")
     return report
+
+
+def _summary(located: LocatedTable, parsed: ParsedTable, members: int = 0) -> SheetSummary:
+    """What a sheet held: its table, header rows, row counts and columns."""
+    columns = dict(parsed.headers)
+    for c, key in located.members.items():
+        columns[located.headers[c]] = key
+    return SheetSummary(
+        sheet=located.grid.sheet,
+        table=located.table.key,
+        header_rows="-".join(str(r + 1) for r in located.header_rows),
+        township_source=parsed.township_source,
+        loaded=len(parsed.rows),
+        rejected=len(parsed.rejected),
+        members=len(parsed.rows) if parsed.table == "members" else members,
+        skipped=parsed.skipped,
+        columns=columns,
+        unused_columns=located.unused_headers,
+        proposals=located.proposals,
+    )
+
+
+def _roll_up(
+    report: FileReport,
+    validator: validate.Validator,
+    persons: list[tuple[int, rollup.PersonSheet]],
+) -> None:
+    """The person-level sheets of the file rolled up into households and members
+    (analytics/importing/rollup.py), their tables and sheet summaries added to ``report``."""
+    rolled = rollup.roll_up(
+        validator,
+        [ps for _, ps in persons],
+        [p for p in report.parsed if p.table == "members"],
+        [p for p in report.parsed if p.table == "households"],
+    )
+    for (at, ps), (households, members) in zip(persons, rolled, strict=True):
+        report.parsed.extend((households, members))
+        report.sheets[at] = _summary(ps.located, households, members=len(members.rows))

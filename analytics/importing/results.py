@@ -178,6 +178,9 @@ class SheetSummary:
     rejected: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     columns: dict[str, str] = field(default_factory=dict)  # header -> field key
+    # member rows loaded from the sheet (a person-level sheet: ``loaded`` counts the
+    # households whose 户主 row is on it; a bare member sheet: ``loaded`` counts them too)
+    members: int = 0
     unused_columns: list[str] = field(default_factory=list)
     # unused header -> the field it most likely means (an administrator may confirm it)
     proposals: dict[str, str] = field(default_factory=dict)
@@ -260,11 +263,17 @@ class FileReport:
         脱贫属性 of 预脱贫 is an adjustment as well) counts as that field's column where the
         file has none of its own."""
         out: dict[str, dict[str, str]] = {}
+        members = schema.MEMBERS
         for s in self.sheets:
-            if s.table:
-                found = out.setdefault(s.table, {})
-                for header, key in s.columns.items():
-                    found.setdefault(key, header)
+            if not s.table:
+                continue
+            # a person-level household sheet has member columns beside its own
+            person = not schema.MEMBER_MARKS.isdisjoint(s.columns.values())
+            for header, key in s.columns.items():
+                if key in schema.TABLES[s.table].by_key:
+                    out.setdefault(s.table, {}).setdefault(key, header)
+                if person and key in members.by_key:
+                    out.setdefault(members.key, {}).setdefault(key, header)
         for table, found in out.items():
             for key, also in schema.TABLES[table].implied.items():
                 for other in also:

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from analytics.domain import schema
+from analytics.domain import idcard, schema
 from analytics.domain.labels import LABELS, Both, texts
 from analytics.importing.results import ERROR, WARNING
 
@@ -61,7 +61,17 @@ SEVERITY: dict[str, str] = {
     "W_DUPLICATE_COLUMN": WARNING,
     "W_INVISIBLE": WARNING,
     "W_CELL_TRUNCATED": WARNING,
+    "W_CODE": WARNING,
+    # person-level sheets rolled up into households (analytics/importing/rollup.py)
+    "W_NO_HEAD": WARNING,
+    "W_TWO_HEADS": WARNING,
+    "W_MEMBER_DISAGREE": WARNING,
+    "W_SIZE_MEMBERS": WARNING,
+    "E_HOUSEHOLD_REJECTED": ERROR,
 }
+# National suspected-problem check codes of the rules that have one (DOMAIN.md "The
+# national system's suspected-problem checks").
+NATIONAL_CODES: dict[str, str] = {"W_NO_HEAD": "3_02_011", "W_TWO_HEADS": "3_02_011"}
 
 # ------------------------------------------------------------------ cell rules
 # Fields whose absence or bad value rejects the row, per table.
@@ -70,6 +80,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "meetings": ("attendance",),
     "relocation": ("household_id", "persons", "house_area"),
     "villages": ("village",),
+    "members": ("household_id",),  # a member row without 户编号 belongs to no household
 }
 NO_SPACE_FIELDS = frozenset({"township", "village", "group", "site"})
 POSITIVE_INT = frozenset({"household_size", "persons"})
@@ -79,11 +90,19 @@ CODE_TABLES = {
     schema.STATE: schema.value_lookup(schema.REGISTRY_STATES | schema.STATES_WITH_ADJUSTMENT),
     schema.ADJUSTMENT: schema.value_lookup(schema.ADJUSTMENTS),
     schema.FINDING: schema.value_lookup(schema.FINDINGS),
+    schema.RELATION: schema.value_lookup(schema.RELATIONS),
+    schema.SEX: schema.value_lookup(schema.SEXES),
 }
+# Coded kinds whose unknown value is a warning (W_CODE: the value left empty, the row kept: a
+# member with an unreadable relation is still a person), not an error (E_CODE).
+LENIENT_CODES = frozenset({schema.RELATION, schema.SEX})
 CODE_ALLOWED = {
     schema.STATE: "未脱贫/贫困户、已脱贫/脱贫户、非建档立卡/一般农户",
     schema.ADJUSTMENT: "新增、返贫、拟退出、剔除，或空",
     schema.FINDING: "错评、漏评、错退，或空",
+    schema.RELATION: "户主/本人、配偶、之子、之女、之儿媳、之女婿、之孙子、之孙女、之父、之母、"
+    "之祖父、之祖母、兄弟姐妹、其他，或 GB/T 4761 代码",
+    schema.SEX: "男/1、女/2",
 }
 
 # Outcome -> the registry states it belongs to (DOMAIN.md: an outcome counts only there),
@@ -437,7 +456,45 @@ def _contradiction_sql(sheet: Sheet) -> list[str]:
     return out
 
 
+# FROM_ID (fills, never reports): a member's sex and birth date, where the row has none,
+# from a valid ID number (DOMAIN.md "What offices really export": from the ID number where
+# the columns are absent). An ID number with a problem of its own gives nothing.
+def _from_id_check(row: Row, sheet: Sheet) -> Iterator[Finding]:
+    v = row.values
+    number = v.get("id_number")
+    if not isinstance(number, str) or "id_number" in row.flagged:
+        return
+    if v.get("sex") is None or v.get("birth_date") is None:
+        sex, birth = idcard.sex_and_birth(number)
+        if v.get("sex") is None:
+            v["sex"] = sex
+        if v.get("birth_date") is None:
+            v["birth_date"] = birth
+    yield from ()
+
+
+def _from_id_column(columns: Columns, n: int, sheet: Sheet) -> Iterable[int] | None:
+    if "id_number" not in columns:
+        return ()
+    numbers = columns["id_number"]
+    sexes = columns.get("sex") or [None] * n
+    births = columns.get("birth_date") or [None] * n
+    return (
+        j
+        for j, (i, s, b) in enumerate(zip(numbers, sexes, births, strict=True))
+        if i is not None and (s is None or b is None)
+    )
+
+
+def _from_id_sql(sheet: Sheet) -> list[str]:
+    if "id_number" not in sheet.fields:
+        return []
+    empty = [f'"{k}" IS NULL' for k in ("sex", "birth_date") if k in sheet.fields]
+    return ['"id_number" IS NOT NULL' + (f" AND ({' OR '.join(empty)})" if empty else "")]
+
+
 _ALL = frozenset(schema.TABLES)
+_PLACED = frozenset(schema.PLACED_TABLES)  # members take their household's place
 UNIQUE_ID = RowRule(
     "E_DUPLICATE_ID",
     frozenset({"households", "relocation"}),
@@ -457,7 +514,7 @@ ROW_RULES: tuple[RowRule, ...] = (
         _implied_sql,
     ),
     RowRule("E_REQUIRED", _ALL, _required_check, _required_column, _required_sql),
-    RowRule("E_NO_TOWNSHIP", _ALL, _township_check, _township_column, _township_sql),
+    RowRule("E_NO_TOWNSHIP", _PLACED, _township_check, _township_column, _township_sql),
     RowRule(
         "E_GROUP_WITHOUT_VILLAGE",
         frozenset({"meetings"}),
@@ -473,6 +530,7 @@ ROW_RULES: tuple[RowRule, ...] = (
         _contradiction_column,
         _contradiction_sql,
     ),
+    RowRule("FROM_ID", frozenset({"members"}), _from_id_check, _from_id_column, _from_id_sql),
 )
 
 

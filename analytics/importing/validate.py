@@ -24,13 +24,14 @@ from openpyxl.utils import get_column_letter
 from analytics.domain import idcard, schema
 from analytics.domain.labels import label, texts
 from analytics.domain.privacy import mask_id
-from analytics.importing import columns, row_rules
+from analytics.importing import columns, rollup, row_rules
 from analytics.importing.by_column import ByColumn
 from analytics.importing.locate import LocatedTable
 from analytics.importing.results import ERROR, ParsedTable, Problem
 from analytics.importing.row_rules import (
     CODE_ALLOWED,
     CODE_TABLES,
+    LENIENT_CODES,
     NO_SPACE_FIELDS,
     NONNEG_INT,
     POSITIVE_INT,
@@ -81,12 +82,13 @@ def problem(
 def missing_columns(located: LocatedTable) -> list[Problem]:
     """One sheet-level E_NO_COLUMN error per required field (``REQUIRED``) the located table
     has no column for; the message names the unrecognised header most like it, if any
-    (``LocatedTable.proposals``)."""
+    (``LocatedTable.proposals``). A person-level household sheet needs no 人数 column (its
+    persons are its member rows: analytics/importing/rollup.py)."""
     grid, table = located.grid, located.table
     proposed = {key: header for header, key in located.proposals.items()}
     out = []
     for key in REQUIRED[table.key]:
-        if located.column_of(key) is not None:
+        if located.column_of(key) is not None or (located.members and key == "household_size"):
             continue
         header = table.by_key[key].header
         p = problem(grid.file, grid.sheet, None, "", "", "E_NO_COLUMN", field=header)
@@ -310,7 +312,8 @@ class Validator:
                 codes = CODE_TABLES[f.kind]
                 out = codes.get(compact) or codes.get(compact.lower())
                 if out is None:
-                    add("E_CODE", allowed=CODE_ALLOWED[f.kind])
+                    lenient = f.kind in LENIENT_CODES
+                    add("W_CODE" if lenient else "E_CODE", allowed=CODE_ALLOWED[f.kind])
         row.values[key] = out
 
     @staticmethod
@@ -329,16 +332,91 @@ class Validator:
         self, file: str, sheet: str, row: Row, located: LocatedTable, colname, rule_sheet
     ) -> None:
         """The row rules (``row_rules.ROW_RULES``, their reference form) on one row."""
+        self.apply_rules(file, sheet, row, rule_sheet)
+
+    def apply_rules(self, file: str, sheet: str, row: Row, rule_sheet: row_rules.Sheet) -> None:
+        """The row rules of ``rule_sheet``'s table (``row_rules.check_row``) on ``row``
+        (its values parsed, its cell problems found), their problems appended to it; a
+        problem names the column ``rule_sheet.headers`` gives its field.
+
+        Used on every row of a sheet, and on a household rolled up from a person-level
+        sheet (analytics/importing/rollup.py)."""
+        names = rule_sheet.headers
         flagged = (
-            {k for c, k in located.columns.items() if _has_problem(row, colname[c])}
-            if row.problems
-            else set()
+            {k for k, name in names.items() if _has_problem(row, name)} if row.problems else set()
         )
         view = row_rules.Row(row.values, flagged, (sheet, row.excel_row), self.seen)
         for code, key, value, params in row_rules.check_row(view, rule_sheet):
-            c = located.column_of(key) if key is not None else None
-            column = colname[c] if c is not None else ""
+            column = names.get(key, "") if key is not None else ""
             row.problems.append(problem(file, sheet, row.excel_row, column, value, code, **params))
+
+    def parse_persons(self, located: LocatedTable) -> rollup.PersonSheet:
+        """Parses a person-level household sheet (``located.members`` non-empty) row by
+        row, before its roll-up (``rollup.roll_up``): each row's household cells and member
+        cells, and the member row rules (no 户编号: E_REQUIRED). The household row rules
+        run on the rolled-up household, not here."""
+        grid, table = located.grid, located.table
+        file, sheet = grid.file, grid.sheet
+        every = {**located.columns, **located.members}
+        colname = {c: f"{get_column_letter(c + 1)} {located.headers[c]}" for c in every}
+        file_township, township_source = located.township_for(self.township)
+        households = row_rules.Sheet(
+            table,
+            frozenset(located.columns.values()),
+            file_township,
+            located.unclear_sources(),
+            {k: colname[c] for c, k in located.columns.items()},
+        )
+        member_names = {k: colname[c] for c, k in located.members.items()}
+        id_col = located.column_of("household_id")
+        if id_col is not None:
+            member_names["household_id"] = colname[id_col]
+        members = row_rules.Sheet(schema.MEMBERS, frozenset(member_names), None, None, member_names)
+        sheet_problems = [
+            problem(file, sheet, None, h, h, "W_DUPLICATE_COLUMN")
+            for h in located.duplicate_headers
+        ]
+        missing = missing_columns(located)
+        sheet_problems.extend(missing)
+        skipped = dict.fromkeys(SKIP_KINDS, 0)
+        kinds = RowKinds(located)
+        rows: list[rollup.PersonRow] = []
+        for i in range(located.data_start, len(grid.rows)):
+            kind = kinds.of(i)
+            if kind:
+                skipped[kind] += 1
+                continue
+            cells = grid.rows[i]
+            house = Row(excel_row=grid.row_number(i))
+            member = Row(excel_row=house.excel_row)
+            for c, key in located.columns.items():
+                self._cell(file, sheet, house, table, key, cells[c], colname[c])
+            for c, key in located.members.items():
+                self._cell(file, sheet, member, schema.MEMBERS, key, cells[c], colname[c])
+            member.values["household_id"] = house.values.get("household_id")
+            self.apply_rules(file, sheet, member, members)
+            raw = {
+                (located.headers.get(c) or get_column_letter(c + 1)): clean_text(v)
+                for c, v in enumerate(cells)
+                if v is not None
+            }
+            problems = sorted(
+                house.problems + member.problems, key=lambda p: _column_index(p.column)
+            )
+            rows.append(
+                rollup.PersonRow(house.excel_row, house.values, member.values, problems, raw)
+            )
+        return rollup.PersonSheet(
+            located=located,
+            rows=rows,
+            problems=sheet_problems,
+            sheet_errors=[p.message for p in missing],
+            skipped=skipped,
+            township_source=township_source,
+            households=households,
+            columns=dict(households.headers),
+            member_columns=member_names,
+        )
 
 
 def _month(raw: object, add: Callable[..., None]) -> dt.date | None:
@@ -351,6 +429,18 @@ def _month(raw: object, add: Callable[..., None]) -> dt.date | None:
         add("W_DATE_RANGE")
         return None
     return month
+
+
+def _column_index(column: str) -> int:
+    """The order of a problem's column ("AB 人数" -> 28), for a row's problems in column
+    order; a problem without a column first."""
+    letters = column.split(" ", 1)[0] if column else ""
+    n = 0
+    for ch in letters:
+        if not "A" <= ch <= "Z":
+            return 0
+        n = n * 26 + ord(ch) - 64
+    return n
 
 
 def _has_problem(row: Row, column: str) -> bool:

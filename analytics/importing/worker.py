@@ -105,6 +105,7 @@ _SHEET_FIELDS: dict[str, type | tuple[type, ...]] = {
     "township_source": str,
     "loaded": int,
     "rejected": int,
+    "members": int,
     "skipped": dict,
     "columns": dict,
     "unused_columns": list,

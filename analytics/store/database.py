@@ -31,9 +31,10 @@ from analytics.importing import columns
 from analytics.importing.results import PROBLEM_COLUMNS
 from analytics.store.restoring import remove_stale_temporaries
 
-SCHEMA_VERSION = 4  # 2: sessions, login_failures, setup_token; 3: batch_columns, batch_units,
+SCHEMA_VERSION = 5  # 2: sessions, login_failures, setup_token; 3: batch_columns, batch_units,
 # header_spellings, search_misses; 4: batches.data_date, households.household_type and
-# first_identified (a column added to a table later is added in place: Store.migrate)
+# first_identified; 5: members (a table or column added later is added in place:
+# Store.migrate)
 
 DATA_TABLES = tuple(schema.TABLES)
 # Tables of what a batch brought besides its rows, deleted with it.
@@ -285,7 +286,8 @@ class Store:
                             "INSERT INTO batch_columns VALUES (?, ?, ?, ?, ?)",
                             [found_id, table, f, header[f], n],
                         )
-            cur.execute(_UNITS_SQL.format(table=table, where=where), [table, *args])
+            if table in schema.PLACED_TABLES:
+                cur.execute(_UNITS_SQL.format(table=table, where=where), [table, *args])
 
     def describe_batch(self, cur: duckdb.DuckDBPyConnection, batch_id: int) -> None:
         """Records the columns and units of a batch written without an import (generated
@@ -586,7 +588,8 @@ class Store:
         townships = sorted(
             {
                 t
-                for rows in tables.values()
+                for table, rows in tables.items()
+                if table in schema.PLACED_TABLES
                 for t in set(columns.to_columns(rows, ["township"])["township"])
             }
             | (staged.townships if staged else set())
@@ -637,7 +640,7 @@ class Store:
                 "INSERT INTO batch_columns VALUES (?, ?, ?, ?, ?)",
                 [[batch_id, table, k, found[k], n] for k, n in zip(keys, counted, strict=True)],
             )
-        for table in DATA_TABLES:
+        for table in schema.PLACED_TABLES:  # members take their household's place
             cur.execute(
                 _UNITS_SQL.format(table=table, where="WHERE batch_id = ?"), [table, batch_id]
             )
