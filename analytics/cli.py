@@ -165,7 +165,7 @@ def _print_report(report: ingest.FileReport) -> None:
         _err(
             f"  sheet {s.sheet}: {s.table} (header row {s.header_rows}, township from "
             f"{s.township_source}): {s.loaded} rows valid, {s.rejected} rejected, "
-            f"skipped: {skipped}"
+            f"skipped: {skipped}; members loaded: {s.members}"
         )
         if s.unused_columns:
             _err(f"    columns not used: {', '.join(s.unused_columns)}")
@@ -239,7 +239,7 @@ def _metrics(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-EXPORT_TABLES = ("households", "meetings", "relocation", "anomalies", "metrics")
+EXPORT_TABLES = ("households", "meetings", "relocation", "members", "anomalies", "metrics")
 
 
 def _round(store: Store, name: str | None) -> str | None:

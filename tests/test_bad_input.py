@@ -129,7 +129,13 @@ def test_the_blank_templates_example_rows_never_become_data():
 
     report = inspect("模板.xlsx", template_bytes())
     assert report.loaded == 0 and report.rejected == 0
-    assert {s.table for s in report.sheets} == {"households", "meetings", "relocation", "villages"}
+    assert {s.table for s in report.sheets} == {
+        "households",
+        "meetings",
+        "relocation",
+        "villages",
+        "members",
+    }
     assert all(p.skipped["example"] == 1 for p in report.parsed)
 
 

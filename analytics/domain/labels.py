@@ -872,6 +872,7 @@ IMPORTER_MESSAGES: dict[str, tuple[str, str]] = {
         "'{value}'; {adjustment_header} is kept",
     ),
     "member_rows": ("成员行数", "member rows"),
+    "birth_year": ("出生年份", "Birth year"),
     "msg_W_CODE": (
         "“{field}”的值“{value}”无法识别，已留空（行保留），可用的值：{allowed}",
         "'{field}' value '{value}' is not recognised and left empty (row kept); accepted: "

@@ -18,6 +18,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from analytics.figures import persons
 from analytics.figures.filters import Filters, apply_filters
 from analytics.figures.metrics import REGISTERED, serving_village_rows
 from analytics.figures.relocation import (
@@ -45,7 +46,7 @@ def lacks_any(h: ir.Table) -> ir.BooleanValue:
 
 
 def _households(con: ibis.BaseBackend, f: Filters) -> ir.Table:
-    return apply_filters(con.table("households"), f)
+    return apply_filters(persons.households(con), f)
 
 
 def flows(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:

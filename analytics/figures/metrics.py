@@ -36,6 +36,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from analytics.domain.settings import AREA_STANDARD
+from analytics.figures import persons
 from analytics.figures import prepared as kept
 from analytics.figures.filters import Filters, apply_filters
 from analytics.figures.relocation import concentrated, over_standard, relocated
@@ -328,7 +329,7 @@ def metrics_expr(
         raise ValueError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
     keys = LEVELS[level]
     # Only the columns the metrics read: a narrower expression compiles faster.
-    households = con.table("households").select(*HOUSEHOLD_COLUMNS)
+    households = persons.households(con).select(*HOUSEHOLD_COLUMNS)
     h = apply_filters(households, filters)
     m = apply_filters(con.table("meetings").select(*MEETING_COLUMNS), filters)
     r = relocated(con, filters)

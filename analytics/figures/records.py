@@ -14,11 +14,12 @@ import pandas as pd
 
 from analytics.domain import idcard, schema
 from analytics.domain.privacy import mask_id, mask_id_expr, mask_name_expr
+from analytics.figures import persons
 from analytics.figures.filters import Filters, apply_filters
 from analytics.figures.metrics import family_conditions
 from analytics.figures.relocation import relocated
 
-PERSONAL = ("head_name", "head_id_number")
+PERSONAL = ("head_name", "head_id_number", "name", "id_number", "birth_date")
 # The columns of each exportable table, in order (field keys; unit columns first).
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     key: ("round", *(f.key for f in table.fields), "batch_id", "source_sheet", "source_row")
@@ -48,7 +49,16 @@ def _masked(t: ir.Table, unmask: bool) -> ir.Table:
         changes["head_name"] = mask_name_expr(t.head_name)
     if "head_id_number" in t.columns:
         changes["head_id_number"] = mask_id_expr(t.head_id_number)
-    return t.mutate(**changes) if changes else t
+    if "name" in t.columns:  # a member's (the members table)
+        changes["name"] = mask_name_expr(t["name"])
+    if "id_number" in t.columns:
+        changes["id_number"] = mask_id_expr(t.id_number)
+    t = t.mutate(**changes) if changes else t
+    if "birth_date" in t.columns:
+        # a member's birth year, never the full date (the age is what an inspector needs)
+        year = t.birth_date.year().name("birth_year")
+        t = t.select(*[year if c == "birth_date" else t[c] for c in t.columns])
+    return t
 
 
 def table_rows(
@@ -59,9 +69,13 @@ def table_rows(
     unmask: bool = False,
     household_ids: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """Rows of a stored table (households, meetings, relocation, villages) for a round and area.
+    """Rows of a stored table (households, meetings, relocation, villages, members) for a
+    round and area.
 
-    Columns: ``TABLE_COLUMNS[table]``. Names and ID numbers masked unless ``unmask``.
+    Columns: ``TABLE_COLUMNS[table]``. Names and ID numbers masked unless ``unmask`` (a
+    member's birth date then becomes ``birth_year``). Members are inside the area when
+    their household (same round, same 户编号) is; with no area chosen, every member of the
+    round. A household's ``household_size`` is its persons (``persons.households``).
     ``household_ids`` narrows households / relocation to those households. Relocation rows
     are inside the filters by the unit they count for (``relocation.placed``), as the
     relocation figures are, and listed as stored (a blank 迁出村 stays blank).
@@ -72,8 +86,13 @@ def table_rows(
         For an unknown table.
     """
     columns = TABLE_COLUMNS[table]
-    t = con.table(table)
-    if table == "relocation":
+    t = persons.households(con) if table == "households" else con.table(table)
+    if table == "members":
+        t = t.filter(t["round"] == filters.round)
+        if filters.townships or filters.villages or filters.groups:
+            inside = apply_filters(con.table("households"), filters)
+            t = t.filter(t.household_id.isin(inside.household_id))
+    elif table == "relocation":
         # inside the filters by the unit each household counts for (``relocation.placed``:
         # 迁出村, else its registry village), listed as stored
         inside = relocated(con, filters)
@@ -109,7 +128,7 @@ def household_list(
     KeyError
         For an unknown family.
     """
-    t = apply_filters(con.table("households"), filters)
+    t = apply_filters(persons.households(con), filters)
     if family:
         t = t.filter(family_conditions(t)[family].fill_null(False))
     if household_ids:
@@ -125,7 +144,7 @@ def household_history(
 
     Columns: round, batch_id and every household field. Empty when the id is unknown.
     """
-    t = con.table("households")
+    t = persons.households(con)
     t = t.filter(t.household_id == household_id)
     t = _masked(t.select(*TABLE_COLUMNS["households"]), unmask)
     return t.order_by("batch_id").execute()

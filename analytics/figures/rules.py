@@ -32,7 +32,7 @@ from analytics.domain import schema
 from analytics.domain.labels import Both, label, texts
 from analytics.domain.privacy import mask_id
 from analytics.domain.settings import Settings
-from analytics.figures import breakdowns, metrics, prepared
+from analytics.figures import breakdowns, metrics, persons, prepared
 from analytics.figures.filters import Filters, apply_filters
 from analytics.figures.limits import beyond_limit, rate_limit
 from analytics.figures.metrics import REGISTERED
@@ -93,11 +93,11 @@ class Context:
 
     def households(self) -> ir.Table:
         """Households of the round inside the filters."""
-        return apply_filters(self.con.table("households"), self.filters)
+        return apply_filters(persons.households(self.con), self.filters)
 
     def round_households(self) -> ir.Table:
         """Every household of the round, whatever the township / village / group filters."""
-        return apply_filters(self.con.table("households"), Filters(self.filters.round))
+        return apply_filters(persons.households(self.con), Filters(self.filters.round))
 
     def village_metrics(self) -> pd.DataFrame:
         """``metrics.compute`` at village level, computed once per context."""
