@@ -18,9 +18,11 @@ from analytics.importing import bulk, ingest, results
 from analytics.store.database import DATA_TABLES, Store
 from tests.builders import (
     HOUSEHOLD_HEADER,
+    PERSON_LIST_HEADER,
     SURVEY_HEADER,
     csv_bytes,
     household,
+    person_row,
     survey_row,
 )
 from tests.odd_rows import export_rows, household_rows
@@ -221,6 +223,11 @@ def _late_quote() -> bytes:
             "blank lines",
         ),
         ("quote.csv", _late_quote(), "doubled quotes"),
+        (
+            "人口.csv",
+            csv_bytes([PERSON_LIST_HEADER, person_row(1), person_row(1, relation="之子")]),
+            "one row per person",
+        ),
     ],
 )
 def test_a_csv_the_bulk_path_cannot_take_says_why_and_goes_the_normal_way(

@@ -1090,6 +1090,10 @@ IMPORTER_MESSAGES: dict[str, tuple[str, str]] = {
     "msg_bulk_not_utf8": ("不是 UTF-8 编码", "not UTF-8"),
     "msg_bulk_not_comma": ("不是以逗号分隔的 CSV", "not a comma-separated CSV"),
     "msg_bulk_header_row": ("表头不在第 1 行", "the header is not on row 1"),
+    "msg_bulk_person_level": (
+        "每行一人的成员表（与户主关系、人编号）",
+        "one row per person (与户主关系, 人编号): its rows are rolled up into households",
+    ),
     "msg_bulk_long_rows": ("有的行比表头长", "rows longer than the header"),
     "msg_bulk_duckdb_csv": ("DuckDB 无法按 CSV 读取", "DuckDB cannot read it: {error}"),
     "msg_bulk_blank_lines": ("有空行或单元格内换行", "blank lines or line breaks inside cells"),

@@ -148,6 +148,10 @@ def _plan(path: Path, name: str, spellings: schema.Spellings) -> _Plan:
         plan = _plan_parquet(path, name, spellings)
     else:
         plan = _plan_csv(path, name, spellings)
+    if plan.located.person_level:
+        # Its rows are rolled up into households and members (analytics/importing/rollup.py),
+        # which the bulk path does not do yet: the normal path reads it.
+        raise NotBulk.of("msg_bulk_person_level")
     workbook.settle(name, [plan.located])  # its township from the file name, as parse does
     return plan
 
