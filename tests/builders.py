@@ -130,10 +130,19 @@ def inspect(name: str, data: bytes, township: str | None = None) -> ingest.FileR
 
 
 def single_table(report: ingest.FileReport) -> results.ParsedTable:
-    """The one parsed table of a report (fails when there is not exactly one)."""
+    """The one parsed table of a report (fails when there is not exactly one); of a
+    person-level sheet, its households table (its members table beside is left out)."""
     assert report.status == "inspected", (report.status, report.message)
-    assert len(report.parsed) == 1, [s.sheet for s in report.sheets]
-    return report.parsed[0]
+    tables = report.parsed
+    if len(tables) == 2 and [p.table for p in tables] == ["households", "members"]:
+        tables = tables[:1]
+    assert len(tables) == 1, [s.sheet for s in report.sheets]
+    return tables[0]
+
+
+def members_of(report: ingest.FileReport) -> list[dict]:
+    """The member rows of every members table of a report, in order."""
+    return [m for p in report.parsed if p.table == "members" for m in p.rows]
 
 
 def loaded(report: ingest.FileReport, key: str) -> list[object]:

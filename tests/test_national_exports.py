@@ -24,6 +24,7 @@ from tests.builders import (
     inspect,
     loaded,
     make_id,
+    members_of,
     person_list,
     person_row,
     problems_of,
@@ -42,14 +43,12 @@ def test_a_person_list_whose_first_row_is_the_head_of_household_keeps_that_row()
     assert report.sheets[0].header_rows == "3"
     assert [r["household_id"] for r in table.rows] == ["5309211030010001", "5309211030010002"]
     assert [r["source_row"] for r in table.rows] == [4, 5]
-    assert [r["head_name"] for r in table.rows] == ["张1", "张2"]
+    assert [m["name"] for m in members_of(report)] == ["张1", "张2"]
     assert table.headers == {
         "乡(镇)": "township",
         "行政村": "village",
         "自然村": "group",
         "户编号": "household_id",
-        "姓名": "head_name",
-        "证件号码": "head_id_number",
         "人数": "household_size",
         "脱贫属性": "registry_state",
         "贫困户属性": "poverty_attribute",
@@ -57,7 +56,7 @@ def test_a_person_list_whose_first_row_is_the_head_of_household_keeps_that_row()
         "首次识别时间": "first_identified",
         "户类型": "household_type",
     }
-    assert "与户主关系" in report.sheets[0].unused_columns
+    assert report.sheets[0].columns["与户主关系"] == "relation"
     assert report.problems == []
 
 
@@ -260,7 +259,7 @@ def test_a_disability_certificate_number_in_证件号码_is_valid_and_kept_whole
     """18 characters of ID number, category 4 and grade 2 (and two more on some cards)."""
     twenty, twenty_two = make_id(1) + "42", make_id(2) + "71B1"
     report = _states(person_row(1, id_number=twenty), person_row(2, id_number=twenty_two))
-    assert loaded(report, "head_id_number") == [twenty, twenty_two]
+    assert [m["id_number"] for m in members_of(report)] == [twenty, twenty_two]
     assert report.problems == []
     assert idcard.disability(twenty) == (4, 2) and idcard.disability(twenty_two) == (7, 1)
     assert idcard.disability(make_id(1)) is None
@@ -290,7 +289,8 @@ def test_无_slash_and_dash_are_empty_cells_in_every_field(word):
         )
     )
     [row] = single_table(report).rows
-    assert [row.get(k) for k in ("group", "head_id_number", "income_per_capita")] == [None] * 3
+    assert [row.get(k) for k in ("group", "income_per_capita")] == [None] * 2
+    assert [m["id_number"] for m in members_of(report)] == [None]
     assert [row.get(k) for k in ("first_identified", "household_type")] == [None, None]
     assert row.get("poverty_attribute") is None
     assert report.problems == []

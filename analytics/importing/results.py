@@ -263,17 +263,16 @@ class FileReport:
         脱贫属性 of 预脱贫 is an adjustment as well) counts as that field's column where the
         file has none of its own."""
         out: dict[str, dict[str, str]] = {}
-        members = schema.MEMBERS
-        for s in self.sheets:
-            if not s.table:
-                continue
-            # a person-level household sheet has member columns beside its own
-            person = not schema.MEMBER_MARKS.isdisjoint(s.columns.values())
-            for header, key in s.columns.items():
-                if key in schema.TABLES[s.table].by_key:
-                    out.setdefault(s.table, {}).setdefault(key, header)
-                if person and key in members.by_key:
-                    out.setdefault(members.key, {}).setdefault(key, header)
+        # the parsed tables where the report has them (a person-level sheet gives a
+        # households and a members table, each with its own columns), else the sheets
+        tables = [(p.table, p.headers) for p in self.parsed] or [
+            (s.table, s.columns) for s in self.sheets if s.table
+        ]
+        for table, headers in tables:
+            found = out.setdefault(table, {})
+            for header, key in headers.items():
+                if key in schema.TABLES[table].by_key:
+                    found.setdefault(key, header)
         for table, found in out.items():
             for key, also in schema.TABLES[table].implied.items():
                 for other in also:

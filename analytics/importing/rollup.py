@@ -8,7 +8,8 @@ household) and each group becomes one household and its members:
 
 - households = distinct 户编号, persons = member rows: a household's ``household_size`` is
   its number of member rows; a declared 人数 that differs is a warning (W_SIZE_MEMBERS);
-- the household's fields come from its 户主 row (relation "head"); a field the 户主 row
+- the household's fields come from its 户主 row (relation "head"), its head's name and ID
+  number too where the sheet has no 户主姓名 / 户主身份证号 column; a field the 户主 row
   leaves blank from its first member row that has one; without a 户主 row from its first
   row, with a warning (W_NO_HEAD, national check 3_02_011); a second 户主: a warning
   (W_TWO_HEADS, 3_02_011), both rows kept;
@@ -54,6 +55,9 @@ HEAD = "head"  # the relation code of the head of household (schema.RELATIONS)
 # The header the household table of a person-level sheet names for household_size when the
 # sheet has no 人数 column: its persons are counted from the member rows.
 MEMBER_ROWS_HEADER = LABELS["member_rows"][0]
+# Household field -> the member field of its 户主 row it is read from where the sheet has
+# no column of its own (户主姓名, 户主身份证号): on a member sheet the head is the 户主 row.
+HEAD_FIELDS = {"head_name": "name", "head_id_number": "id_number"}
 
 
 @dataclass
@@ -193,6 +197,11 @@ def roll_up(
         if "household_size" not in household_headers.values():
             household_headers[MEMBER_ROWS_HEADER] = "household_size"
         member_headers = {ps.located.headers[c]: k for c, k in ps.located.members.items()}
+        for key, of_member in HEAD_FIELDS.items():
+            if key not in household_headers.values():
+                household_headers.update(
+                    {h: key for h, k in member_headers.items() if k == of_member}
+                )
         id_col = ps.located.column_of("household_id")
         if id_col is not None:
             member_headers[ps.located.headers[id_col]] = "household_id"
@@ -305,6 +314,9 @@ def _household(
                         first=first_seen(origin[key]),
                     )
                 )
+    for key, of_member in HEAD_FIELDS.items():  # the head is the 户主 row
+        if values.get(key) is None:
+            values[key] = head.member.get(of_member)
     head_out = outs[id(head_ps)]
     own = [p for p in head.problems if p.column in head_ps.columns.values()]
     check = Row(excel_row=head.excel_row, values=values, problems=list(own))
