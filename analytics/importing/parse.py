@@ -63,6 +63,7 @@ def parse_file(
                 table=located.table.key,
                 header_rows="-".join(str(r + 1) for r in located.header_rows),
                 township_source=parsed.township_source,
+                township=parsed.township,
                 loaded=len(parsed.rows),
                 rejected=len(parsed.rejected),
                 skipped=parsed.skipped,
