@@ -8,6 +8,7 @@ that cannot be read (the worst file decides).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import sys
 import unicodedata
@@ -41,6 +42,13 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("files", nargs="+", metavar="FILE")
     sp.add_argument("--round", required=True, help="the round (批次) the files belong to")
     sp.add_argument("--township", help="township for sheets without a township column")
+    sp.add_argument(
+        "--data-date",
+        type=dt.date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="the date the data is as of, over what the file says (title, file name); "
+        "without both, the latest survey or meeting date of its rows",
+    )
     sp.add_argument(
         "--allow-partial", action="store_true", help="load valid rows, quarantine the rest"
     )
@@ -163,9 +171,9 @@ def _print_report(report: ingest.FileReport) -> None:
             continue
         skipped = ", ".join(f"{k} {v}" for k, v in s.skipped.items() if v) or "none"
         _err(
-            f"  sheet {s.sheet}: {s.table} (header row {s.header_rows}, township from "
-            f"{s.township_source}): {s.loaded} rows valid, {s.rejected} rejected, "
-            f"skipped: {skipped}; members loaded: {s.members}"
+            f"  sheet {s.sheet}: {s.table} (header row {s.header_rows}, township "
+            f"{s.township or '-'} from {s.township_source}): {s.loaded} rows valid, "
+            f"{s.rejected} rejected, skipped: {skipped}; members loaded: {s.members}"
         )
         if s.unused_columns:
             _err(f"    columns not used: {', '.join(s.unused_columns)}")
@@ -199,6 +207,7 @@ def _ingest(store: Store, args: argparse.Namespace) -> int:
                 township=args.township,
                 allow_partial=args.allow_partial,
                 replace=args.replace,
+                data_date=args.data_date,
             )
         except OSError as e:
             _err(f"== {name}: unreadable ({e.strerror or e})")

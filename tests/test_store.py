@@ -399,7 +399,7 @@ def dated(household_id: str, day: dt.date) -> bytes:
     return survey_workbook([survey_row(household_id, "甲村", "一组", 3, date=day)])
 
 
-def test_rounds_are_ordered_by_earliest_survey_date_then_import_time(store):
+def test_rounds_are_ordered_by_survey_date_then_import_time(store):
     load(store, dated("A", dt.date(2017, 7, 10)), "七月核查", "a.xlsx")
     load(store, dated("B", dt.date(2017, 6, 1)), "六月核查", "b.xlsx")  # later, earlier dates
     load(store, dated("C", dt.date(2017, 7, 10)), "七月复核", "c.xlsx")  # same date as 七月核查
@@ -409,15 +409,22 @@ def test_rounds_are_ordered_by_earliest_survey_date_then_import_time(store):
     assert rounds.loc["六月核查", "first_date"] == pd.Timestamp("2017-06-01")
 
 
-def test_round_order_uses_the_earliest_of_survey_and_meeting_dates(store):
-    # 甲 surveys in July but met in May: it sorts before 乙 (June).
+def test_round_order_uses_the_latest_of_survey_and_meeting_dates(store):
+    # Files without a data date of their own are as of their latest survey or meeting day
+    # (issue 14): 甲 met in May but surveyed on July 1, so it sorts after 乙 (June 1); 丙
+    # surveyed in May and met on June 20, so it sorts between them.
     jia = survey_workbook(
         [survey_row("A", "甲村", "一组", 3, date=dt.date(2017, 7, 1))],
         meetings=[meeting_row("甲村", None, 12, date=dt.date(2017, 5, 20))],
     )
+    bing = survey_workbook(
+        [survey_row("C", "甲村", "一组", 3, date=dt.date(2017, 5, 2))],
+        meetings=[meeting_row("甲村", None, 12, date=dt.date(2017, 6, 20))],
+    )
     load(store, dated("B", dt.date(2017, 6, 1)), "乙", "yi.xlsx")
     load(store, jia, "甲", "jia.xlsx")
-    assert store.round_names() == ["甲", "乙"]
+    load(store, bing, "丙", "bing.xlsx")
+    assert store.round_names() == ["乙", "丙", "甲"]
 
 
 def test_a_round_without_any_date_sorts_after_dated_rounds(store):

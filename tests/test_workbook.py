@@ -21,6 +21,7 @@ from tests.builders import (
     RELOCATION_HEADER,
     VILLAGE_HEADER,
     household,
+    households_with,
     inspect,
     meeting_row,
     person_list,
@@ -201,3 +202,82 @@ def test_an_imported_batch_keeps_its_data_date(tmp_path):
         ]
     finally:
         store.close()
+
+
+# ------------------------------------------------- data date: fallbacks, upload, order
+def _batches(store: Store) -> list[tuple[object, ...]]:
+    return (
+        store.cursor()
+        .execute("SELECT file_name, data_date, data_date_source FROM batches ORDER BY batch_id")
+        .fetchall()
+    )
+
+
+def test_a_file_that_gives_no_date_is_as_of_its_latest_survey_date(tmp_path):
+    store = Store(tmp_path / "s.duckdb")
+    try:
+        # surveyed 2018-03-01, 2018-03-15 and 2018-02-20: as of the 15th
+        surveyed = ["2018-03-01", "2018-03-15", "2018-02-20"]
+        data = households_with("调查日期", surveyed)
+        report = ingest.import_file(store, "户信息.xlsx", data, "2018年动态管理")
+        assert report.status == "loaded"
+        assert (report.data_date, report.data_date_source) == (dt.date(2018, 3, 15), "survey_date")
+        assert _batches(store) == [("户信息.xlsx", dt.date(2018, 3, 15), "survey_date")]
+    finally:
+        store.close()
+
+
+def test_a_date_given_at_upload_comes_before_the_title_and_the_file_name(tmp_path):
+    store = Store(tmp_path / "s.duckdb")
+    try:
+        data = xlsx_bytes(person_list([person_row(1)]))  # 导出时间：2019-12-31
+        given = dt.date(2019, 11, 30)
+        report = ingest.import_file(
+            store, "人口明细_20200105.xlsx", data, "2019年", data_date=given
+        )
+        assert report.status == "loaded"
+        assert (report.data_date, report.data_date_source) == (given, "upload")
+        assert _batches(store) == [("人口明细_20200105.xlsx", given, "upload")]
+    finally:
+        store.close()
+
+
+def test_rounds_are_ordered_by_the_date_their_data_is_as_of(tmp_path):
+    """Round 甲 was surveyed first (2018-01) but its data is as of 2019-06-30; round 乙 was
+    surveyed later (2018-03) and is as of 2018-12-31: 甲 is the latest round."""
+    store = Store(tmp_path / "s.duckdb")
+    try:
+        first = households_with("调查日期", ["2018-01-05"])
+        later = households_with("调查日期", ["2018-03-05"])
+        a = ingest.import_file(store, "户信息_20190630.xlsx", first, "甲")
+        b = ingest.import_file(store, "户信息_20181231.xlsx", later, "乙")
+        assert (a.status, b.status) == ("loaded", "loaded")
+        assert store.round_names() == ["乙", "甲"]
+        assert store.latest_round() == "甲"
+    finally:
+        store.close()
+
+
+def test_a_database_made_before_data_dates_fell_back_gets_its_batches_dated(tmp_path):
+    path = tmp_path / "s.duckdb"
+    store = Store(path)
+    try:
+        data = households_with("调查日期", ["2018-03-01", "2018-03-15"])
+        assert ingest.import_file(store, "户信息.xlsx", data, "2018年").status == "loaded"
+        with store.write() as cur:  # as a schema-4 database left it: no fallback date
+            cur.execute("UPDATE batches SET data_date = NULL, data_date_source = NULL")
+            cur.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    finally:
+        store.close()
+    store = Store(path)
+    try:
+        assert _batches(store) == [("户信息.xlsx", dt.date(2018, 3, 15), "survey_date")]
+    finally:
+        store.close()
+
+
+def test_a_sheet_says_which_township_it_takes_and_from_where():
+    data = workbook_bytes({"户信息": (HOUSEHOLDS, []), "易地扶贫搬迁": (RELOCATION, [])})
+    report = inspect("2017年动态管理.xlsx", data)
+    got = [(s.sheet, s.township, s.township_source) for s in report.sheets]
+    assert got == [("户信息", "诗礼乡", "title"), ("易地扶贫搬迁", "诗礼乡", "sheet_title")]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import streamlit as st
 
 from analytics.access import accounts
 from analytics.figures import queries
 from analytics.importing import ingest, spellings
+from analytics.importing.values import DATE_FLOOR
 from analytics.output import export
 from analytics.store.database import StoreError
 from ui import auth
@@ -71,7 +74,7 @@ def _sheet_frame(report: ingest.FileReport) -> pd.DataFrame:
                 t("sheet"): s.sheet,
                 t("table"): t(s.table) if s.table else t("not_recognised"),
                 t("header_rows"): s.header_rows,
-                t("township_source"): t(f"source_{s.township_source}") if s.township_source else "",
+                t("township_source"): _township_cell(s),
                 t("rows_valid"): s.loaded,
                 t("rows_rejected"): s.rejected,
                 t("rows_skipped"): sum(s.skipped.values()),
@@ -80,6 +83,47 @@ def _sheet_frame(report: ingest.FileReport) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _township_cell(s: ingest.SheetSummary) -> str:
+    """The township a sheet's rows without their own take, and where it comes from."""
+    if not s.township_source:
+        return ""
+    source = t(f"source_{s.township_source}")
+    return f"{s.township}（{source}）" if s.township and s.township_source != "column" else source
+
+
+def inferred_block(reports: list[ingest.FileReport]) -> None:
+    """Under the township and date boxes: what each file says of its township (the sheets
+    that take one from their title, another sheet or the file name; ``workbook.settle``)
+    and of its data date, and where from, so the user sees what will be used before
+    importing."""
+    for r in reports:
+        if r.status not in ("inspected", "loaded", "partial"):
+            continue
+        for s in r.sheets:
+            if s.table is None or s.township_source in ("", "column", "upload"):
+                continue
+            source = t(f"source_{s.township_source}")
+            if s.township:
+                st.caption(
+                    tm(
+                        "township_found",
+                        file=r.file,
+                        sheet=s.sheet,
+                        township=s.township,
+                        source=source,
+                    )
+                )
+            else:
+                st.caption(tm("township_not_found", file=r.file, sheet=s.sheet, source=source))
+        if r.data_date is not None:
+            source = t(f"source_{r.data_date_source}")
+            st.caption(
+                tm("data_date_found", file=r.file, day=r.data_date.isoformat(), source=source)
+            )
+        else:
+            st.caption(tm("data_date_not_found", file=r.file))
 
 
 def report_frame(report: ingest.FileReport) -> pd.DataFrame:
@@ -155,13 +199,22 @@ def upload_block() -> None:
     if picked == new_option:
         round_name = c1.text_input(t("round_new"), key="upload_round_new").strip()
     township = c2.text_input(t("township_input"), key="upload_township").strip()
+    data_date = c2.date_input(
+        t("data_date_input"),
+        value=None,
+        min_value=DATE_FLOOR,
+        max_value=dt.date.today(),
+        key="upload_data_date",
+    )
+    known = tuple(sorted(s.spellings().items()))
+    reports = [_inspect(f.name, f.getvalue(), township, known) for f in files or []]
+    with c2:
+        inferred_block(reports)
     allow_partial = c2.checkbox(t("allow_partial"), key="upload_allow_partial")
     replace = c2.checkbox(t("replace"), key="upload_replace")
     if not files:
         return
     st.subheader(t("inspect_title"))
-    known = tuple(sorted(s.spellings().items()))
-    reports = [_inspect(f.name, f.getvalue(), township, known) for f in files]
     for i, report in enumerate(reports):
         _show_report(report, f"inspect_{i}")
     proposals_block(reports)
@@ -181,6 +234,7 @@ def upload_block() -> None:
                     township=township or None,
                     allow_partial=allow_partial,
                     replace=replace,
+                    data_date=data_date,
                 )
             except StoreError as e:
                 st.error(md(e))
@@ -197,6 +251,7 @@ def upload_block() -> None:
                         "batch": report.batch_id,
                         "status": report.status,
                         "replaced": report.replaced,
+                        "data_date": report.data_date.isoformat() if report.data_date else None,
                     },
                 )
             progress.progress((i + 1) / len(files), text=f"{t('importing')} {f.name}")

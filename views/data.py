@@ -20,6 +20,8 @@ BATCH_COLUMNS = [
     "batch_id",
     "round",
     "file_name",
+    "data_date",
+    "data_date_source",
     "imported_at",
     "townships",
     "tables",
@@ -57,7 +59,10 @@ def batches_section() -> None:
         st.caption(t("nothing"))
         return
     shown = batches[BATCH_COLUMNS].assign(
-        tables=batches["tables"].map(lambda v: "、".join(t(k) for k in (v or "").split(",") if k))
+        tables=batches["tables"].map(lambda v: "、".join(t(k) for k in (v or "").split(",") if k)),
+        data_date_source=batches["data_date_source"].map(
+            lambda v: t(f"source_{v}") if isinstance(v, str) and v else None
+        ),
     )
     st.dataframe(labelled(readable(shown)), hide_index=True, width="stretch")
     if not auth.allowed("delete"):

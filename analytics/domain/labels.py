@@ -173,8 +173,32 @@ LABELS: dict[str, tuple[str, str]] = {
     "round_new": ("新批次名称（如 2018年动态管理）", "New round name (e.g. 2018年动态管理)"),
     "round_new_option": ("＋ 新建批次", "+ New round"),
     "township_input": (
-        "乡镇（表中没有乡镇列时使用；留空则取标题中的乡镇名）",
-        "Township (for files without a township column; empty: taken from the title)",
+        "乡镇（表中没有乡镇列时使用；留空则取标题、其他工作表或文件名中的乡镇名）",
+        "Township (for sheets without a township column; empty: from the title, another "
+        "sheet or the file name)",
+    ),
+    "township_found": (
+        "{file} · {sheet}：乡镇“{township}”（来源：{source}）",
+        "{file} · {sheet}: township '{township}' (from the {source})",
+    ),
+    "township_not_found": (
+        "{file} · {sheet}：未能确定乡镇（{source}），请在上方填写",
+        "{file} · {sheet}: no township found ({source}); enter one above",
+    ),
+    "data_date": ("数据日期", "Data as of"),
+    "data_date_source": ("数据日期来源", "Data date from"),
+    "data_date_input": (
+        "数据日期（留空则取文件标题或文件名中的日期，再无则取最晚调查日期）",
+        "Data as of (empty: the date in the title or file name, else the latest survey date)",
+    ),
+    "data_date_found": (
+        "{file}：数据日期 {day}（来源：{source}）",
+        "{file}: data as of {day} (from the {source})",
+    ),
+    "data_date_not_found": (
+        "{file}：文件未写明数据日期，导入时取最晚调查或会议日期（或在上方填写）",
+        "{file}: the file gives no data date; the latest survey or meeting date is taken at "
+        "import (or enter one above)",
     ),
     "allow_partial": ("仅导入有效行（错误行隔离保存）", "Load valid rows only (quarantine errors)"),
     "replace": ("替换本批次中已有的同一批数据", "Replace the batch that already holds these rows"),
@@ -247,6 +271,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "source_file_name": ("文件名", "file name"),
     "source_workbook": ("工作簿中其他表和文件名", "the rest of the workbook"),
     "source_unclear": ("来源不一致", "sources disagree"),
+    "source_survey_date": ("最晚调查或会议日期", "latest survey or meeting date"),
     # units
     "township": ("乡镇", "Township"),
     "village": ("行政村", "Village"),

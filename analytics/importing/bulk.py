@@ -30,6 +30,7 @@ A Parquet file holds typed columns: each cell is read as a cell of that type in 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import os
@@ -300,6 +301,7 @@ def import_path(
     allow_partial: bool = False,
     replace: bool = False,
     is_demo: bool = False,
+    data_date: dt.date | None = None,
 ) -> FileReport:
     """Imports one file as one batch of ``round_name``, in one transaction, in DuckDB.
 
@@ -320,6 +322,7 @@ def import_path(
     round_name = (round_name or "").strip()
     report = FileReport(file=name, sha256="")
     report.data_date, report.data_date_source = workbook.data_date(name, [plan.located])
+    report.give_date(data_date)
     memory = st.cursor().execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     st.cursor().execute(f"SET memory_limit = '{config.bulk_memory_bytes() // MB}MB'")
     try:
@@ -687,6 +690,7 @@ class _Run:
                 table=self.table.key,
                 header_rows="1",
                 township_source=parsed.township_source,
+                township=parsed.township,
                 loaded=report.loaded,
                 rejected=report.rejected,
                 skipped=parsed.skipped,
@@ -759,5 +763,7 @@ class _Run:
             staged=staged,
             headers=report.columns(),
             data_date=report.data_date,
+            data_date_source=report.data_date_source,
         )
+        report.data_date, report.data_date_source = st.data_date_of(cur, report.batch_id)
         loaded(report)

@@ -7,6 +7,7 @@ in one transaction, or refuses it and leaves the database as it was.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import gc
 import hashlib
@@ -141,6 +142,7 @@ def import_file(
     allow_partial: bool = False,
     replace: bool = False,
     is_demo: bool = False,
+    data_date: dt.date | None = None,
 ) -> FileReport:
     """Imports one file as one batch of ``round_name``, in one transaction.
 
@@ -159,6 +161,7 @@ def import_file(
     report = inspect_file(file_name, data, township, store.spellings())
     if report.status != "inspected":
         return report
+    report.give_date(data_date)
     if not may_write(report, round_name, allow_partial):
         return report
     tables: dict[str, list[dict]] = {}
@@ -185,7 +188,9 @@ def import_file(
             is_demo=is_demo,
             headers=report.columns(),
             data_date=report.data_date,
+            data_date_source=report.data_date_source,
         )
+        report.data_date, report.data_date_source = store.data_date_of(cur, report.batch_id)
         _pause_for_tests(report)
     return loaded(report)
 
@@ -199,6 +204,7 @@ def import_path(
     allow_partial: bool = False,
     replace: bool = False,
     is_demo: bool = False,
+    data_date: dt.date | None = None,
 ) -> FileReport:
     """Imports a file on disk (the command line): like ``import_file``, same rules, same
     result. A Parquet file, or a CSV of at least ``POVERTY_BULK_MIN_MB`` that suits it, goes
@@ -226,6 +232,7 @@ def import_path(
                 allow_partial=allow_partial,
                 replace=replace,
                 is_demo=is_demo,
+                data_date=data_date,
             )
         except bulk.NotBulk as e:
             why = e
@@ -248,6 +255,7 @@ def import_path(
         allow_partial=allow_partial,
         replace=replace,
         is_demo=is_demo,
+        data_date=data_date,
     )
 
 

@@ -92,6 +92,7 @@ def _summary(located: LocatedTable, parsed: ParsedTable, members: int = 0) -> Sh
         table=located.table.key,
         header_rows="-".join(str(r + 1) for r in located.header_rows),
         township_source=parsed.township_source,
+        township=parsed.township,
         loaded=len(parsed.rows),
         rejected=len(parsed.rejected),
         members=len(parsed.rows) if parsed.table == "members" else members,

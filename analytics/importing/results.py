@@ -159,6 +159,8 @@ class ParsedTable:
     skipped: dict[str, int]
     headers: dict[str, str]
     township_source: str
+    # the township a row without its own takes (None when nothing names one)
+    township: str | None = None
 
     @property
     def errors(self) -> int:
@@ -174,6 +176,8 @@ class SheetSummary:
     table: str | None
     header_rows: str = ""
     township_source: str = ""
+    # the township the sheet's rows without their own take, from ``township_source``
+    township: str | None = None
     loaded: int = 0
     rejected: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
@@ -215,6 +219,12 @@ class FileReport:
     # nothing gives one): analytics/importing/workbook.py ``data_date``.
     data_date: dt.date | None = None
     data_date_source: str = ""
+
+    def give_date(self, day: dt.date | None) -> None:
+        """Takes ``day`` as the data date, given at upload (``--data-date`` on the command
+        line), over what the file says; None leaves the file's own."""
+        if day is not None:
+            self.data_date, self.data_date_source = day, "upload"
 
     @property
     def code(self) -> int:

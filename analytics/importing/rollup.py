@@ -222,6 +222,7 @@ def _table(ps: PersonSheet, key: str, rows: list[Any], headers: dict[str, str]) 
         skipped=ps.skipped if key == "households" else {},
         headers=headers,
         township_source=ps.township_source,
+        township=ps.households.township,
     )
 
 

@@ -208,6 +208,7 @@ class Validator:
             skipped=skipped,
             headers={located.headers[c]: k for c, k in located.columns.items()},
             township_source=township_source,
+            township=file_township,
         )
 
     def data_ids(self, located: LocatedTable) -> list[tuple[int, object]]:

@@ -103,6 +103,7 @@ _SHEET_FIELDS: dict[str, type | tuple[type, ...]] = {
     "table": (str, type(None)),
     "header_rows": str,
     "township_source": str,
+    "township": (str, type(None)),
     "loaded": int,
     "rejected": int,
     "members": int,
@@ -457,6 +458,7 @@ def _parsed_meta(p: ParsedTable) -> dict:
         "skipped": p.skipped,
         "headers": p.headers,
         "township_source": p.township_source,
+        "township": p.township,
     }
 
 
@@ -595,6 +597,7 @@ def _parsed(meta: dict, rows_msg: bytes, rejected_msg: bytes, problems_msg: byte
         skipped=skipped,
         headers=_str_map(meta["headers"]),
         township_source=str(meta["township_source"]),
+        township=meta["township"] if isinstance(meta["township"], str) else None,
     )
 
 

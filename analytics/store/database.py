@@ -33,8 +33,8 @@ from analytics.store.restoring import remove_stale_temporaries
 
 SCHEMA_VERSION = 5  # 2: sessions, login_failures, setup_token; 3: batch_columns, batch_units,
 # header_spellings, search_misses; 4: batches.data_date, households.household_type and
-# first_identified; 5: members (a table or column added later is added in place:
-# Store.migrate)
+# first_identified; 5: members, batches.data_date_source (a table or column added later is
+# added in place: Store.migrate)
 
 DATA_TABLES = tuple(schema.TABLES)
 # Tables of what a batch brought besides its rows, deleted with it.
@@ -126,7 +126,7 @@ def _ddl() -> list[str]:
             sha256 VARCHAR NOT NULL, imported_at TIMESTAMP NOT NULL, imported_by VARCHAR,
             townships VARCHAR, tables VARCHAR, rows_loaded BIGINT, rows_rejected BIGINT,
             rows_skipped BIGINT, warnings BIGINT, is_demo BOOLEAN DEFAULT FALSE,
-            data_date DATE)""",
+            data_date DATE, data_date_source VARCHAR)""",
         """CREATE TABLE IF NOT EXISTS quarantine (
             batch_id BIGINT, round VARCHAR, table_name VARCHAR, source_sheet VARCHAR,
             source_row BIGINT, reasons VARCHAR, raw VARCHAR)""",
@@ -157,7 +157,20 @@ def _ddl() -> list[str]:
 
 # Columns added to a table after databases with that table existed: table -> (column, type).
 # A data table's fields (schema.table_columns) are added the same way (``_add_columns``).
-_ADDED_COLUMNS: dict[str, list[tuple[str, str]]] = {"batches": [("data_date", "DATE")]}
+_ADDED_COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "batches": [("data_date", "DATE"), ("data_date_source", "VARCHAR")]
+}
+
+# A batch whose file gives no data date (no title line, no date in its name, none given at
+# upload) is as of the latest date its rows carry: the last survey (调查日期) or meeting
+# (会议日期) day (issue 14, "every batch has a data date"). Its source: "survey_date".
+_LATEST_ROW_DATE_SQL = """
+    UPDATE batches SET data_date = d.latest, data_date_source = 'survey_date'
+    FROM (SELECT batch_id, max(day) AS latest FROM (
+            SELECT batch_id, survey_date AS day FROM households
+            UNION ALL SELECT batch_id, meeting_date FROM meetings)
+          WHERE day IS NOT NULL GROUP BY batch_id) d
+    WHERE batches.batch_id = d.batch_id AND batches.data_date IS NULL {where}"""
 
 
 def _add_columns(cur: duckdb.DuckDBPyConnection) -> None:
@@ -177,6 +190,12 @@ def _add_columns(cur: duckdb.DuckDBPyConnection) -> None:
         for column, typ in fields:
             if column not in have:
                 cur.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {typ}')
+
+
+def _stored_version(cur: duckdb.DuckDBPyConnection) -> int:
+    """The schema version a database was last migrated to (0 when it says none)."""
+    found = cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(found[0]) if found and str(found[0]).isdigit() else 0
 
 
 @dataclass
@@ -262,6 +281,9 @@ class Store:
             _add_columns(cur)
             if "batch_columns" not in existing and "batches" in existing:
                 self._backfill(cur)
+            if "meta" in existing and _stored_version(cur) < 5:
+                # batches imported before the data date fell back to the rows' dates
+                cur.execute(_LATEST_ROW_DATE_SQL.format(where=""))
             cur.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
             )
@@ -361,11 +383,14 @@ class Store:
             self.bump(cur)
 
     def rounds(self) -> pd.DataFrame:
-        """Rounds in order: earliest survey or meeting date, then first import time.
+        """Rounds in order of the date their data is as of (issue 14: the latest data date
+        of their batches, ``insert_batch``), then first import time.
 
-        Columns: round, first_date (date or NaT), first_import, batches, is_demo. The last row
-        is the latest round. A round without any date is placed by the year its name carries
-        ("2016年动态管理" as 2016-01-01); one with neither sorts after the dated ones.
+        Columns: round, data_date, first_date (earliest survey or meeting date; date or
+        NaT), first_import, batches, is_demo. The last row is the latest round. A round
+        whose batches have no data date (made before it was kept) is placed by its first
+        date; one with neither by the year its name carries ("2016年动态管理" as
+        2016-01-01); one with none of them sorts after the dated ones.
 
         Kept per data version (every import and deletion bumps it): a page asks for the
         rounds several times a rerun, and the dates scan every row (17 ms at 1M households).
@@ -387,13 +412,13 @@ class Store:
                 SELECT round, survey_date AS d FROM households
                 UNION ALL SELECT round, meeting_date FROM meetings),
             r AS (
-                SELECT b.round,
+                SELECT b.round, max(b.data_date) AS data_date,
                        (SELECT min(d) FROM dates WHERE dates.round = b.round) AS first_date,
                        min(b.imported_at) AS first_import, count(*) AS batches,
                        bool_and(b.is_demo) AS is_demo
                 FROM batches b GROUP BY b.round)
             SELECT * FROM r
-            ORDER BY coalesce(first_date, try_cast(
+            ORDER BY coalesce(data_date, first_date, try_cast(
                          regexp_extract(round, '((19|20)\d{2})', 1) || '-01-01' AS DATE))
                      NULLS LAST,
                      first_import, round"""
@@ -567,6 +592,7 @@ class Store:
         staged: Store.Staged | None = None,
         headers: dict[str, dict[str, str]] | None = None,
         data_date: dt.date | None = None,
+        data_date_source: str = "",
     ) -> int:
         """Writes one batch inside the caller's transaction (``with store.write() as cur``).
 
@@ -578,7 +604,9 @@ class Store:
         rejected : table key -> rejected rows (source_sheet, source_row, raw, reasons).
         problems : the row report (columns of ``validate.Problem``).
         staged : more loadable rows, already in DuckDB (loaded after ``tables``' own).
-        data_date : the date the file's data is as of (``FileReport.data_date``), or None.
+        data_date : the date the file's data is as of (``FileReport.data_date``), or None:
+            then the latest survey or meeting date of its rows (``data_date_of`` tells).
+        data_date_source : where ``data_date`` was read ("title", "file_name", "upload").
 
         Returns
         -------
@@ -601,7 +629,10 @@ class Store:
         n_rejected = sum(len(r) for r in rejected.values())
         warnings = int((problems["severity"] == "warning").sum()) if len(problems) else 0
         cur.execute(
-            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO batches (batch_id, round, file_name, sha256, imported_at, imported_by, "
+            "townships, tables, rows_loaded, rows_rejected, rows_skipped, warnings, is_demo, "
+            "data_date, data_date_source) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 batch_id,
                 round_name,
@@ -617,6 +648,7 @@ class Store:
                 warnings,
                 is_demo,
                 data_date,
+                data_date_source if data_date is not None else None,
             ],
         )
         if staged and staged.rows:
@@ -644,6 +676,8 @@ class Store:
             cur.execute(
                 _UNITS_SQL.format(table=table, where="WHERE batch_id = ?"), [table, batch_id]
             )
+        if data_date is None:
+            cur.execute(_LATEST_ROW_DATE_SQL.format(where="AND batches.batch_id = ?"), [batch_id])
         quarantined = [
             {
                 "batch_id": batch_id,
@@ -668,6 +702,17 @@ class Store:
             cur.unregister("_p")
         self.bump(cur)
         return batch_id
+
+    @staticmethod
+    def data_date_of(cur: duckdb.DuckDBPyConnection, batch_id: int) -> tuple[dt.date | None, str]:
+        """The date batch ``batch_id``'s data is as of and where it was read ("title",
+        "file_name", "upload", "survey_date"); (None, "") when nothing gave one."""
+        found = cur.execute(
+            "SELECT data_date, data_date_source FROM batches WHERE batch_id = ?", [batch_id]
+        ).fetchone()
+        if found is None or found[0] is None:
+            return None, ""
+        return found[0], found[1] or ""
 
     def _bulk_insert(self, cur, table: str, batch_id: int, round_name: str, rows: list[dict]):
         cols = table_columns(table)

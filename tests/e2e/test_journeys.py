@@ -226,6 +226,9 @@ def test_first_admin_uploads_a_messy_workbook_and_the_figures_change(
     expect(page.get_by_text("行报告").first).to_be_visible()
     report = page.get_by_test_id("stDataFrame").filter(has_text="E_POSITIVE_INT")
     expect(report.first).to_be_attached()
+    # beside the township and date boxes: what the file says of both, and where from
+    expect(page.get_by_text("补充调查.xlsx · 户信息：乡镇“诗礼乡”（来源：标题）")).to_be_visible()
+    expect(page.get_by_text("补充调查.xlsx：文件未写明数据日期", exact=False)).to_be_visible()
     with rerun(page):
         page.get_by_text("仅导入有效行（错误行隔离保存）").click()
     # into the demo's latest round (a first upload is offered a new round of its own)
