@@ -84,6 +84,7 @@ groups_without_meetings = cached(queries.groups_without_meetings)
 relocation_households = cached(queries.relocation_households)
 household_list = cached(queries.household_list)
 household_history = cached(queries.household_history)
+household_members = cached(queries.household_members)
 search = cached(queries.search)
 
 

@@ -180,6 +180,7 @@ def household_record(view: filters.View, household_id: str) -> None:
         {t("field"): [t(k) for k in current.index], t("value"): [_text(v) for v in current.values]}
     )
     st.dataframe(record, hide_index=True, width="stretch", key="drill_record")
+    members_section(f.round, household_id)
     hits = reads.household_rules(f, household_id)
     st.subheader(t("rules_hit"))
     if hits.empty:
@@ -210,6 +211,31 @@ def household_record(view: filters.View, household_id: str) -> None:
         hist[c] = hist[c].map(lambda v: t(v) if isinstance(v, str) else "—")
     table_with_download(
         hist.rename(columns={c: t(c) for c in cols}), f"户_{household_id}_历史", "drill_history"
+    )
+
+
+def members_section(round_name: str, household_id: str) -> None:
+    """The household's members in the round (masked as the role needs: an inspector sees
+    ages and birth years, an administrator who unmasks the full record, audited)."""
+    st.subheader(t("members_title"))
+    members, as_of = reads.household_members(
+        round_name, household_id, unmask=auth.unmasked(household=household_id)
+    )
+    if members.empty:
+        st.caption(t("no_members"))
+        return
+    st.caption(tm("members_as_of", day=as_of.isoformat()) if as_of else t("members_no_date"))
+    shown = members.assign(
+        **{
+            c: members[c].map(lambda v: t(v) if isinstance(v, str) else None)
+            for c in ("relation", "sex")
+        }
+    )
+    st.dataframe(
+        readable(shown.rename(columns={c: t(c) for c in shown.columns})),
+        hide_index=True,
+        width="stretch",
+        key="drill_members",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -276,6 +277,27 @@ def household_history(store: Store, household_id: str, *, unmask: bool = False) 
     """One household's rows, round by round (``records.household_history``; masked unless
     ``unmask``)."""
     return records.household_history(backend(store), household_id, unmask=unmask)
+
+
+def round_data_date(store: Store, round_name: str) -> dt.date | None:
+    """The date a round's data is as of (``Store.rounds``: the latest data date of its
+    batches), or None when none of its batches has one or the round is unknown."""
+    rounds = store.rounds()
+    row = rounds[rounds["round"] == round_name]
+    if not len(row) or pd.isna(row["data_date"].iloc[0]):
+        return None
+    return pd.Timestamp(row["data_date"].iloc[0]).date()
+
+
+def household_members(
+    store: Store, round_name: str, household_id: str, *, unmask: bool = False
+) -> tuple[pd.DataFrame, dt.date | None]:
+    """One household's members in a round with their ages at the round's data date
+    (``records.household_members``; masked unless ``unmask``), and that date (None: the
+    ages are missing)."""
+    as_of = round_data_date(store, round_name)
+    rows = records.household_members(backend(store), round_name, household_id, as_of, unmask=unmask)
+    return rows, as_of
 
 
 def search(

@@ -8,6 +8,8 @@ who may ask for that. Ibis expressions, so the same code runs on any backend.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
@@ -148,6 +150,54 @@ def household_history(
     t = t.filter(t.household_id == household_id)
     t = _masked(t.select(*TABLE_COLUMNS["households"]), unmask)
     return t.order_by("batch_id").execute()
+
+
+# A household's members as its page lists them (field keys; ``age`` computed).
+MEMBER_LIST = (
+    "person_id",
+    "name",
+    "id_number",
+    "relation",
+    "sex",
+    "age",
+    "birth_date",
+    "ethnicity",
+    "education",
+    "school_status",
+    "health",
+    "labour",
+    "work_months",
+)
+
+
+def household_members(
+    con: ibis.BaseBackend,
+    round_name: str,
+    household_id: str,
+    as_of: dt.date | None,
+    *,
+    unmask: bool = False,
+) -> pd.DataFrame:
+    """The members of one household in one round, the 户主 first, then in file order.
+
+    Columns: ``MEMBER_LIST``, with ``birth_year`` for ``birth_date`` unless ``unmask``
+    (names and ID numbers masked too: an inspector sees the age and the birth year, never
+    the full birth date). ``age`` is in whole years at ``as_of`` (the round's data date,
+    ``idcard.age_at``); missing (None) without a birth date or without ``as_of``. Empty when
+    the household has no member rows in the round (a household-level sheet).
+    """
+    m = con.table("members")
+    m = m.filter((m["round"] == round_name) & (m.household_id == household_id))
+    m = m.order_by([(m.relation == "head").fill_null(False).desc(), "source_sheet", "source_row"])
+    shown = [c for c in MEMBER_LIST if c != "age"]
+    frame = _masked(m.select(*shown, m.birth_date.name("_born")), unmask).execute()
+    ages = [
+        idcard.age_at(b, as_of) if as_of is not None and isinstance(b, dt.date) else None
+        for b in (v.date() if isinstance(v, pd.Timestamp) else v for v in frame.pop("_born"))
+    ]
+    at = frame.columns.get_loc("sex") + 1
+    frame.insert(at, "age", pd.array(ages, dtype="Int64"))
+    return frame
 
 
 def search(

@@ -1,0 +1,88 @@
+"""A household's page lists its members: masked for an inspector (age and birth year,
+never the full birth date, name or ID number), whole for an administrator who unmasks.
+
+The person list is built here: one household of three, exported 2019-12-31 (its title's
+导出时间), so the ages at that date are counted by hand: born 1980-01-01 -> 39, 1982-06-15
+-> 37, 2010-07-01 -> 9.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics.access import accounts
+from analytics.importing import ingest
+from analytics.store.database import Store
+from tests.builders import make_id, person_list, person_row, xlsx_bytes
+from tests.signin import sign_in
+
+HID = "5309211030010001"
+HEAD_ID = make_id(1, birth="19800101")
+SPOUSE_ID = make_id(2, birth="19820615")
+SON_ID = make_id(3, birth="20100701")
+
+
+@pytest.fixture
+def family(tmp_path) -> Path:
+    path = tmp_path / "family.duckdb"
+    rows = [
+        person_row(1, size=3, name="欧阳明", id_number=HEAD_ID),
+        person_row(1, size=3, pid=f"{HID}02", name="李秀英", relation="配偶", id_number=SPOUSE_ID),
+        person_row(1, size=3, pid=f"{HID}03", name="欧阳小", relation="之子", id_number=SON_ID),
+    ]
+    s = Store(path)
+    try:
+        report = ingest.import_file(s, "人口明细.xlsx", xlsx_bytes(person_list(rows)), "R1")
+        assert report.status == "loaded", report.problems
+    finally:
+        s.close()
+    return path
+
+
+def _household(env: pytest.MonkeyPatch, db: Path, user: accounts.User, unmask: bool) -> AppTest:
+    env.setenv("POVERTY_DB", str(db))
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.switch_page("views/drilldown.py")
+    sign_in(at, db, user)
+    at.session_state["unmask"] = unmask
+    at.session_state["drill"] = {
+        "township": "诗礼乡",
+        "village": "孔兴村",
+        "group": "孔兴组",
+        "household": HID,
+    }
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _members(at: AppTest):
+    [frame] = [d.value for d in at.dataframe if d.key == "drill_members"] or [None]
+    assert frame is not None, "no members table"
+    return frame
+
+
+def test_an_inspector_sees_members_masked_with_ages_and_birth_years(family, monkeypatch):
+    at = _household(monkeypatch, family, accounts.User("li", "inspector"), unmask=True)
+    rows = _members(at)
+    assert rows["与户主关系"].tolist() == ["户主", "配偶", "之子"]
+    assert rows["年龄（岁）"].tolist() == [39, 37, 9]
+    assert rows["出生年份"].tolist() == [1980, 1982, 2010]
+    assert rows["性别"].tolist() == ["男", "女", "男"]  # from the ID numbers' 17th digit
+    assert rows["姓名"].tolist() == ["欧**", "李**", "欧**"]
+    text = rows.to_csv()
+    for secret in (HEAD_ID, SPOUSE_ID, SON_ID, "1980-01-01", "欧阳明", "李秀英"):
+        assert secret not in text
+    assert any("2019-12-31" in c.value for c in at.caption)
+
+
+def test_an_administrator_who_unmasks_sees_the_whole_members_record(family, monkeypatch):
+    at = _household(monkeypatch, family, accounts.User("boss", "admin"), unmask=True)
+    rows = _members(at)
+    assert rows["证件号码"].tolist() == [HEAD_ID, SPOUSE_ID, SON_ID]
+    assert rows["姓名"].tolist() == ["欧阳明", "李秀英", "欧阳小"]
+    assert [str(d)[:10] for d in rows["出生日期"]] == ["1980-01-01", "1982-06-15", "2010-07-01"]
+    assert rows["年龄（岁）"].tolist() == [39, 37, 9]
