@@ -61,6 +61,17 @@ SEVERITY: dict[str, str] = {
     "W_DUPLICATE_COLUMN": WARNING,
     "W_INVISIBLE": WARNING,
     "W_CELL_TRUNCATED": WARNING,
+    # person rules, across the members of a household or a round
+    # (analytics/importing/person_rules.py): warnings, every row kept
+    "W_NO_HEAD": WARNING,
+    "W_TWO_HEADS": WARNING,
+    "W_HEAD_SPOUSE_SEX": WARNING,
+    "W_RELATION_SEX": WARNING,
+    "W_BORN_AFTER": WARNING,
+    "W_TOO_OLD": WARNING,
+    "W_SCHOOL_AGE": WARNING,
+    "W_PERSON_TWO_HOUSEHOLDS": WARNING,
+    "W_PERSON_TWO_COUNTIES": WARNING,
 }
 
 # ------------------------------------------------------------------ cell rules
