@@ -191,3 +191,17 @@ def test_the_sql_sex_and_birth_date_read_every_value_as_the_reference_does():
     expected = [(idcard.sex(v), idcard.birth_date(v)) for v in values]
     assert rows == expected
     assert any(e[1] is None and e[0] for e in expected) and any(e[1] for e in expected)
+
+
+def test_the_column_form_reads_every_value_as_the_reference_does():
+    values: list[object] = [*_holder_values(), None, 5.3e17, 530921198001010011, "中" * 18]
+    values += ["１" + make_id(3)[1:], make_id(3)[:17] + "x", make_id(3)[:17] + " "]
+    sexes, births = idcard.holders(values)
+    assert sexes == [idcard.sex(v) if isinstance(v, str) else None for v in values]
+    assert births == [idcard.birth_date(v) if isinstance(v, str) else None for v in values]
+    assert None in births[:20] and "male" in sexes and "female" in sexes
+
+
+def test_the_column_form_of_an_empty_column_is_empty():
+    assert idcard.holders([]) == ([], [])
+    assert idcard.holders([None, 3]) == ([None, None], [None, None])

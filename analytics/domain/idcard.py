@@ -20,8 +20,9 @@ What a number says of its holder is read here too: the sex (``sex``: the 17th di
 for a man, even for a woman), the birth date (``birth_date``: digits 7-14) and the region
 of issue (``region``: GB/T 2260 province, prefecture and county codes, the first 2, 4 and
 6 digits), with ``person_key`` (the number a person is known by across households) and
-``age_at`` (whole years at a date). The sex and birth date have a SQL form for the bulk
-import (``sql_sex``, ``sql_birth_date``) held to the Python one by the tests.
+``age_at`` (whole years at a date). The sex and birth date have a column form (``holders``,
+numpy) and a SQL form for the bulk import (``sql_sex``, ``sql_birth_date``), held to the
+Python one by the tests.
 
 Source: GB 11643-1999 "公民身份号码"; GB/T 2260 (region codes); ../shared/DOMAIN.md ("Tables
 and fields", "What offices really export": sex and birth date from the ID number where the
@@ -32,6 +33,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 
@@ -144,15 +147,24 @@ def valid_rows(chars: np.ndarray) -> np.ndarray:
     shaped = ((digits >= 0) & (digits <= 9)).all(axis=1)
     shaped &= ((last >= 48) & (last <= 57)) | (last == 88)
     safe = np.where(shaped[:, None], digits, 0)
-    year = safe[:, 6:10] @ np.array([1000, 100, 10, 1])
-    month = safe[:, 10:12] @ np.array([10, 1])
-    day = safe[:, 12:14] @ np.array([10, 1])
+    dated = _birth_parts(safe)[3]
+    result: np.ndarray = shaped & (check_chars(safe) == last) & dated
+    return result
+
+
+def _birth_parts(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month and day of the birth dates of ``digits`` (n x 14 or more integers, the
+    digits of the numbers), and whether each is a real calendar date of year 1 or later
+    (only where every one of the 8 digits is 0-9)."""
+    birth = digits[:, 6:14].astype(np.int64)
+    year = birth[:, 0:4] @ np.array([1000, 100, 10, 1])
+    month = birth[:, 4:6] @ np.array([10, 1])
+    day = birth[:, 6:8] @ np.array([10, 1])
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     month_ok = (month >= 1) & (month <= 12)
     days = _MONTH_DAYS[np.where(month_ok, month, 0)] + ((month == 2) & leap)
     dated = month_ok & (year >= 1) & (day >= 1) & (day <= days)
-    result: np.ndarray = shaped & (check_chars(safe) == last) & dated
-    return result
+    return year, month, day, dated
 
 
 # -------------------------------------------------------------------- SQL form
@@ -253,6 +265,49 @@ def age_at(born: dt.date, on: dt.date) -> int:
     of that year is still to come (born 29 February: one year older on 1 March in a year
     without one). Negative when ``born`` is after ``on``."""
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def holders(values: Sequence[object]) -> tuple[list[str | None], list[dt.date | None]]:
+    """``sex`` and ``birth_date`` of a whole column at once (the column-at-a-time import):
+    ``values`` (n cells; a cell that is not a ``str`` has neither) -> the n sexes and the
+    n birth dates, exactly as ``sex`` and ``birth_date`` read each value. Texts of 18 ASCII
+    characters are read with numpy, longer ones (disability certificate numbers, spaces)
+    one by one."""
+    n = len(values)
+    sexes = np.full(n, None, dtype=object)
+    births = np.full(n, None, dtype=object)
+    where = [j for j, v in enumerate(values) if v.__class__ is str and len(v) == LENGTH]
+    slow = [j for j, v in enumerate(values) if v.__class__ is str and len(v) > LENGTH]
+    joined = "".join(cast("list[str]", [values[j] for j in where])).upper()
+    if not joined.isascii():  # some non-ASCII text of 18 characters: those one by one
+        slow += (j for j in where if not cast("str", values[j]).isascii())
+        where = [j for j in where if cast("str", values[j]).isascii()]
+        joined = "".join(cast("list[str]", [values[j] for j in where])).upper()
+    for j in slow:  # shorter texts hold no number (``person_key``)
+        text = cast("str", values[j])
+        sexes[j], births[j] = sex(text), birth_date(text)
+    if where:
+        chars = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, LENGTH)
+        digits = chars[:, :17] - np.uint8(48)  # wraps: anything but a digit is above 9
+        last = chars[:, 17]
+        shaped = (digits <= 9).all(axis=1) & (((last >= 48) & (last <= 57)) | (last == 88))
+        year, month, day, dated = _birth_parts(digits)
+        dated &= shaped
+        # a date where there is one, 1970-01-01 elsewhere (then None)
+        dates = (
+            (np.where(dated, year, 1970) - 1970).astype("datetime64[Y]")
+            + (np.where(dated, month, 1) - 1).astype("timedelta64[M]")
+        ).astype("datetime64[D]") + (np.where(dated, day, 1) - 1).astype("timedelta64[D]")
+        odd = digits[:, 16] % 2 == 1
+        found = np.full(len(where), None, dtype=object)
+        found[shaped & odd] = MALE
+        found[shaped & ~odd] = FEMALE
+        at = np.array(where, dtype=np.int64)
+        sexes[at] = found
+        found = dates.astype(object)
+        found[~dated] = None
+        births[at] = found
+    return sexes.tolist(), births.tolist()
 
 
 def sql_sex(column: str) -> str:
