@@ -351,7 +351,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "inclusion_error": ("错评", "inclusion error"),
     "exclusion_error": ("漏评", "exclusion error"),
     "wrongful_exit": ("错退", "wrongful exit"),
-    # a member's sex and relation to the head (codes of issue 14's members contract)
+    # a member's sex and relation to the head (the members table's codes, issue 14)
     "male": ("男", "male"),
     "female": ("女", "female"),
     "head": ("户主", "head of household"),

@@ -9,7 +9,7 @@ data date (age). Every finding is a warning on one member's row (``PersonFinding
 sheet, Excel row and the field whose column it is about): the rows are all kept, the county
 must put it right in the national system.
 
-A member is a mapping of the members table's field keys (../briefs members contract:
+A member is a mapping of the members table's field keys (issue 14's members table:
 ``relation`` and ``sex`` as codes, ``birth_date`` a ``datetime.date``) with ``source_sheet``
 and ``source_row``, and optionally ``county`` (None: the same county as the others). **A key
 that is absent means the member's sheet has no such column**, and a rule that needs it is
@@ -44,7 +44,7 @@ from analytics.importing.row_rules import first_seen
 
 Member = Mapping[str, object]
 
-# Relation code -> the sex it implies (the members contract; GB/T 4761's 之子 / 之女 ...).
+# Relation code -> the sex it implies (issue 14's relation codes; GB/T 4761's 之子, 之女 ...).
 RELATION_SEX: dict[str, str] = {
     "son": idcard.MALE,
     "grandson": idcard.MALE,
