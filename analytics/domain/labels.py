@@ -392,6 +392,26 @@ LABELS: dict[str, tuple[str, str]] = {
     "inclusion_error": ("错评", "inclusion error"),
     "exclusion_error": ("漏评", "exclusion error"),
     "wrongful_exit": ("错退", "wrongful exit"),
+    # a member's sex and relation to the head (the members table's codes, issue 14)
+    "male": ("男", "male"),
+    "female": ("女", "female"),
+    "head": ("户主", "head of household"),
+    "spouse": ("配偶", "spouse"),
+    "son": ("之子", "son"),
+    "daughter": ("之女", "daughter"),
+    "grandson": ("之孙子", "grandson"),
+    "granddaughter": ("之孙女", "granddaughter"),
+    "grandchild": ("孙辈", "grandchild"),
+    "son_in_law": ("之女婿", "son-in-law"),
+    "daughter_in_law": ("之儿媳", "daughter-in-law"),
+    "father": ("之父", "father"),
+    "mother": ("之母", "mother"),
+    "parent": ("父母", "parent"),
+    "grandfather": ("之祖父", "grandfather"),
+    "grandmother": ("之祖母", "grandmother"),
+    "grandparent": ("祖父母", "grandparent"),
+    "sibling": ("兄弟姐妹", "sibling"),
+    "other": ("其他", "other"),
     # households page
     "causes_title": (
         "建档立卡户主要致贫原因（各{u}）",
@@ -957,6 +977,54 @@ IMPORTER_MESSAGES: dict[str, tuple[str, str]] = {
         "'{field}' is exactly 32,767 characters long, Excel's limit for a cell: it was "
         "probably cut off; check it",
     ),
+    # person rules (analytics/importing/person_rules.py): {national} is msg_national or empty
+    "msg_W_NO_HEAD": (
+        "户“{household}”没有户主（与户主关系无“户主”），暂以本行为户主{national}",
+        "household '{household}' has no head (no member is 户主); this row is taken as its "
+        "head{national}",
+    ),
+    "msg_W_TWO_HEADS": (
+        "户“{household}”有两个户主，另一个在{first}{national}",
+        "household '{household}' has two heads; the other is at {first}{national}",
+    ),
+    "msg_W_HEAD_SPOUSE_SEX": (
+        "配偶与户主（{head}）性别相同，均为“{value}”{national}",
+        "the spouse has the same sex as the head ({head}): both '{value}'{national}",
+    ),
+    "msg_W_RELATION_SEX": (
+        "与户主关系“{relation}”应为{expected}性，性别却为“{value}”{national}",
+        "relation '{relation}' implies a {expected} member, but the sex is '{value}'{national}",
+    ),
+    "msg_W_BORN_AFTER": (
+        "出生日期“{value}”晚于数据日期 {date}",
+        "birth date '{value}' is after the data date {date}",
+    ),
+    "msg_W_TOO_OLD": (
+        "出生日期“{value}”表明数据日期 {date} 时已 {age} 岁，超过 {limit} 岁，请核实",
+        "birth date '{value}' makes the member {age} at the data date {date}, older than "
+        "{limit}: check it",
+    ),
+    "msg_W_SCHOOL_AGE": (
+        "数据日期 {date} 时 {age} 岁，处于义务教育年龄（{low}-{high} 岁），"
+        "但在校生状况为空{national}",
+        "{age} years old at the data date {date}, of compulsory-school age ({low}-{high}), "
+        "but the school status is empty{national}",
+    ),
+    "msg_W_PERSON_TWO_HOUSEHOLDS": (
+        "证件号码“{value}”同时登记在本户“{household}”和户“{others}”，请在系统中核实{national}",
+        "ID number '{value}' is registered in this household '{household}' and in "
+        "'{others}': check it in the national system{national}",
+    ),
+    "msg_W_PERSON_TWO_COUNTIES": (
+        "证件号码“{value}”同时登记在本县（{county}）户“{household}”和其他县的户“{others}”，"
+        "请在系统中核实{national}",
+        "ID number '{value}' is registered in household '{household}' of this county "
+        "({county}) and in '{others}' of another county: check it in the national "
+        "system{national}",
+    ),
+    "msg_national": ("（国家系统疑点 {code}）", " (national check {code})"),
+    "msg_household_at": ("{household}（{where}）", "{household} ({where})"),
+    "msg_household_in": ("{household}（{county}，{where}）", "{household} ({county}, {where})"),
     "msg_first_seen": ("{sheet} 第 {row} 行", "sheet {sheet} row {row}"),
     # why an outcome contradicts a registry state (W_CONTRADICTION's {why})
     "msg_why_new": ("新增只适用于非建档立卡户", "new applies to non-registered only"),

@@ -21,6 +21,16 @@ Limits of the anomaly rules (``analytics.rules``); project defaults, not nationa
 - ``completeness_min`` 0.9: a village is incomplete when its surveyed households are under
   90% of the village table's 总户数 (DHIS2-style completeness per unit).
 
+Limits of the person rules (``analytics.importing.person_rules``), fixed (the importer runs
+them on every import, before any settings are read; not on the settings page):
+- ``AGE_MAX`` 120 years: a member older than that at the batch's data date is taken as a
+  data-entry error (issue 14's person rules; the national checks have no age ceiling);
+- ``SCHOOL_AGE`` 6 to 15 years at the data date, both included: the age of compulsory
+  education (义务教育法 2018, art. 11: school at six, nine years), a child of that age with
+  no 在校生状况 is an education shortfall (DOMAIN.md "The national system's suspected-problem
+  checks"; national check 1_02_005. The public re-implementation GitHub Gzuwkj/fuping takes
+  6 to 16 and also accepts a 义务教育阶段未上学原因, a column the members table does not have).
+
 Values are stored in the database's ``settings`` table (key -> JSON) so that the
 dashboard's settings page and the command line share them.
 """
@@ -43,6 +53,8 @@ INCOME_MAX = 100_000.0  # yuan per person per year
 OUTLIER_Z = 3.5  # modified z-score (Iglewicz-Hoaglin)
 OUTLIER_MIN_UNITS = 5  # villages
 COMPLETENESS_MIN = 0.9  # surveyed / 总户数
+AGE_MAX = 120  # years at the data date (person rules)
+SCHOOL_AGE = (6, 15)  # years at the data date, both included: compulsory education
 POVERTY_LINES: dict[int, float] = {
     2014: 2800,
     2015: 2855,

@@ -63,11 +63,20 @@ SEVERITY: dict[str, str] = {
     "W_CELL_TRUNCATED": WARNING,
     "W_CODE": WARNING,
     # person-level sheets rolled up into households (analytics/importing/rollup.py)
-    "W_NO_HEAD": WARNING,
-    "W_TWO_HEADS": WARNING,
     "W_MEMBER_DISAGREE": WARNING,
     "W_SIZE_MEMBERS": WARNING,
     "E_HOUSEHOLD_REJECTED": ERROR,
+    # person rules, across the members of a household or a round
+    # (analytics/importing/person_rules.py): warnings, every row kept
+    "W_NO_HEAD": WARNING,
+    "W_TWO_HEADS": WARNING,
+    "W_HEAD_SPOUSE_SEX": WARNING,
+    "W_RELATION_SEX": WARNING,
+    "W_BORN_AFTER": WARNING,
+    "W_TOO_OLD": WARNING,
+    "W_SCHOOL_AGE": WARNING,
+    "W_PERSON_TWO_HOUSEHOLDS": WARNING,
+    "W_PERSON_TWO_COUNTIES": WARNING,
 }
 # National suspected-problem check codes of the rules that have one (DOMAIN.md "The
 # national system's suspected-problem checks").
@@ -465,7 +474,7 @@ def _from_id_check(row: Row, sheet: Sheet) -> Iterator[Finding]:
     if not isinstance(number, str) or "id_number" in row.flagged:
         return
     if v.get("sex") is None or v.get("birth_date") is None:
-        sex, birth = idcard.sex_and_birth(number)
+        sex, birth = idcard.sex(number), idcard.birth_date(number)
         if v.get("sex") is None:
             v["sex"] = sex
         if v.get("birth_date") is None:

@@ -33,6 +33,9 @@ INVISIBLE = re.compile(
     "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
 )
+# Between the values of a list field's cell (因病，因学、因残): comma, semicolon, 、 (NFKC has
+# already made the full-width ， and ； half-width ones).
+LIST_SEPARATORS = re.compile(r"[,;、]")
 DATE_FLOOR = dt.date(1990, 1, 1)  # no survey or meeting of the registry predates this
 
 
@@ -179,3 +182,27 @@ def parse_yesno(value: object) -> bool | None:
     if s in schema.NO:
         return False
     return None
+
+
+def parse_list(value: object) -> list[str]:
+    """The values of a list field's cell (致贫/返贫风险 "因病，因学、因残"): split on , ， 、
+    ; ； and each part cleaned (``clean_text``); empty parts and blank words (无, /, —:
+    ``is_blank``) dropped, a value written twice kept once, in the cell's order. An empty or
+    blank cell gives an empty list. Spaces do not separate values ("因 病" is one value).
+
+    Source: ../shared/DOMAIN.md ("After 2020": a risk cell may hold several, split on , ，
+    、 ; ；).
+
+    Examples
+    --------
+    >>> parse_list("因病，因学、因残;因病")
+    ['因病', '因学', '因残']
+    >>> parse_list("无")
+    []
+    """
+    out: list[str] = []
+    for part in LIST_SEPARATORS.split(clean_text(value)):
+        text = part.strip()
+        if not is_blank(text, schema.TEXT) and text not in out:
+            out.append(text)
+    return out
