@@ -567,9 +567,10 @@ def persons_section(results: dict, args: argparse.Namespace) -> str:
         "",
         f"### Results ({dt.date.today().isoformat()}, commit {_commit()})",
         "",
-        "| importer | file | median | runs | load | peak memory (importer + worker) "
+        "| importer | file | median | runs | load | CPU (importer + worker) "
+        "| peak memory (importer + worker) | worker address space "
         "| vs bare calamine | outcome | what it does |",
-        "|---|---|---:|---|---|---:|---:|---|---|",
+        "|---|---|---:|---|---|---:|---:|---:|---:|---|---|",
     ]
     floor = p.get("calamine", {}).get("seconds")
     measured = [k for kind in PERSON_KINDS for k in p if k.split(" ")[0] == kind]
@@ -579,7 +580,8 @@ def persons_section(results: dict, args: argparse.Namespace) -> str:
         ratio = f"{r['seconds'] / floor:.1f}x" if floor else ""
         out.append(
             f"| {name} | {fmt} | {_s(r['seconds'])} | {r['runs']} | {_loads(r)} | "
-            f"{_memory(r)} | {ratio} | {r['detail']} | {PERSON_WHAT[kind]} |"
+            f"{_cpu(r)} | {_memory(r)} | {_vm(r)} | {ratio} | {r['detail']} | "
+            f"{PERSON_WHAT[kind]} |"
         )
     ours, pandas = p.get("ours-partial"), p.get("pandas")
     if ours and floor:
@@ -593,6 +595,18 @@ def persons_section(results: dict, args: argparse.Namespace) -> str:
             )
         out += ["", "On the XLSX " + "; ".join(said) + "."]
     return "\n".join(out) + "\n\n"
+
+
+def _cpu(r: dict) -> str:
+    """CPU seconds of the measured process (median), + the worker's (largest sampled)."""
+    own = f"{r['cpu_s']:.0f}" if r.get("cpu_s") else "?"
+    if r.get("worker_cpu_s"):
+        return f"{own} + {r['worker_cpu_s']:.0f} s"
+    return f"{own} s" if r.get("cpu_s") else "not recorded"
+
+
+def _vm(r: dict) -> str:
+    return f"{r['worker_vm_mb']:,.0f} MB" if r.get("worker_vm_mb") else ""
 
 
 def _commit() -> str:
@@ -675,6 +689,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--write", action="store_true", help="write bench/RESULTS.md '## Import'")
     p.add_argument(
+        "--saved",
+        action="store_true",
+        help="measure nothing: the section(s) of --only from the saved results "
+        "(bench/data/import_results.json), e.g. after runs made one importer at a time",
+    )
+    p.add_argument(
         "--before",
         type=Path,
         help="a checkout of an earlier commit: measure ours, bulk and memory there too, "
@@ -688,14 +708,14 @@ def main(argv: list[str] | None = None) -> int:
     only = set(args.only or ["xlsx", "bulk", "memory"])  # persons: asked for by name
     loads = [os.getloadavg()[0]]
     results: dict = {}
-    if "xlsx" in only:
+    if "xlsx" in only and not args.saved:
         path = generate.generate("county", "xlsx")
         results["xlsx"] = {"size_mb": path.stat().st_size / 2**20}
         for kind in XLSX_KINDS:
             if kind in args.kinds:
                 before = args.before if kind == "ours" else None
                 results["xlsx"][kind] = measure(kind, path, args.runs, before=before)
-    if "bulk" in only:
+    if "bulk" in only and not args.saved:
         results["bulk"] = {}
         for size in args.sizes:
             for fmt in ("csv", "parquet"):
@@ -703,11 +723,11 @@ def main(argv: list[str] | None = None) -> int:
                 r = measure("bulk", path, args.runs, before=args.before)
                 r["size_mb"] = path.stat().st_size / 2**20
                 results["bulk"][f"{size}/{fmt}"] = r
-    if "memory" in only:
+    if "memory" in only and not args.saved:
         path = generate.generate("prefecture", "xlsx")
         results["memory"] = measure("ours", path, 1, env=BIG_LIMITS, before=args.before)
         results["memory"]["size_mb"] = path.stat().st_size / 2**20
-    if "persons" in only:
+    if "persons" in only and not args.saved:
         results["persons"] = _persons(args)
     loads.append(os.getloadavg()[0])
     results = _merge(results)
