@@ -142,6 +142,7 @@ def _child(kind: str, path: str) -> dict:
         partial = kind.endswith("-partial")  # as `ingest --allow-partial`
         kind = kind.removesuffix("-partial")
         from analytics.importing import guard, ingest, validate, worker
+        from analytics.importing.results import FileReport, ReadError
         from analytics.store.database import Store
 
         if kind in ("inprocess", "reference"):  # the parse in this process, as before
@@ -168,7 +169,11 @@ def _child(kind: str, path: str) -> dict:
                 )
             else:  # bulk: from the file on disk
                 started, cpu = time.perf_counter(), _cpu_s()
-                report = ingest.import_path(store, path, "bench", allow_partial=partial)
+                try:
+                    report = ingest.import_path(store, path, "bench", allow_partial=partial)
+                except ReadError as e:  # raised, not reported: recorded as it happened
+                    report = FileReport(file=Path(path).name, sha256="", status="raised")
+                    report.message_en = f"{type(e).__name__} raised: {e.message_en}"
             seconds, cpu = time.perf_counter() - started, _cpu_s() - cpu
             watch.stopped.set()
             store.close()
