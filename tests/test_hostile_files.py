@@ -144,10 +144,10 @@ def no_calamine(monkeypatch):
 # ------------------------------------------------------------------ limits
 def test_limits_default_and_come_from_the_environment():
     assert config.Limits.from_env({}) == config.Limits(
-        file_bytes=50 * 1024 * 1024,
+        file_bytes=256 * 1024 * 1024,
         rows=1_100_000,
         cells=30_000_000,
-        unzipped_bytes=500 * 1024 * 1024,
+        unzipped_bytes=2000 * 1024 * 1024,
         zip_ratio=100,
     )
     env = {
