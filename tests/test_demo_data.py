@@ -534,7 +534,7 @@ def test_approval_is_about_98_percent(sheets, round_name):
 
 
 def test_two_runs_write_identical_files(tmp_path, written, books):
-    again = write_demo_workbooks(tmp_path)
+    again = write_demo_workbooks(tmp_path, fresh=True)
     assert [r for _, r in again] == [r for _, r in written]
     for (first, round_name), (second, _) in zip(written, again, strict=True):
         a = books[round_name]
