@@ -214,8 +214,8 @@ def test_two_workbooks_in_round_order_with_their_sheets(written, books):
         ("诗礼乡_2017年精准核查.xlsx", CHECK),
         ("诗礼乡_2017年动态管理.xlsx", DYN),
     ]
-    assert books[CHECK].sheetnames == ["户信息", "易地扶贫搬迁", "村基本情况"]
-    assert books[DYN].sheetnames == ["户信息", "贫情分析会议"]
+    assert books[CHECK].sheetnames == ["户信息", "家庭成员", "易地扶贫搬迁", "村基本情况"]
+    assert books[DYN].sheetnames == ["户信息", "家庭成员", "贫情分析会议"]
 
 
 @pytest.mark.parametrize("round_name", [CHECK, DYN])
@@ -534,7 +534,7 @@ def test_approval_is_about_98_percent(sheets, round_name):
 
 
 def test_two_runs_write_identical_files(tmp_path, written, books):
-    again = write_demo_workbooks(tmp_path)
+    again = write_demo_workbooks(tmp_path, fresh=True)
     assert [r for _, r in again] == [r for _, r in written]
     for (first, round_name), (second, _) in zip(written, again, strict=True):
         a = books[round_name]
