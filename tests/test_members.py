@@ -220,6 +220,7 @@ def test_household_fields_on_the_head_row_only_are_the_households():
     assert report.problems == []
     (household,) = _only(report, "households").rows
     assert household["source_row"] == 5  # the 户主 row, not the first
+    assert (household["head_name"], household["head_id_number"]) == ("张11", make_id(11))
     assert (household["village"], household["registry_state"]) == ("孔兴村", "remaining_poor")
     assert household["household_size"] == 3
 
