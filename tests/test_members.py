@@ -273,13 +273,15 @@ def test_a_member_row_without_a_household_id_is_rejected():
 
 
 def test_a_household_whose_rolled_up_row_has_an_error_is_rejected_with_its_members():
-    rows = person_list([member(1, 1, "户主", village=None), member(1, 2, "之子", village=None)])
+    rows = person_list(
+        [member(1, 1, "户主", size=2, village=None), member(1, 2, "之子", size=2, village=None)]
+    )
     report = inspect("人口.xlsx", xlsx_bytes(rows))
-    assert "E_REQUIRED" in codes(report)
+    assert codes(report) == ["E_REQUIRED"]  # once, for the household: no repeated id
     assert report.loaded == 0 and report.rejected == 2
     rejected = _only(report, "households").rejected
     assert [r["source_row"] for r in rejected] == [4, 5]
-    assert HID(1) in rejected[1]["reasons"]
+    assert rejected[1]["reasons"].startswith(f"所在户（户编号“{HID(1)}”，户信息 第 4 行）")
 
 
 def test_a_household_split_across_two_sheets_of_a_file_is_one_household():
