@@ -253,6 +253,22 @@ def test_a_household_without_a_head_row_takes_its_first_row_with_a_warning():
     assert len(_only(report, "members").rows) == 2
 
 
+def test_a_bare_member_sheet_says_which_household_has_no_head_or_two():
+    rows = [
+        ["户编号", "人编号", "姓名", "证件号码", "与户主关系"],
+        ["H1", "H101", "王一", make_id(1), "配偶"],
+        ["H1", "H102", "王二", make_id(2), "之子"],
+        ["H2", "H201", "李一", make_id(3), "户主"],
+        ["H2", "H202", "李二", make_id(4), "户主"],
+    ]
+    report = inspect("家庭成员.xlsx", xlsx_bytes(rows, sheet="家庭成员"))
+    assert [(p.code, p.row, p.column, p.value) for p in report.problems] == [
+        ("W_NO_HEAD", 2, "E 与户主关系", "H1"),
+        ("W_TWO_HEADS", 5, "E 与户主关系", "H2"),
+    ]
+    assert len(_only(report, "members").rows) == 4
+
+
 def test_two_heads_in_a_household_are_a_warning_and_both_rows_are_kept():
     rows = person_list([member(1, 1, "户主", size=2), member(1, 2, "户主", size=2)])
     report = inspect("人口.xlsx", xlsx_bytes(rows))
@@ -349,7 +365,7 @@ def test_a_household_sheet_and_a_member_sheet_of_one_file_make_one_household_eac
         report = ingest.import_file(store, "诗礼乡.xlsx", data, ROUND)
         assert report.status == "loaded", report.message
         (size,) = problems_of(report, "W_SIZE_MEMBERS")
-        assert (size.sheet, size.row, size.column) == ("户信息", 2, "家庭人口数")
+        assert (size.sheet, size.row, size.column) == ("户信息", 2, "F 家庭人口数")
         assert codes(report) == ["W_SIZE_MEMBERS"]
         assert store.counts()["households"] == 2 and store.counts()["members"] == 2
         got = _figures(store)
