@@ -420,6 +420,24 @@ def test_members_go_with_their_batch(tmp_path):
         store.close()
 
 
+def test_a_second_member_file_for_the_same_households_is_refused_unless_it_replaces(tmp_path):
+    store = Store(tmp_path / "s.duckdb")
+    try:
+        first = ingest.import_file(
+            store, "家庭成员.xlsx", xlsx_bytes(MEMBER_SHEET, sheet="家庭成员"), ROUND
+        )
+        again = [*MEMBER_SHEET, ["H1", "H103", "王三", make_id(3), "之子"]]
+        data = xlsx_bytes(again, sheet="家庭成员")
+        refused = ingest.import_file(store, "家庭成员2.xlsx", data, ROUND)
+        assert refused.status == "refused" and f"批次号 {first.batch_id}" in refused.message
+        assert store.counts()["members"] == 2
+        replaced = ingest.import_file(store, "家庭成员2.xlsx", data, ROUND, replace=True)
+        assert (replaced.status, replaced.replaced) == ("loaded", [first.batch_id])
+        assert store.counts()["members"] == 3
+    finally:
+        store.close()
+
+
 def test_a_database_made_before_members_gains_the_table_and_keeps_its_figures(tmp_path):
     path = tmp_path / "v4.duckdb"
     old = Store(path)
