@@ -398,6 +398,13 @@ def test_members_from_another_file_of_the_round_are_its_households_persons(tmp_p
             "H1": 2,
             "H2": 3,
         }
+        # every household list reads the same persons
+        found = queries.search(store, "H1", ROUND)
+        assert found["household_size"].tolist() == [2]
+        history = queries.household_history(store, "H1")
+        assert history["household_size"].tolist() == [2]
+        families = queries.household_list(store, Filters(ROUND), family="remaining_poor")
+        assert families["household_size"].tolist() == [2]
     finally:
         store.close()
 
