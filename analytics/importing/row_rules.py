@@ -69,9 +69,6 @@ SEVERITY: dict[str, str] = {
     "W_SIZE_MEMBERS": WARNING,
     "E_HOUSEHOLD_REJECTED": ERROR,
 }
-# National suspected-problem check codes of the rules that have one (DOMAIN.md "The
-# national system's suspected-problem checks").
-NATIONAL_CODES: dict[str, str] = {"W_NO_HEAD": "3_02_011", "W_TWO_HEADS": "3_02_011"}
 
 # ------------------------------------------------------------------ cell rules
 # Fields whose absence or bad value rejects the row, per table.
