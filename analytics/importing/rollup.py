@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 from analytics.domain import schema
 from analytics.domain.labels import LABELS, texts
 from analytics.importing.results import ERROR, ParsedTable, Problem
-from analytics.importing.row_rules import first_seen
+from analytics.importing.row_rules import first_seen, problem
 
 if TYPE_CHECKING:
     from analytics.importing.locate import LocatedTable
@@ -244,8 +244,6 @@ def _reject(out: _Out, ps: PersonSheet, row: PersonRow, reasons: list[str]) -> N
 def _problem(
     file: str, sheet: str, row: int | None, column: str, value: str, code: str, **p: object
 ) -> Problem:
-    from analytics.importing.validate import problem
-
     return problem(file, sheet, row, column, value, code, **p)
 
 
@@ -293,8 +291,6 @@ def _household(
     outs: dict[int, _Out],
 ) -> None:
     """One household rolled up from its member rows (see the module)."""
-    from analytics.importing.validate import Row
-
     heads = [(ps, r) for ps, r in rows if r.member.get("relation") == HEAD]
     head_ps, head = heads[0] if heads else rows[0]
     values = dict(head.household)
@@ -324,9 +320,16 @@ def _household(
             values[key] = head.member.get(of_member)
     head_out = outs[id(head_ps)]
     own = [p for p in head.problems if p.column in head_ps.columns.values()]
-    check = Row(excel_row=head.excel_row, values=values, problems=list(own))
-    validator.apply_rules(head_ps.located.grid.file, head_ps.sheet, check, head_ps.households)
-    head_out.problems.extend(check.problems[len(own) :])
+    checked = list(own)
+    validator.apply_rules(
+        head_ps.located.grid.file,
+        head_ps.sheet,
+        head.excel_row,
+        values,
+        checked,
+        head_ps.households,
+    )
+    head_out.problems.extend(checked[len(own) :])
     declared = values.get("household_size")
     if declared is not None and declared != len(rows):
         head_out.problems.append(
@@ -343,7 +346,7 @@ def _household(
             )
         )
     values["household_size"] = len(rows)  # persons = member rows
-    errors = [p.message for p in check.problems if p.severity == ERROR]
+    errors = [p.message for p in checked if p.severity == ERROR]
     if errors:
         reason = texts(
             "msg_E_HOUSEHOLD_REJECTED",
