@@ -288,3 +288,23 @@ def test_the_threaded_scan_finds_what_the_plain_scan_finds(cell, monkeypatch):
     threaded_outcome = _check_outcome(data)
     monkeypatch.setattr(guard, "_THREADED_SCAN_BYTES", 2**62)
     assert threaded_outcome == _check_outcome(data)
+
+
+def test_a_member_sheet_parses_the_same_both_ways():
+    """Relation and sex codes, unknown ones (a warning), sex and birth date from the ID
+    where the row has none, a row without 户编号 (rejected)."""
+    from tests.builders import make_id
+
+    header = ["户编号", "人编号", "姓名", "身份证号", "与户主关系", "性别", "出生日期"]
+    rows: list[list[object]] = [header]
+    relations = ["户主", "配偶", "之子", "21", 30, "之外甥", "孙女", "99"]
+    for n in range(1, 301):
+        sex = None if n % 3 == 0 else ("男", "女", 1, 2, "未知")[n % 5]
+        born = None if n % 4 == 0 else "1990-05-06"
+        hid = None if n % 97 == 0 else f"H{n // 4}"
+        rows.append([hid, f"P{n}", f"王{n}", make_id(n % 1000), relations[n % 8], sex, born])
+    [(fast, slow)] = _parse_both(xlsx_bytes(rows, sheet="家庭成员"), "家庭成员.xlsx")
+    _same(fast, slow)
+    assert fast.table == "members" and len(fast.rejected) == 3
+    assert {"W_CODE", "E_REQUIRED"} <= {p.code for p in fast.problems}
+    assert {r["sex"] for r in slow.rows} == {"male", "female"}  # 未知 and blanks: from the ID

@@ -220,6 +220,7 @@ def test_household_fields_on_the_head_row_only_are_the_households():
     assert report.problems == []
     (household,) = _only(report, "households").rows
     assert household["source_row"] == 5  # the 户主 row, not the first
+    assert (household["head_name"], household["head_id_number"]) == ("张11", make_id(11))
     assert (household["village"], household["registry_state"]) == ("孔兴村", "remaining_poor")
     assert household["household_size"] == 3
 
@@ -252,6 +253,22 @@ def test_a_household_without_a_head_row_takes_its_first_row_with_a_warning():
     assert len(_only(report, "members").rows) == 2
 
 
+def test_a_bare_member_sheet_says_which_household_has_no_head_or_two():
+    rows = [
+        ["户编号", "人编号", "姓名", "证件号码", "与户主关系"],
+        ["H1", "H101", "王一", make_id(1), "配偶"],
+        ["H1", "H102", "王二", make_id(2), "之子"],
+        ["H2", "H201", "李一", make_id(3), "户主"],
+        ["H2", "H202", "李二", make_id(4), "户主"],
+    ]
+    report = inspect("家庭成员.xlsx", xlsx_bytes(rows, sheet="家庭成员"))
+    assert [(p.code, p.row, p.column, p.value) for p in report.problems] == [
+        ("W_NO_HEAD", 2, "E 与户主关系", "H1"),
+        ("W_TWO_HEADS", 5, "E 与户主关系", "H2"),
+    ]
+    assert len(_only(report, "members").rows) == 4
+
+
 def test_two_heads_in_a_household_are_a_warning_and_both_rows_are_kept():
     rows = person_list([member(1, 1, "户主", size=2), member(1, 2, "户主", size=2)])
     report = inspect("人口.xlsx", xlsx_bytes(rows))
@@ -272,13 +289,15 @@ def test_a_member_row_without_a_household_id_is_rejected():
 
 
 def test_a_household_whose_rolled_up_row_has_an_error_is_rejected_with_its_members():
-    rows = person_list([member(1, 1, "户主", village=None), member(1, 2, "之子", village=None)])
+    rows = person_list(
+        [member(1, 1, "户主", size=2, village=None), member(1, 2, "之子", size=2, village=None)]
+    )
     report = inspect("人口.xlsx", xlsx_bytes(rows))
-    assert "E_REQUIRED" in codes(report)
+    assert codes(report) == ["E_REQUIRED"]  # once, for the household: no repeated id
     assert report.loaded == 0 and report.rejected == 2
     rejected = _only(report, "households").rejected
     assert [r["source_row"] for r in rejected] == [4, 5]
-    assert HID(1) in rejected[1]["reasons"]
+    assert rejected[1]["reasons"].startswith(f"所在户（户编号“{HID(1)}”，户信息 第 4 行）")
 
 
 def test_a_household_split_across_two_sheets_of_a_file_is_one_household():
@@ -346,7 +365,7 @@ def test_a_household_sheet_and_a_member_sheet_of_one_file_make_one_household_eac
         report = ingest.import_file(store, "诗礼乡.xlsx", data, ROUND)
         assert report.status == "loaded", report.message
         (size,) = problems_of(report, "W_SIZE_MEMBERS")
-        assert (size.sheet, size.row, size.column) == ("户信息", 2, "家庭人口数")
+        assert (size.sheet, size.row, size.column) == ("户信息", 2, "F 家庭人口数")
         assert codes(report) == ["W_SIZE_MEMBERS"]
         assert store.counts()["households"] == 2 and store.counts()["members"] == 2
         got = _figures(store)
@@ -379,6 +398,13 @@ def test_members_from_another_file_of_the_round_are_its_households_persons(tmp_p
             "H1": 2,
             "H2": 3,
         }
+        # every household list reads the same persons
+        found = queries.search(store, "H1", ROUND)
+        assert found["household_size"].tolist() == [2]
+        history = queries.household_history(store, "H1")
+        assert history["household_size"].tolist() == [2]
+        families = queries.household_list(store, Filters(ROUND), family="remaining_poor")
+        assert families["household_size"].tolist() == [2]
     finally:
         store.close()
 
@@ -397,6 +423,24 @@ def test_members_go_with_their_batch(tmp_path):
         assert store.counts()["members"] == 2
         stored = store.cursor().execute("SELECT DISTINCT batch_id FROM members").fetchall()
         assert stored == [(kept.batch_id,)]
+    finally:
+        store.close()
+
+
+def test_a_second_member_file_for_the_same_households_is_refused_unless_it_replaces(tmp_path):
+    store = Store(tmp_path / "s.duckdb")
+    try:
+        first = ingest.import_file(
+            store, "家庭成员.xlsx", xlsx_bytes(MEMBER_SHEET, sheet="家庭成员"), ROUND
+        )
+        again = [*MEMBER_SHEET, ["H1", "H103", "王三", make_id(3), "之子"]]
+        data = xlsx_bytes(again, sheet="家庭成员")
+        refused = ingest.import_file(store, "家庭成员2.xlsx", data, ROUND)
+        assert refused.status == "refused" and f"批次号 {first.batch_id}" in refused.message
+        assert store.counts()["members"] == 2
+        replaced = ingest.import_file(store, "家庭成员2.xlsx", data, ROUND, replace=True)
+        assert (replaced.status, replaced.replaced) == ("loaded", [first.batch_id])
+        assert store.counts()["members"] == 3
     finally:
         store.close()
 

@@ -55,7 +55,10 @@ def test_a_person_list_whose_first_row_is_the_head_of_household_keeps_that_row()
         "人均纯收入": "income_per_capita",
         "首次识别时间": "first_identified",
         "户类型": "household_type",
+        "姓名": "head_name",  # the 户主 row's
+        "证件号码": "head_id_number",
     }
+    assert [r["head_name"] for r in table.rows] == ["张1", "张2"]
     assert report.sheets[0].columns["与户主关系"] == "relation"
     assert report.problems == []
 

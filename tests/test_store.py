@@ -96,6 +96,7 @@ def test_a_new_file_gets_the_schema_and_reopening_keeps_the_data(tmp_path):
         "meetings": 0,
         "relocation": 0,
         "villages": 0,
+        "members": 0,
         "batches": 0,
         "quarantine": 0,
         "row_problems": 0,

@@ -216,7 +216,7 @@ def search(
       any part of a name, case-insensitive.
     """
     needle = text.strip().replace(" ", "")
-    t = con.table("households")
+    t = persons.households(con)
     if round_name:
         t = t.filter(t["round"] == round_name)
     if not needle:

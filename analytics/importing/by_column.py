@@ -175,7 +175,8 @@ class ByColumn:
             self.outs.append(outs)
             self.probs.append(probs)
         by_key = dict(zip(self.keys, self.outs, strict=True))
-        self.fill_township = "township" not in by_key
+        # a table of placed rows without a township column takes the sheet's (members: none)
+        self.fill_township = "township" not in by_key and table.key in schema.PLACED_TABLES
         self.township = file_township
         self.check_ids = table.key in row_rules.UNIQUE_ID.tables
         self.rule_sheet = row_rules.Sheet(table, frozenset(self.keys), file_township)

@@ -171,7 +171,9 @@ def import_file(
         rejected.setdefault(p.table, []).extend(p.rejected)
     ids = {
         t: set(columns.to_columns(tables.get(t, []), ["household_id"])["household_id"])
-        for t in ("households", "relocation")
+        # members too: a second member file for the same households of a round would count
+        # their persons twice
+        for t in ("households", "relocation", "members")
     }
     with store.write() as cur:
         if not settle_conflicts(store, cur, report, round_name, ids, replace):

@@ -6,6 +6,8 @@ the table of each (analytics/importing/locate.py), every row validated
 
 from __future__ import annotations
 
+from openpyxl.utils import get_column_letter
+
 from analytics.domain import config, schema
 from analytics.domain.labels import texts
 from analytics.importing import guard, rollup, validate, workbook
@@ -69,7 +71,12 @@ def parse_file(
         report.parsed.append(parsed)
         report.sheets.append(_summary(located, parsed))
     if persons or any(p.table == "members" for p in report.parsed):
-        _roll_up(report, validator, persons)
+        names = {
+            (t.grid.sheet, k): f"{get_column_letter(c + 1)} {t.headers[c]}"
+            for t in tables
+            for c, k in t.columns.items()
+        }
+        _roll_up(report, validator, persons, names)
         order = {s.sheet: i for i, s in enumerate(report.sheets)}
         report.parsed.sort(key=lambda p: order[p.sheet])  # stable: households, then members
     report.problems = [p for parsed in report.parsed for p in parsed.problems]
@@ -107,6 +114,7 @@ def _roll_up(
     report: FileReport,
     validator: validate.Validator,
     persons: list[tuple[int, rollup.PersonSheet]],
+    names: dict[tuple[str, str], str],
 ) -> None:
     """The person-level sheets of the file rolled up into households and members
     (analytics/importing/rollup.py), their tables and sheet summaries added to ``report``."""
@@ -115,6 +123,7 @@ def _roll_up(
         [ps for _, ps in persons],
         [p for p in report.parsed if p.table == "members"],
         [p for p in report.parsed if p.table == "households"],
+        names,
     )
     for (at, ps), (households, members) in zip(persons, rolled, strict=True):
         report.parsed.extend((households, members))

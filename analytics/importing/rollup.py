@@ -37,14 +37,15 @@ Source: ../shared/DOMAIN.md "What offices really export: one row per person".
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from analytics.domain import schema
 from analytics.domain.labels import LABELS, texts
 from analytics.importing.results import ERROR, ParsedTable, Problem
-from analytics.importing.row_rules import first_seen
+from analytics.importing.row_rules import first_seen, problem
 
 if TYPE_CHECKING:
     from analytics.importing.locate import LocatedTable
@@ -142,6 +143,7 @@ def roll_up(
     person_sheets: list[PersonSheet],
     member_tables: Iterable[ParsedTable] = (),
     household_tables: Iterable[ParsedTable] = (),
+    column_names: Mapping[tuple[str, str], str] = MappingProxyType({}),
 ) -> list[tuple[ParsedTable, ParsedTable]]:
     """Rolls the person-level sheets of one file up into households and members.
 
@@ -154,6 +156,8 @@ def roll_up(
     household_tables : the file's household-level tables: a household they hold takes the
         members of the person-level sheets as its own (no second household), and its
         declared 家庭人口数 is compared with them (W_SIZE_MEMBERS on its row).
+    column_names : (sheet, field key) -> the column as the report names it ("F 家庭人口数"),
+        for a problem on a row of a household-level or bare member table.
 
     Returns
     -------
@@ -177,18 +181,19 @@ def roll_up(
     for hid, rows in groups.items():
         _heads(hid, rows, outs)
         if hid in known:
-            _attach(rows, outs, known[hid], len(rows) + len(bare.get(hid, ())))
+            n = len(rows) + len(bare.get(hid, ()))
+            _attach(rows, outs, known[hid], n, column_names)
         else:
             _household(validator, hid, rows, outs)
     for table in member_tables:
         for hid, found in _bare_groups([table]).items():
             if hid not in groups:
-                _bare_heads(table, hid, found)
+                _bare_heads(table, hid, found, column_names)
     for table in household_tables:
         for r in table.rows:
             attached = bare.get(r["household_id"])
             if attached and r["household_id"] not in groups:
-                _size_warning(table, r, len(attached))
+                _size_warning(table, r, len(attached), column_names)
     result = []
     for ps in person_sheets:
         out = outs[id(ps)]
@@ -240,8 +245,6 @@ def _reject(out: _Out, ps: PersonSheet, row: PersonRow, reasons: list[str]) -> N
 def _problem(
     file: str, sheet: str, row: int | None, column: str, value: str, code: str, **p: object
 ) -> Problem:
-    from analytics.importing.validate import problem
-
     return problem(file, sheet, row, column, value, code, **p)
 
 
@@ -289,8 +292,6 @@ def _household(
     outs: dict[int, _Out],
 ) -> None:
     """One household rolled up from its member rows (see the module)."""
-    from analytics.importing.validate import Row
-
     heads = [(ps, r) for ps, r in rows if r.member.get("relation") == HEAD]
     head_ps, head = heads[0] if heads else rows[0]
     values = dict(head.household)
@@ -320,9 +321,16 @@ def _household(
             values[key] = head.member.get(of_member)
     head_out = outs[id(head_ps)]
     own = [p for p in head.problems if p.column in head_ps.columns.values()]
-    check = Row(excel_row=head.excel_row, values=values, problems=list(own))
-    validator.apply_rules(head_ps.located.grid.file, head_ps.sheet, check, head_ps.households)
-    head_out.problems.extend(check.problems[len(own) :])
+    checked = list(own)
+    validator.apply_rules(
+        head_ps.located.grid.file,
+        head_ps.sheet,
+        head.excel_row,
+        values,
+        checked,
+        head_ps.households,
+    )
+    head_out.problems.extend(checked[len(own) :])
     declared = values.get("household_size")
     if declared is not None and declared != len(rows):
         head_out.problems.append(
@@ -339,7 +347,7 @@ def _household(
             )
         )
     values["household_size"] = len(rows)  # persons = member rows
-    errors = [p.message for p in check.problems if p.severity == ERROR]
+    errors = [p.message for p in checked if p.severity == ERROR]
     if errors:
         reason = texts(
             "msg_E_HOUSEHOLD_REJECTED",
@@ -369,15 +377,18 @@ def _attach(
     outs: dict[int, _Out],
     known: tuple[ParsedTable, Any],
     n: int,
+    names: Mapping[tuple[str, str], str],
 ) -> None:
     """Members of a household a household-level sheet of the file holds: they are its
     members; its declared 家庭人口数 against ``n`` member rows (W_SIZE_MEMBERS)."""
     table, row = known
-    _size_warning(table, row, n)
+    _size_warning(table, row, n, names)
     _members(rows, outs)
 
 
-def _size_warning(table: ParsedTable, row: Any, n: int) -> None:
+def _size_warning(
+    table: ParsedTable, row: Any, n: int, names: Mapping[tuple[str, str], str]
+) -> None:
     declared = row.get("household_size")
     if declared is None or declared == n:
         return
@@ -387,7 +398,7 @@ def _size_warning(table: ParsedTable, row: Any, n: int) -> None:
             table.file,
             table.sheet,
             row["source_row"],
-            header,
+            names.get((table.sheet, "household_size"), header),
             str(declared),
             "W_SIZE_MEMBERS",
             household=row["household_id"],
@@ -411,11 +422,14 @@ def _bare_groups(tables: Iterable[ParsedTable]) -> dict[str, list[Any]]:
     return out
 
 
-def _bare_heads(table: ParsedTable, hid: str, rows: list[Any]) -> None:
+def _bare_heads(
+    table: ParsedTable, hid: str, rows: list[Any], names: Mapping[tuple[str, str], str]
+) -> None:
     """W_NO_HEAD / W_TWO_HEADS on a bare member table's rows of one household."""
-    column = next((h for h, k in table.headers.items() if k == "relation"), None)
-    if column is None:
+    header = next((h for h, k in table.headers.items() if k == "relation"), None)
+    if header is None:
         return
+    column = names.get((table.sheet, "relation"), header)
     heads = [r for r in rows if r.get("relation") == HEAD]
     if not heads:
         first = rows[0]

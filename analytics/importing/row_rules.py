@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from analytics.domain import idcard, schema
 from analytics.domain.labels import LABELS, Both, texts
-from analytics.importing.results import ERROR, WARNING
+from analytics.importing.results import ERROR, WARNING, Problem
 
 # Rule code -> severity. Each code's message is ``msg_<code>`` of the label table.
 SEVERITY: dict[str, str] = {
@@ -78,9 +78,23 @@ SEVERITY: dict[str, str] = {
     "W_PERSON_TWO_HOUSEHOLDS": WARNING,
     "W_PERSON_TWO_COUNTIES": WARNING,
 }
-# National suspected-problem check codes of the rules that have one (DOMAIN.md "The
-# national system's suspected-problem checks").
-NATIONAL_CODES: dict[str, str] = {"W_NO_HEAD": "3_02_011", "W_TWO_HEADS": "3_02_011"}
+
+
+def problem(
+    file: str, sheet: str, row: int | None, column: str, value: str, code: str, **params: object
+) -> Problem:
+    """A ``Problem`` of rule ``code`` (``SEVERITY``) with its message
+    ``msg_<code>`` of the label table, formatted with ``params`` (and ``value``).
+
+    Raises
+    ------
+    KeyError
+        When ``code`` is not a rule code.
+    """
+    params.setdefault("value", value)
+    zh, en = texts(f"msg_{code}", **params)
+    return Problem(file, sheet, row, column, value, code, SEVERITY[code], zh, en)
+
 
 # ------------------------------------------------------------------ cell rules
 # Fields whose absence or bad value rejects the row, per table.

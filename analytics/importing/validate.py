@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from openpyxl.utils import get_column_letter
 
 from analytics.domain import idcard, schema
-from analytics.domain.labels import label, texts
+from analytics.domain.labels import label
 from analytics.domain.privacy import mask_id
 from analytics.importing import columns, rollup, row_rules
 from analytics.importing.by_column import ByColumn
@@ -37,7 +37,7 @@ from analytics.importing.row_rules import (
     POSITIVE_INT,
     POSITIVE_NUMBER,
     REQUIRED,
-    SEVERITY,
+    problem,
 )
 from analytics.importing.skips import SKIP_KINDS, RowKinds
 from analytics.importing.values import (
@@ -61,22 +61,6 @@ class Row:
     excel_row: int
     values: dict = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
-
-
-def problem(
-    file: str, sheet: str, row: int | None, column: str, value: str, code: str, **params: object
-) -> Problem:
-    """A ``Problem`` of rule ``code`` (``row_rules.SEVERITY``) with its message
-    ``msg_<code>`` of the label table, formatted with ``params`` (and ``value``).
-
-    Raises
-    ------
-    KeyError
-        When ``code`` is not a rule code.
-    """
-    params.setdefault("value", value)
-    zh, en = texts(f"msg_{code}", **params)
-    return Problem(file, sheet, row, column, value, code, SEVERITY[code], zh, en)
 
 
 def missing_columns(located: LocatedTable) -> list[Problem]:
@@ -333,23 +317,34 @@ class Validator:
         self, file: str, sheet: str, row: Row, located: LocatedTable, colname, rule_sheet
     ) -> None:
         """The row rules (``row_rules.ROW_RULES``, their reference form) on one row."""
-        self.apply_rules(file, sheet, row, rule_sheet)
+        self.apply_rules(file, sheet, row.excel_row, row.values, row.problems, rule_sheet)
 
-    def apply_rules(self, file: str, sheet: str, row: Row, rule_sheet: row_rules.Sheet) -> None:
-        """The row rules of ``rule_sheet``'s table (``row_rules.check_row``) on ``row``
-        (its values parsed, its cell problems found), their problems appended to it; a
-        problem names the column ``rule_sheet.headers`` gives its field.
+    def apply_rules(
+        self,
+        file: str,
+        sheet: str,
+        excel_row: int,
+        values: dict,
+        problems: list[Problem],
+        rule_sheet: row_rules.Sheet,
+    ) -> None:
+        """The row rules of ``rule_sheet``'s table (``row_rules.check_row``) on one row's
+        ``values`` (parsed; ``problems``: those its cells already have), their problems
+        appended to ``problems``; a problem names the column ``rule_sheet.headers`` gives
+        its field.
 
         Used on every row of a sheet, and on a household rolled up from a person-level
         sheet (analytics/importing/rollup.py)."""
         names = rule_sheet.headers
         flagged = (
-            {k for k, name in names.items() if _has_problem(row, name)} if row.problems else set()
+            {k for k, name in names.items() if any(p.column == name for p in problems)}
+            if problems
+            else set()
         )
-        view = row_rules.Row(row.values, flagged, (sheet, row.excel_row), self.seen)
+        view = row_rules.Row(values, flagged, (sheet, excel_row), self.seen)
         for code, key, value, params in row_rules.check_row(view, rule_sheet):
             column = names.get(key, "") if key is not None else ""
-            row.problems.append(problem(file, sheet, row.excel_row, column, value, code, **params))
+            problems.append(problem(file, sheet, excel_row, column, value, code, **params))
 
     def parse_persons(self, located: LocatedTable) -> rollup.PersonSheet:
         """Parses a person-level household sheet (``located.members`` non-empty) row by
@@ -395,7 +390,7 @@ class Validator:
             for c, key in located.members.items():
                 self._cell(file, sheet, member, schema.MEMBERS, key, cells[c], colname[c])
             member.values["household_id"] = house.values.get("household_id")
-            self.apply_rules(file, sheet, member, members)
+            self.apply_rules(file, sheet, member.excel_row, member.values, member.problems, members)
             raw = {
                 (located.headers.get(c) or get_column_letter(c + 1)): clean_text(v)
                 for c, v in enumerate(cells)
