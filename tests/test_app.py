@@ -104,9 +104,10 @@ def test_uploading_a_workbook_through_the_data_page_changes_the_figures(app):
     # the inspection shows the recognised sheet before anything is written
     assert any("待导入" in i.value for i in page.info), [i.value for i in page.info]
     frames = [d.value for d in page.dataframe]
-    # the township came from the title; the income 不详 is reported at H4 (row 4, column H)
+    # the township came from the title, named with it; the income 不详 is reported at H4
+    # (row 4, column H)
     sheets = next(f for f in frames if "乡镇来源" in f.columns)
-    assert sheets["乡镇来源"].tolist() == ["标题"]
+    assert sheets["乡镇来源"].tolist() == ["诗礼乡（标题）"]
     problems = next(f for f in frames if "规则" in f.columns)
     assert problems[["行号", "列"]].values.tolist() == [[4, "H 人均纯收入"]]
     # into the demo's latest round (a first upload is offered a new round of its own)

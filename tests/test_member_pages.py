@@ -60,9 +60,8 @@ def _household(env: pytest.MonkeyPatch, db: Path, user: accounts.User, unmask: b
 
 
 def _members(at: AppTest):
-    [frame] = [d.value for d in at.dataframe if d.key == "drill_members"] or [None]
-    assert frame is not None, "no members table"
-    return frame
+    """The members table (``ui.blocks.table_with_download``'s container ``box_<key>``)."""
+    return at.get_by_key("box_drill_members").dataframe[0].value
 
 
 def test_an_inspector_sees_members_masked_with_ages_and_birth_years(family, monkeypatch):

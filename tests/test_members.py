@@ -64,7 +64,8 @@ FOUR_HOUSEHOLDS = [
     member(2, 2, "之母", size=3, state="已脱贫", household_type="脱贫户"),
     member(3, 1, "本人", size=1, state="预脱贫"),
     member(4, 1, "户主", size=2, state=None, household_type="一般农户"),
-    member(4, 2, "之子", size=2, state=None, household_type="一般农户"),
+    # a son's ID number has an odd 17th digit (a man's: no W_RELATION_SEX)
+    member(4, 2, "之子", size=2, state=None, household_type="一般农户", id_number=make_id(43)),
 ]
 
 
@@ -214,7 +215,12 @@ def test_household_fields_on_the_head_row_only_are_the_households():
     fields = ("county", "township", "village", "group", "size", "state", "attribute")
     blank = dict.fromkeys((*fields, "cause", "income", "first_identified", "household_type"))
     rows = person_list(
-        [member(1, 2, "之子", **blank), member(1, 1, "户主", size=3), member(1, 3, "之女", **blank)]
+        [
+            # ID numbers whose 17th digit agrees with 之子 (odd) and 之女 (even)
+            member(1, 2, "之子", **blank, id_number=make_id(15)),
+            member(1, 1, "户主", size=3),
+            member(1, 3, "之女", **blank, id_number=make_id(16)),
+        ]
     )
     report = inspect("人口.xlsx", xlsx_bytes(rows))
     assert report.problems == []
@@ -247,7 +253,8 @@ def test_a_household_without_a_head_row_takes_its_first_row_with_a_warning():
     report = inspect("人口.xlsx", xlsx_bytes(rows))
     (none,) = problems_of(report, "W_NO_HEAD")
     assert (none.row, none.column, none.severity) == (4, "K 与户主关系", "warning")
-    assert "3_02_011" in none.message and "3_02_011" in none.message_en
+    # no 户主: national check 3_02_012 (two: 3_02_011), as GitHub Gzuwkj/fuping codes them
+    assert "3_02_012" in none.message and "3_02_012" in none.message_en
     (household,) = _only(report, "households").rows
     assert household["source_row"] == 4
     assert len(_only(report, "members").rows) == 2
@@ -257,15 +264,16 @@ def test_a_bare_member_sheet_says_which_household_has_no_head_or_two():
     rows = [
         ["户编号", "人编号", "姓名", "证件号码", "与户主关系"],
         ["H1", "H101", "王一", make_id(1), "配偶"],
-        ["H1", "H102", "王二", make_id(2), "之子"],
+        ["H1", "H102", "王二", make_id(5), "之子"],  # a man's ID (17th digit odd)
         ["H2", "H201", "李一", make_id(3), "户主"],
         ["H2", "H202", "李二", make_id(4), "户主"],
     ]
     report = inspect("家庭成员.xlsx", xlsx_bytes(rows, sheet="家庭成员"))
     assert [(p.code, p.row, p.column, p.value) for p in report.problems] == [
-        ("W_NO_HEAD", 2, "E 与户主关系", "H1"),
-        ("W_TWO_HEADS", 5, "E 与户主关系", "H2"),
+        ("W_NO_HEAD", 2, "E 与户主关系", "配偶"),
+        ("W_TWO_HEADS", 5, "E 与户主关系", "户主"),
     ]
+    assert "H1" in report.problems[0].message and "H2" in report.problems[1].message
     assert len(_only(report, "members").rows) == 4
 
 

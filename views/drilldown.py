@@ -231,11 +231,10 @@ def members_section(round_name: str, household_id: str) -> None:
             for c in ("relation", "sex")
         }
     )
-    st.dataframe(
-        readable(shown.rename(columns={c: t(c) for c in shown.columns})),
-        hide_index=True,
-        width="stretch",
-        key="drill_members",
+    table_with_download(
+        shown.rename(columns={c: t(c) for c in shown.columns}),
+        f"户_{household_id}_家庭成员",
+        "drill_members",
     )
 
 

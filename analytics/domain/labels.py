@@ -938,17 +938,6 @@ IMPORTER_MESSAGES: dict[str, tuple[str, str]] = {
         "'{field}' value '{value}' is not recognised and left empty (row kept); accepted: "
         "{allowed}",
     ),
-    "msg_W_NO_HEAD": (
-        "户编号“{value}”的成员中没有户主，以第一行（{first}）作户主（国家疑点 3_02_011）",
-        "household '{value}' has no 户主 among its members; its first row ({first}) is taken "
-        "as the head (national check 3_02_011)",
-    ),
-    "msg_W_TWO_HEADS": (
-        "户编号“{value}”有不止一个户主，另一个在“{first}”；以第一个为准，两行都保留"
-        "（国家疑点 3_02_011）",
-        "household '{value}' has more than one 户主, another at {first}; the first is kept "
-        "as the head, both rows are kept (national check 3_02_011)",
-    ),
     "msg_W_MEMBER_DISAGREE": (
         "成员行的“{field}”为“{value}”，与户主行（{first}）的“{head}”不一致，以户主行为准",
         "'{field}' is '{value}' on this member's row but '{head}' on the 户主 row ({first}); "

@@ -10,7 +10,7 @@ from openpyxl.utils import get_column_letter
 
 from analytics.domain import config, schema
 from analytics.domain.labels import texts
-from analytics.importing import guard, rollup, validate, workbook
+from analytics.importing import guard, person_rules, rollup, validate, workbook
 from analytics.importing.locate import LocatedTable, SheetNote, locate
 from analytics.importing.results import (
     FileReport,
@@ -19,6 +19,7 @@ from analytics.importing.results import (
     SheetSummary,
     unreadable,
 )
+from analytics.importing.row_rules import problem
 from analytics.importing.sheets import Grid, parse_grids
 
 
@@ -74,11 +75,15 @@ def parse_file(
         names = {
             (t.grid.sheet, k): f"{get_column_letter(c + 1)} {t.headers[c]}"
             for t in tables
-            for c, k in t.columns.items()
+            for c, k in (*t.columns.items(), *t.members.items())
         }
         _roll_up(report, validator, persons, names)
         order = {s.sheet: i for i, s in enumerate(report.sheets)}
         report.parsed.sort(key=lambda p: order[p.sheet])  # stable: households, then members
+        if report.data_date is None:
+            report.data_date = workbook.latest_row_date(report.parsed)
+            report.data_date_source = "survey_date" if report.data_date else ""
+        _person_rules(report, names)
     report.problems = [p for parsed in report.parsed for p in parsed.problems]
     if not report.parsed and guard.is_excel_name(file_name) and not guard.is_workbook(data):
         # An Excel name on bytes that are no workbook and hold no table as text either.
@@ -87,6 +92,39 @@ def parse_file(
         report.status = "refused"
         report.message, report.message_en = texts("msg_no_table")
     return report
+
+
+def _person_rules(report: FileReport, names: dict[tuple[str, str], str]) -> None:
+    """The person rules (analytics/importing/person_rules.py) over the members of the file:
+    per household (its members across the file's sheets, in sheet and row order), ages at
+    the file's data date; one 证件号码 in two households of the file. Warnings, added to
+    the members tables' problems in row order."""
+    tables = [p for p in report.parsed if p.table == "members"]
+    by_sheet = {p.sheet: p for p in tables}
+    households: dict[str, list[dict[str, object]]] = {}
+    everyone = []
+    for table in tables:
+        present = set(table.headers.values())
+        for r in table.rows:
+            member = {k: v for k, v in r.items() if k in present or v is not None}
+            member["source_sheet"], member["source_row"] = table.sheet, r["source_row"]
+            households.setdefault(str(r["household_id"]), []).append(member)
+            everyone.append(member)
+    found = [
+        f
+        for ms in households.values()
+        for f in person_rules.household_findings(ms, report.data_date)
+    ]
+    found += person_rules.duplicate_persons(everyone)
+    for f in found:
+        table = by_sheet[f.sheet]
+        own = names.get((f.sheet, f.key))
+        column = own or names.get((f.sheet, "id_number"), "")  # sex / birth read from the ID
+        table.problems.append(
+            problem(table.file, f.sheet, f.row, column, f.value, f.code, **f.fields)
+        )
+    for table in tables:
+        table.problems.sort(key=lambda p: -1 if p.row is None else p.row)
 
 
 def _summary(located: LocatedTable, parsed: ParsedTable, members: int = 0) -> SheetSummary:

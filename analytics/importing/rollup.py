@@ -11,8 +11,8 @@ household) and each group becomes one household and its members:
 - the household's fields come from its 户主 row (relation "head"), its head's name and ID
   number too where the sheet has no 户主姓名 / 户主身份证号 column; a field the 户主 row
   leaves blank from its first member row that has one; without a 户主 row from its first
-  row, with a warning (W_NO_HEAD, national check 3_02_011); a second 户主: a warning
-  (W_TWO_HEADS, 3_02_011), both rows kept;
+  row (the person rules warn of it: analytics/importing/person_rules.py, W_NO_HEAD; a
+  second 户主: W_TWO_HEADS, both rows kept);
 - a member row whose household field disagrees with the household's: a warning
   (W_MEMBER_DISAGREE), the household's value kept; a blank cell is never a disagreement;
 - the household row rules (analytics/importing/row_rules.py) apply to the rolled-up
@@ -25,12 +25,9 @@ household) and each group becomes one household and its members:
 Bare member sheets (户编号 + member fields only: ``schema.MEMBERS``) are parsed as a table of
 their own (``Validator.parse``); their rows join the groups for the 户主 checks.
 
-The person rules of issue 14 (relation against sex, ages, school-age children, a person in
-two households: pure functions over member dicts) are not here yet; they plug in at
-analytics/importing/parse.py ``parse_file``, right after ``roll_up``, over the rows of every
-members table of the file (``ParsedTable.rows`` where ``table == "members"``: dicts of
-``schema.MEMBERS`` field keys, parsed, with ``source_sheet`` and ``source_row``), their
-problems appended to those tables' ``problems``.
+The person rules (analytics/importing/person_rules.py: heads, relation against sex, ages,
+school-age children, a person in two households) run after the roll-up over every members
+table of the file (analytics/importing/parse.py ``parse_file``).
 
 Source: ../shared/DOMAIN.md "What offices really export: one row per person".
 """
@@ -179,16 +176,11 @@ def roll_up(
     known = {r["household_id"]: (t, r) for t in household_tables for r in t.rows}
     bare = _bare_groups(member_tables)
     for hid, rows in groups.items():
-        _heads(hid, rows, outs)
         if hid in known:
             n = len(rows) + len(bare.get(hid, ()))
             _attach(rows, outs, known[hid], n, column_names)
         else:
             _household(validator, hid, rows, outs)
-    for table in member_tables:
-        for hid, found in _bare_groups([table]).items():
-            if hid not in groups:
-                _bare_heads(table, hid, found, column_names)
     for table in household_tables:
         for r in table.rows:
             attached = bare.get(r["household_id"])
@@ -246,43 +238,6 @@ def _problem(
     file: str, sheet: str, row: int | None, column: str, value: str, code: str, **p: object
 ) -> Problem:
     return problem(file, sheet, row, column, value, code, **p)
-
-
-def _heads(
-    hid: str,
-    rows: list[tuple[PersonSheet, PersonRow]],
-    outs: dict[int, _Out],
-) -> None:
-    """W_NO_HEAD / W_TWO_HEADS on a household's person-level rows (3_02_011)."""
-    if all(r.member.get("relation") is None for _, r in rows):
-        return  # no relation column, or none filled: nothing says who the head is
-    heads = [(ps, r) for ps, r in rows if r.member.get("relation") == HEAD]
-    if not heads:
-        ps, r = rows[0]
-        outs[id(ps)].problems.append(
-            _problem(
-                ps.located.grid.file,
-                ps.sheet,
-                r.excel_row,
-                ps.member_columns.get("relation", ""),
-                hid,
-                "W_NO_HEAD",
-                first=first_seen((ps.sheet, r.excel_row)),
-            )
-        )
-    first_ps, first = heads[0] if heads else rows[0]
-    for ps, r in heads[1:]:
-        outs[id(ps)].problems.append(
-            _problem(
-                ps.located.grid.file,
-                ps.sheet,
-                r.excel_row,
-                ps.member_columns.get("relation", ""),
-                hid,
-                "W_TWO_HEADS",
-                first=first_seen((first_ps.sheet, first.excel_row)),
-            )
-        )
 
 
 def _household(
@@ -420,39 +375,3 @@ def _bare_groups(tables: Iterable[ParsedTable]) -> dict[str, list[Any]]:
         for r in t.rows:
             out.setdefault(r["household_id"], []).append(r)
     return out
-
-
-def _bare_heads(
-    table: ParsedTable, hid: str, rows: list[Any], names: Mapping[tuple[str, str], str]
-) -> None:
-    """W_NO_HEAD / W_TWO_HEADS on a bare member table's rows of one household."""
-    header = next((h for h, k in table.headers.items() if k == "relation"), None)
-    if header is None:
-        return
-    column = names.get((table.sheet, "relation"), header)
-    heads = [r for r in rows if r.get("relation") == HEAD]
-    if not heads:
-        first = rows[0]
-        table.problems.append(
-            _problem(
-                table.file,
-                table.sheet,
-                first["source_row"],
-                column,
-                hid,
-                "W_NO_HEAD",
-                first=first_seen((table.sheet, first["source_row"])),
-            )
-        )
-    for r in heads[1:]:
-        table.problems.append(
-            _problem(
-                table.file,
-                table.sheet,
-                r["source_row"],
-                column,
-                hid,
-                "W_TWO_HEADS",
-                first=first_seen((table.sheet, heads[0]["source_row"])),
-            )
-        )

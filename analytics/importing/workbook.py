@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from analytics.domain import schema
 from analytics.domain.labels import Both, texts
 from analytics.importing.locate import InferredTownship, LocatedTable, township_from_title
+from analytics.importing.results import ParsedTable
 from analytics.importing.values import DATE_FLOOR, SPACES, clean_text, parse_date
 
 # " (22)" or "（3）" at the end of a name: a browser's count of downloads of one file.
@@ -82,6 +83,21 @@ def data_date(file_name: str, tables: Iterable[LocatedTable]) -> tuple[dt.date |
                     return day, "title"
     day = name_date(file_name)
     return (day, "file_name") if day is not None else (None, "")
+
+
+def latest_row_date(tables: Iterable[ParsedTable]) -> dt.date | None:
+    """The latest survey (调查日期) or meeting (会议日期) day of the tables' loadable rows,
+    or None: the data date of a file that names none (title, file name). The store applies
+    the same rule to a batch written without one (``Store.insert_batch``, the bulk path)."""
+    days = [
+        r.get(key)
+        for t in tables
+        for key in ("survey_date", "meeting_date")
+        if key in t.headers.values()
+        for r in t.rows
+    ]
+    found = [d for d in days if isinstance(d, dt.date)]
+    return max(found) if found else None
 
 
 def _column_townships(t: LocatedTable, c: int) -> list[str]:
