@@ -47,7 +47,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the repo
-from analytics.domain import idcard
+from analytics.domain import idcard, schema
 
 SIZES = {"county": 100_000, "prefecture": 1_000_000, "province": 10_000_000}
 XLSX_MAX_ROWS = 1_048_576  # Excel's rows per sheet, the header included
@@ -387,32 +387,7 @@ PERSON_SIZES = {"county": 120_000, "prefecture": 1_000_000}  # households
 PERSON_TITLE_ROWS = 2  # the title and the 导出时间 line: the header is on row 3
 PERSON_EXPORTED = "2020-03-02 09:41:17"  # 导出时间 of the synthetic export
 PERSON_HEADER = (
-    "序号",
-    "县(市、区、旗)",
-    "乡(镇)",
-    "行政村",
-    "自然村",
-    "户编号",
-    "人编号",
-    "姓名",
-    "证件号码",
-    "人数",
-    "与户主关系",
-    "民族",
-    "文化程度",
-    "在校生状况",
-    "健康状况",
-    "劳动技能",
-    "务工时间（月）",
-    "是否参加大病保险",
-    "脱贫属性",
-    "贫困户属性",
-    "致贫原因1",
-    "危房户",
-    "是否解决安全饮用水",
-    "人均纯收入",
-    "首次识别时间",
-    "户类型",
+    *schema.PERSON_LIST_COLUMNS,
     "性别",
     "是否参加城乡居民基本医疗保险",
     "是否参加城乡居民基本养老保险",

@@ -258,6 +258,37 @@ TABLES: dict[str, Table] = {t.key: t for t in (HOUSEHOLDS, MEETINGS, RELOCATION,
 PLACED_TABLES = tuple(k for k, t in TABLES.items() if "township" in t.by_key)
 
 # Group headers seen over sub-columns in two-row headers.
+# The columns of the national system's 2016-2020 person list (贫困人口明细 / 已脱贫人口名单),
+# in the order it exports them (DOMAIN.md "What offices really export"); an office's copy
+# may cut some. The demo's export and the benchmark's generator write these.
+PERSON_LIST_COLUMNS: tuple[str, ...] = (
+    "序号",
+    "县(市、区、旗)",
+    "乡(镇)",
+    "行政村",
+    "自然村",
+    "户编号",
+    "人编号",
+    "姓名",
+    "证件号码",
+    "人数",
+    "与户主关系",
+    "民族",
+    "文化程度",
+    "在校生状况",
+    "健康状况",
+    "劳动技能",
+    "务工时间（月）",
+    "是否参加大病保险",
+    "脱贫属性",
+    "贫困户属性",
+    "致贫原因1",
+    "危房户",
+    "是否解决安全饮用水",
+    "人均纯收入",
+    "首次识别时间",
+    "户类型",
+)
 GROUP_HEADERS = frozenset({"两不愁三保障", "三保障", "两不愁", "排除条件", "否决事项", "家庭情况"})
 
 # Coded values. Keys are the canonical values; each list holds the spellings that map to it.
