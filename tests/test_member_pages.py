@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.access import accounts
+from analytics.figures import queries
 from analytics.importing import ingest
 from analytics.store.database import Store
 from tests.builders import make_id, person_list, person_row, xlsx_bytes
@@ -85,3 +86,17 @@ def test_an_administrator_who_unmasks_sees_the_whole_members_record(family, monk
     assert rows["姓名"].tolist() == ["欧阳明", "李秀英", "欧阳小"]
     assert [str(d)[:10] for d in rows["出生日期"]] == ["1980-01-01", "1982-06-15", "2010-07-01"]
     assert rows["年龄（岁）"].tolist() == [39, 37, 9]
+
+
+def test_a_members_whole_id_number_finds_the_household(family):
+    """The spouse's and the son's ID numbers are no head's: they find household HID through
+    its members, for a masked search and an unmasked one; a number nobody holds finds none."""
+    store = Store(family)
+    try:
+        for number in (SPOUSE_ID, SON_ID, SON_ID.lower()):
+            for unmask in (False, True):
+                found = queries.search(store, number, "R1", unmask=unmask)
+                assert found["household_id"].tolist() == [HID], (number, unmask)
+        assert queries.search(store, make_id(9, birth="19900101"), "R1").empty
+    finally:
+        store.close()

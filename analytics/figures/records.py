@@ -213,7 +213,9 @@ def search(
       masked head's name exactly as shown (``张**``), the masked ID number exactly as shown
       (``530921***********8``), or a whole ID number (18 or 15 characters, exact);
     - unmasked (administrators who switched it on): also the beginning of an ID number and
-      any part of a name, case-insensitive.
+      any part of a name, case-insensitive;
+    - either way, a whole ID number finds the household whose member holds it (issue 14:
+      search by a member's 证件号码), as the head's does.
     """
     needle = text.strip().replace(" ", "")
     t = persons.households(con)
@@ -236,6 +238,10 @@ def search(
         )
         if idcard.SHAPE.fullmatch(upper):
             hit = hit | (t.head_id_number.upper() == upper)
+    if idcard.SHAPE.fullmatch(upper):
+        m = con.table("members")
+        held = m.filter(m.id_number.upper() == upper)
+        hit = hit | t.household_id.isin(held.household_id)
     t = _masked(t.filter(hit.fill_null(False)).select("round", *HOUSEHOLD_LIST), unmask)
     return t.order_by("household_id", "round").limit(200).execute()
 
