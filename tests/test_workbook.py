@@ -281,3 +281,9 @@ def test_a_sheet_says_which_township_it_takes_and_from_where():
     report = inspect("2017年动态管理.xlsx", data)
     got = [(s.sheet, s.township, s.township_source) for s in report.sheets]
     assert got == [("户信息", "诗礼乡", "title"), ("易地扶贫搬迁", "诗礼乡", "sheet_title")]
+
+
+def test_the_inspection_already_says_a_file_is_as_of_its_latest_survey_date():
+    """What the upload page shows before importing is what the batch will keep."""
+    report = inspect("户信息.xlsx", households_with("调查日期", ["2018-03-01", "2018-03-15"]))
+    assert (report.data_date, report.data_date_source) == (dt.date(2018, 3, 15), "survey_date")

@@ -71,7 +71,9 @@ def parse_file(
         parsed = validator.parse(located)
         report.parsed.append(parsed)
         report.sheets.append(_summary(located, parsed))
-    if persons or any(p.table == "members" for p in report.parsed):
+    has_members = bool(persons) or any(p.table == "members" for p in report.parsed)
+    names: dict[tuple[str, str], str] = {}
+    if has_members:
         names = {
             (t.grid.sheet, k): f"{get_column_letter(c + 1)} {t.headers[c]}"
             for t in tables
@@ -80,9 +82,10 @@ def parse_file(
         _roll_up(report, validator, persons, names)
         order = {s.sheet: i for i, s in enumerate(report.sheets)}
         report.parsed.sort(key=lambda p: order[p.sheet])  # stable: households, then members
-        if report.data_date is None:
-            report.data_date = workbook.latest_row_date(report.parsed)
-            report.data_date_source = "survey_date" if report.data_date else ""
+    if report.data_date is None:  # nothing names one: as of the rows' latest survey day
+        report.data_date = workbook.latest_row_date(report.parsed)
+        report.data_date_source = "survey_date" if report.data_date else ""
+    if has_members:
         _person_rules(report, names)
     report.problems = [p for parsed in report.parsed for p in parsed.problems]
     if not report.parsed and guard.is_excel_name(file_name) and not guard.is_workbook(data):
