@@ -24,10 +24,13 @@ from analytics.store.database import Store
 from tests.builders import (
     make_id,
     meeting_row,
+    person_list,
+    person_row,
     registry_row,
     registry_workbook,
     relocation_row,
     village_row,
+    xlsx_bytes,
 )
 
 ROUND = "2017年核查"
@@ -627,3 +630,74 @@ def test_household_rules_compiled_once_per_shape_find_what_fresh_sql_finds(demo_
     fresh = [run(demo_store, filters=f, settings=s) for f in questions for s in (None, strict)]
     for a, b in zip(kept, fresh, strict=True):
         pd.testing.assert_frame_equal(a, b)
+
+
+# ------------------------------------------------- a person in two households of a round
+def _person_file(township: str, households: list[tuple[int, list[tuple[str, str]]]]) -> bytes:
+    """A person list of ``township``: for each (n, [(relation, id_number), ...]) the members
+    of household ``53092110300100nn``, its 户主 first."""
+    rows = []
+    for n, people in households:
+        hid = f"530921103001{n:04d}"
+        for k, (relation, number) in enumerate(people, start=1):
+            rows.append(
+                person_row(
+                    n,
+                    township=township,
+                    pid=f"{hid}{k:02d}",
+                    relation=relation,
+                    id_number=number,
+                    size=len(people),
+                )
+            )
+    return xlsx_bytes(person_list(rows))
+
+
+def test_a_member_in_households_of_two_files_of_the_round_is_an_anomaly_on_both(tmp_path):
+    store = Store(tmp_path / "persons.duckdb")
+    x, y = make_id(1), make_id(5)
+    # 诗礼乡: household 1 (x heads it), household 2 (y is a son), household 6 (nobody shared).
+    load(
+        store,
+        _person_file(
+            "诗礼乡",
+            [
+                (1, [("户主", x)]),
+                (2, [("户主", make_id(2)), ("之子", y)]),
+                (6, [("户主", make_id(6))]),
+            ],
+        ),
+        name="shili.xlsx",
+    )
+    # 鲁史镇, the same round: x is a son in households 7 and 3, y heads household 4.
+    load(
+        store,
+        _person_file(
+            "鲁史镇",
+            [
+                (7, [("户主", make_id(7)), ("之子", x)]),
+                (3, [("户主", make_id(3)), ("之子", x)]),
+                (4, [("户主", y)]),
+            ],
+        ),
+        name="lushi.xlsx",
+    )
+    # Another round holding x in yet another household is no duplicate of this round.
+    load(store, _person_file("诗礼乡", [(9, [("户主", x)])]), "2016年核查", "old.xlsx")
+    hits = run(store, filters=Filters(ROUND))
+    hid = "530921103001{:04d}".format
+    found = hit_units(hits, "H_PERSON_TWO_HOUSEHOLDS")
+    assert found == {hid(1), hid(2), hid(3), hid(4), hid(7)}
+    zh, en = message_of(hits, "H_PERSON_TWO_HOUSEHOLDS", hid(1))
+    assert zh == (
+        f"家庭成员证件号码 533921***********0 同时在本批次另外 2 户中：{hid(3)}、{hid(7)}"
+        "（全国疑点 1_01_001）"
+    )
+    assert en.endswith(f"this round: {hid(3)}、{hid(7)} (national check 1_01_001)")
+    zh, _ = message_of(hits, "H_PERSON_TWO_HOUSEHOLDS", hid(3))
+    assert f"另外 2 户中：{hid(1)}、{hid(7)}" in zh
+    # Looking at 鲁史镇 only still finds its households' twins in 诗礼乡.
+    only = run(store, filters=Filters(ROUND, townships=("鲁史镇",)))
+    assert hit_units(only, "H_PERSON_TWO_HOUSEHOLDS") == {hid(3), hid(4), hid(7)}
+    zh, _ = message_of(only, "H_PERSON_TWO_HOUSEHOLDS", hid(4))
+    assert f"另外 1 户中：{hid(2)}" in zh

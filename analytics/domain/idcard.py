@@ -189,6 +189,9 @@ def sql_valid(column: str) -> str:
 # number (``DISABILITY``), ASCII digits only (``SHAPE`` takes any Unicode digit).
 _HOLDER = re.compile(r"([0-9]{17}[0-9X])(?:[1-7][1-4](?:[0-9A-Z]{2})?)?")
 _HOLDER_SQL = "[0-9]{17}[0-9X]([1-7][1-4]([0-9A-Z]{2})?)?"
+# ``person_key`` as a regular expression for a query engine (RE2 and Java both read it): a
+# whole normalised number, the key in group 1.
+PERSON_KEY_PATTERN = "^" + _HOLDER.pattern + "$"
 MALE, FEMALE = "male", "female"  # the member table's sex codes
 # GB/T 2260 levels -> how many leading digits of the region code name the unit.
 REGION_DIGITS = {"province": 2, "prefecture": 4, "county": 6}

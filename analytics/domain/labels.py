@@ -584,6 +584,10 @@ LABELS: dict[str, tuple[str, str]] = {
         "同一批次中同一身份证号出现在 2 户及以上",
         "the same ID number in 2 or more households of a round",
     ),
+    "rule_limit_person_two_households": (
+        "同一批次中同一家庭成员证件号码出现在 2 户及以上",
+        "the same member ID number in 2 or more households of a round",
+    ),
     "rule_limit_invalid_id": (
         "导入时的 W_ID_CHECK、W_ID_LENGTH、W_ID_LEGACY15、W_ID_BIRTH、W_ID_AS_NUMBER",
         "the import warnings W_ID_CHECK, W_ID_LENGTH, W_ID_LEGACY15, W_ID_BIRTH, W_ID_AS_NUMBER",

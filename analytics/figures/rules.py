@@ -28,7 +28,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from analytics.domain import schema
+from analytics.domain import idcard, schema
 from analytics.domain.labels import Both, label, texts
 from analytics.domain.privacy import mask_id
 from analytics.domain.settings import Settings
@@ -394,6 +394,61 @@ def _duplicate_id_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
     )
 
 
+_SEP = "\x1f"  # between household ids of one aggregate (no id holds a unit separator)
+
+
+def _person_two_households(ctx: Context) -> ir.Table:
+    """Households of the filters one of whose members (by ``idcard.person_key``) is also a
+    member of another household of the round, wherever in the round (any file, township or
+    county); one hit per household, naming the others."""
+    m = ctx.con.table("members")
+    m = m.filter(m["round"] == ctx.filters.round)
+    m = m.select(
+        "household_id", person=m.id_number.upper().re_extract(idcard.PERSON_KEY_PATTERN, 1)
+    )
+    m = m.filter(m.person.notnull() & (m.person != ""))
+    h = ctx.round_households().select("household_id", "county")
+    mine = m.inner_join(h, "household_id").distinct()
+    theirs = mine.select(_person=mine.person, _other=mine.household_id, _other_county=mine.county)
+    pairs = mine.inner_join(
+        theirs, [mine.person == theirs._person, mine.household_id != theirs._other]
+    )
+    per_pair = pairs.select("household_id", "county", "_other", "_other_county").distinct()
+    others = per_pair.group_by("household_id").aggregate(
+        other_households=per_pair._other.nunique(),
+        other_counties=(per_pair._other_county != per_pair.county).ifelse(1, 0).sum(),
+        others=per_pair._other.group_concat(_SEP),  # ordered in the message: Spark cannot
+    )
+    shared = pairs.group_by(_hid=pairs.household_id).aggregate(
+        shared_persons=pairs.person.nunique(), person=pairs.person.min()
+    )
+    found = others.inner_join(shared, others.household_id == shared._hid)
+    hit = ctx.households().inner_join(found, "household_id")
+    return select_hits(
+        hit,
+        hit.other_households,
+        1.0,
+        ("person", "shared_persons", "others", "other_counties"),
+    )
+
+
+def _person_two_households_msg(r: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
+    masked, persons = mask_id(str(r["person"])), int(r["shared_persons"])
+    n, across = int(r["value"]), int(r["other_counties"])
+    listed = "、".join(sorted(str(r["others"]).split(_SEP)))
+    check = "1_01_002" if across else "1_01_001"
+    zh_more = f"等 {persons} 人" if persons > 1 else ""
+    en_more = f" and {persons - 1} more" if persons > 1 else ""
+    zh_across = f"，其中 {across} 户在其他县" if across else ""
+    en_across = f", {across} of them in another county" if across else ""
+    return (
+        f"家庭成员证件号码 {masked}{zh_more} 同时在本批次另外 {n} 户中：{listed}"
+        f"{zh_across}（全国疑点 {check}）",
+        f"member ID number {masked}{en_more} is also in {n} other households of this round: "
+        f"{listed}{en_across} (national check {check})",
+    )
+
+
 def _invalid_id(ctx: Context) -> ir.Table:
     p = ctx.con.table("row_problems")
     p = p.filter(p.code.isin(list(ID_PROBLEMS)))
@@ -720,6 +775,18 @@ RULES: tuple[Rule, ...] = (
         "rule_limit_duplicate_id",
         _duplicate_id,
         _duplicate_id_msg,
+    ),
+    Rule(
+        "H_PERSON_TWO_HOUSEHOLDS",
+        "同一人员在多户中",
+        "One person in several households",
+        "high",
+        HOUSEHOLD,
+        "全国扶贫开发信息系统疑点数据：同一证件号码在县内多户 1_01_001、跨县 1_01_002"
+        "（DOMAIN.md）；整批次比对，不限于一个文件",
+        "rule_limit_person_two_households",
+        _person_two_households,
+        _person_two_households_msg,
     ),
     Rule(
         "H_INVALID_ID",
