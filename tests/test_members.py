@@ -519,3 +519,21 @@ def test_ingest_reports_members_per_sheet_and_export_members_is_masked(tmp_path)
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(full.read_text(encoding="utf-8-sig"))))
     assert rows[1]["姓名"] == "张12" and rows[1]["证件号码"] == make_id(12)
+
+
+def test_a_data_date_given_at_upload_is_the_day_the_person_rules_age_members_at():
+    # The export says 2019-12-31; the son was born 2019-06-01 (his ID says so).
+    son = make_id(7, birth="20190601")
+    rows = [
+        person_row(1, size=2),
+        person_row(1, pid="530921103001000102", relation="之子", id_number=son, size=2),
+    ]
+    data = xlsx_bytes(person_list(rows))
+    own = ingest.inspect_file("人口明细.xlsx", data)
+    assert (own.data_date, own.data_date_source) == (dt.date(2019, 12, 31), "title")
+    assert "W_BORN_AFTER" not in [p.code for p in own.problems]
+    # Given at upload as 2019-01-01: the son is not born yet on the day the figures are of.
+    given = ingest.inspect_file("人口明细.xlsx", data, data_date=dt.date(2019, 1, 1))
+    assert (given.data_date, given.data_date_source) == (dt.date(2019, 1, 1), "upload")
+    born_after = [p for p in given.problems if p.code == "W_BORN_AFTER"]
+    assert [(p.sheet, p.row) for p in born_after] == [(own.sheets[0].sheet, 5)]

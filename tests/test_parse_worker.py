@@ -162,7 +162,7 @@ def test_the_upload_page_keeps_a_summary_of_each_inspection_not_its_rows():
     rows = [HOUSEHOLD_HEADER, *(household(n) for n in range(1, 20_001))]
     rows[5] = [*household(5)[:7], 0, "未脱贫"]  # one rejected row
     data = csv_bytes(rows)
-    kept = upload._inspect("大.csv", data, "", ())
+    kept = upload._inspect("大.csv", data, "", (), None)
     full = ingest.inspect_file("大.csv", data)
     assert kept.parsed == []
     assert (kept.status, kept.loaded, kept.rejected, kept.skipped) == (

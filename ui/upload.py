@@ -24,9 +24,13 @@ from ui.common import lang, md, store, t, tm
 # inspects the file again.
 @st.cache_data(show_spinner=False, max_entries=8)
 def _inspect(
-    name: str, data: bytes, township: str, spellings: tuple[tuple[str, str], ...]
+    name: str,
+    data: bytes,
+    township: str,
+    spellings: tuple[tuple[str, str], ...],
+    data_date: dt.date | None,
 ) -> ingest.FileReport:
-    return ingest.inspect_file(name, data, township or None, dict(spellings)).summary()
+    return ingest.inspect_file(name, data, township or None, dict(spellings), data_date).summary()
 
 
 def proposals_block(reports: list[ingest.FileReport]) -> None:
@@ -207,7 +211,7 @@ def upload_block() -> None:
         key="upload_data_date",
     )
     known = tuple(sorted(s.spellings().items()))
-    reports = [_inspect(f.name, f.getvalue(), township, known) for f in files or []]
+    reports = [_inspect(f.name, f.getvalue(), township, known, data_date) for f in files or []]
     with c2:
         inferred_block(reports)
     allow_partial = c2.checkbox(t("allow_partial"), key="upload_allow_partial")

@@ -102,6 +102,7 @@ def inspect_file(
     data: bytes,
     township: str | None = None,
     spellings: schema.Spellings = schema.NO_SPELLINGS,
+    data_date: dt.date | None = None,
 ) -> FileReport:
     """Reads and validates a file without writing anything.
 
@@ -116,6 +117,8 @@ def inspect_file(
     data : the file's bytes.
     township : used for sheets without a township column (else the title's township).
     spellings : the office's confirmed header spellings (``Store.spellings``).
+    data_date : the data date given at upload, over what the file says (source "upload");
+        the person rules age the members at it.
 
     Returns
     -------
@@ -126,7 +129,7 @@ def inspect_file(
     limits = config.limits()
     try:
         guard.check_file(file_name, data, limits)
-        return worker.inspect(report, data, township, limits, spellings)
+        return worker.inspect(report, data, township, limits, spellings, data_date)
     except ReadError as e:
         return unreadable(report, e)
 
@@ -158,10 +161,9 @@ def import_file(
     the database itself fails (e.g. locked by another process).
     """
     round_name = (round_name or "").strip()
-    report = inspect_file(file_name, data, township, store.spellings())
+    report = inspect_file(file_name, data, township, store.spellings(), data_date)
     if report.status != "inspected":
         return report
-    report.give_date(data_date)
     if not may_write(report, round_name, allow_partial):
         return report
     tables: dict[str, list[dict]] = {}

@@ -6,6 +6,8 @@ the table of each (analytics/importing/locate.py), every row validated
 
 from __future__ import annotations
 
+import datetime as dt
+
 from openpyxl.utils import get_column_letter
 
 from analytics.domain import config, schema
@@ -29,6 +31,7 @@ def parse_file(
     township: str | None,
     limits: config.Limits,
     spellings: schema.Spellings = schema.NO_SPELLINGS,
+    data_date: dt.date | None = None,
 ) -> FileReport:
     """The part of ``inspect_file`` that parses: the sheets (``sheets.parse_grids``, after
     ``guard.check_file`` passed), their tables (found with the office's ``spellings``), what
@@ -36,6 +39,8 @@ def parse_file(
     analytics/importing/workbook.py), every row validated, into ``report``.
 
     Runs in the worker process (analytics/importing/worker.py), never in the server's.
+    ``data_date``, given at upload, is the file's data date over what the file says; the
+    person rules age the members at it.
 
     Raises
     ------
@@ -51,6 +56,7 @@ def parse_file(
     tables = [t for _, t in found if isinstance(t, LocatedTable)]
     workbook.settle(file_name, tables)  # a township for the sheets that name none
     report.data_date, report.data_date_source = workbook.data_date(file_name, tables)
+    report.give_date(data_date)
     persons: list[tuple[int, rollup.PersonSheet]] = []
     for grid, located in found:
         if located is None:

@@ -167,6 +167,7 @@ def inspect(
     township: str | None,
     limits: Limits,
     spellings: schema.Spellings = schema.NO_SPELLINGS,
+    data_date: dt.date | None = None,
 ) -> FileReport:
     """``parse.parse_file`` of ``data`` into ``report``, run in a worker process.
 
@@ -177,6 +178,7 @@ def inspect(
     township : as ``ingest.inspect_file``.
     limits : the limits; ``worker_bytes`` and ``worker_seconds`` bound the worker.
     spellings : the office's confirmed header spellings (``Store.spellings``).
+    data_date : the data date given at upload (as ``parse.parse_file``), or None.
 
     Raises
     ------
@@ -189,6 +191,7 @@ def inspect(
         "file": report.file,
         "township": township,
         "spellings": dict(spellings),
+        "data_date": data_date.isoformat() if data_date else None,
     }
     head, messages = _call(report.file, job, [data], limits)
     try:
@@ -428,7 +431,9 @@ def _serve(conn: Connection, err: Connection, limits: Limits) -> None:
 def _job_inspect(job: dict, payloads: list[bytes], limits: Limits):
     """``parse.parse_file``; per parsed table its rows, rejected rows and row report."""
     report = FileReport(file=job["file"], sha256="")
-    parse_file(report, payloads[0], job["township"], limits, job["spellings"])
+    given = job.get("data_date")
+    day = dt.date.fromisoformat(given) if given else None
+    parse_file(report, payloads[0], job["township"], limits, job["spellings"], day)
     payloads.clear()
     head = {
         "status": report.status,
