@@ -53,11 +53,18 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     return to_csv_text(frame).encode("utf-8-sig")
 
 
+def safe_value(value: object) -> Any:
+    """What a cell of a file we write holds for ``value``: text that a spreadsheet would
+    run as a formula neutralised (``neutralise``), missing values (None, NaN, NA) None,
+    numpy scalars as Python numbers, anything else itself."""
+    return neutralise(_cell(value))
+
+
 def put(ws: Worksheet, row: int, col: int, value: object) -> Cell:
     """Writes one value into a cell of an openpyxl worksheet and returns the cell: text that
     a spreadsheet would run as a formula neutralised (never an openpyxl formula), missing
-    values (None, NaN, NA) empty, numpy scalars as Python numbers."""
-    return ws.cell(row, col, neutralise(_cell(value)))
+    values (None, NaN, NA) empty, numpy scalars as Python numbers (``safe_value``)."""
+    return ws.cell(row, col, safe_value(value))
 
 
 def one_sheet_book(title: str) -> tuple[Workbook, Worksheet]:
