@@ -85,6 +85,8 @@ relocation_households = cached(queries.relocation_households)
 household_list = cached(queries.household_list)
 household_history = cached(queries.household_history)
 household_members = cached(queries.household_members)
+member_coverage = cached(queries.member_coverage)
+persons_by = cached(queries.persons_by)
 search = cached(queries.search)
 
 
