@@ -3,12 +3,14 @@ from member rows per the filters, a blank value counted as blank, a round withou
 missing (not 0).
 
 The store is built here: round R1 is a national person list exported 2019-12-31 (its
-导出时间) with two households of members, and a household sheet with a third household
-and no members; round R2 is a household sheet only. Ages at 2019-12-31, by hand:
+导出时间) with two registered households of members and a non-registered one (一般农户),
+and a household sheet with a fourth household (registered) and no members; round R2 is a
+household sheet only. Ages at 2019-12-31, by hand:
 
 孔兴村 (household 1): born 1980-01-01 -> 39, 1982-06-15 -> 37, 2010-07-01 -> 9.
 三合村 (household 2): 1959-12-31 -> 60, 1960-01-01 -> 59, 2003-12-31 -> 16,
 2004-12-31 -> 15, 2016-03-01 -> 3, and one member without an ID number (age unknown).
+孔兴村 (household 4, 一般农户): 1990-01-01 -> 29, 2017-05-01 -> 2.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ def _member(n: int, k: int, born: str | None, health, labour, education, **more)
 def _rows() -> list[list]:
     kx = {"size": 3}
     sh = {"size": 6, "village": "三合村", "group": "三合组"}
+    plain = {"size": 2, "state": None, "household_type": "一般农户"}
     return [
         _member(1, 1, "19800101", "健康", "普通劳动力", "小学", **kx),
         _member(1, 2, "19820615", "长期慢性病", None, "初中", **kx),
@@ -62,6 +65,8 @@ def _rows() -> list[list]:
         _member(2, 4, "20041231", "健康", "无劳动力", "初中", **sh),
         _member(2, 5, "20160301", None, "无劳动力", None, **sh),
         _member(2, 6, None, "患有大病", "弱劳动力或半劳动力", None, **sh),
+        _member(4, 1, "19900101", "健康", "普通劳动力", "大专及以上", **plain),
+        _member(4, 2, "20170501", "健康", "无劳动力", None, **plain),
     ]
 
 
@@ -84,13 +89,13 @@ def store(tmp_path_factory) -> Store:
     s.close()
 
 
-def _counts(store: Store, f: Filters, dimension: str) -> dict[tuple, int]:
-    frame, _ = queries.persons_by(store, f, dimension, "village")
+def _counts(store: Store, f: Filters, dimension: str, registered=True) -> dict[tuple, int]:
+    frame, _ = queries.persons_by(store, f, dimension, "village", registered=registered)
     return {(r.village, r.value): r.persons for r in frame.itertuples()}
 
 
 def test_persons_by_age_band_at_the_rounds_data_date(store):
-    frame, as_of = queries.persons_by(store, Filters("R1"), "age_band", "village")
+    frame, as_of = queries.persons_by(store, Filters("R1"), "age_band", "village", registered=True)
     assert str(as_of) == "2019-12-31"
     assert _counts(store, Filters("R1"), "age_band") == {
         ("孔兴村", "6-15"): 1,
@@ -148,9 +153,24 @@ def test_filters_narrow_the_persons_to_the_chosen_village_and_group(store):
     }
 
 
+def test_every_household_or_registered_households_only(store):
+    """Household 4 (一般农户) counts with every household, not with registered ones."""
+    f = Filters("R1", villages=("孔兴村",))
+    assert _counts(store, f, "age_band", registered=False) == {
+        ("孔兴村", "0-5"): 1,
+        ("孔兴村", "6-15"): 1,
+        ("孔兴村", "16-59"): 3,
+    }
+    assert _counts(store, f, "age_band") == {("孔兴村", "6-15"): 1, ("孔兴村", "16-59"): 2}
+
+
 def test_coverage_counts_households_with_members_and_member_rows(store):
-    assert queries.member_coverage(store, Filters("R1")) == people.MemberCoverage(3, 2, 9)
-    kx = queries.member_coverage(store, Filters("R1", villages=("孔兴村",)))
+    def cover(f: Filters, registered: bool = True) -> people.MemberCoverage:
+        return queries.member_coverage(store, f, registered=registered)
+
+    assert cover(Filters("R1")) == people.MemberCoverage(3, 2, 9)
+    assert cover(Filters("R1"), registered=False) == people.MemberCoverage(4, 3, 11)
+    kx = cover(Filters("R1", villages=("孔兴村",)))
     assert kx == people.MemberCoverage(2, 1, 3)  # household 3 has no member rows
 
 
@@ -158,12 +178,15 @@ def test_a_round_without_members_has_no_breakdown_not_zeros(store):
     cover = queries.member_coverage(store, Filters("R2"))
     assert cover == people.MemberCoverage(2, 0, 0)
     assert not cover.any
-    frame, _ = queries.persons_by(store, Filters("R2"), "health", "village")
-    assert frame.empty
+    for registered in (False, True):
+        frame, _ = queries.persons_by(
+            store, Filters("R2"), "health", "village", registered=registered
+        )
+        assert frame.empty
 
 
 def test_the_table_behind_the_chart_has_one_row_per_unit_and_a_total(store):
-    frame, _ = queries.persons_by(store, Filters("R1"), "labour", "village")
+    frame, _ = queries.persons_by(store, Filters("R1"), "labour", "village", registered=True)
     table = people.spread_persons(frame, "village", blank="未填写")
     rows = {r["village"]: r for r in table.to_dict("records")}
     assert list(table.columns) == [

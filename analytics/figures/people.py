@@ -24,7 +24,7 @@ import pandas as pd
 from analytics.domain import idcard
 from analytics.domain.settings import AGE_BANDS
 from analytics.figures.filters import Filters, apply_filters
-from analytics.figures.metrics import LEVELS
+from analytics.figures.metrics import LEVELS, REGISTERED
 
 # The breakdowns: "age_band" (from birth_date at the data date), then member fields.
 DIMENSIONS = ("age_band", "health", "labour", "education")
@@ -87,31 +87,37 @@ def _unit_keys(level: str) -> tuple[str, ...]:
     return LEVELS[level]
 
 
-def member_rows(con: ibis.BaseBackend, f: Filters) -> ir.Table:
-    """The member rows of ``f``'s round whose household is in ``f``'s area, each with its
+def _area_households(con: ibis.BaseBackend, f: Filters, registered: bool) -> ir.Table:
+    h = apply_filters(con.table("households"), f)
+    return h.filter(h.registry_state.isin(REGISTERED)) if registered else h
+
+
+def member_rows(con: ibis.BaseBackend, f: Filters, *, registered: bool = False) -> ir.Table:
+    """The member rows of ``f``'s round whose household is in ``f``'s area (and, when
+    ``registered``, is a registered household: ``metrics.REGISTERED``), each with its
     household's place columns (those of ``apply_filters``: county, township, village,
-    group). With no area chosen, every member row of the round: one whose 户编号 has no
-    household row in the round (a bare 家庭成员 sheet) has a null place."""
+    group). With no area chosen and all households, every member row of the round: one
+    whose 户编号 has no household row in the round (a bare 家庭成员 sheet) has a null place."""
     m = con.table("members")
     m = m.filter(m["round"] == f.round)
-    h = apply_filters(con.table("households"), f)
+    h = _area_households(con, f, registered)
     places = list(dict.fromkeys(k for keys in LEVELS.values() for k in keys))
     h = h.select(_hid=h.household_id, **{k: h[k] for k in places})
-    area = f.townships or f.villages or f.groups
+    area = f.townships or f.villages or f.groups or registered
     joined = (m.inner_join if area else m.left_join)(h, m.household_id == h._hid)
     return joined.select(*places, "household_id", "birth_date", *DIMENSIONS[1:])
 
 
-def coverage(con: ibis.BaseBackend, f: Filters) -> MemberCoverage:
-    """The households of ``f``'s area, how many have member rows, and the member rows
-    (``MemberCoverage``)."""
-    h = apply_filters(con.table("households"), f)
+def coverage(con: ibis.BaseBackend, f: Filters, *, registered: bool = False) -> MemberCoverage:
+    """The households of ``f``'s area (registered ones only when ``registered``), how many
+    have member rows, and the member rows (``MemberCoverage``, ``member_rows``)."""
+    h = _area_households(con, f, registered)
     m = con.table("members")
     held = m.filter(m["round"] == f.round).household_id
     counts = h.aggregate(
         households=h.count(), with_members=h.household_id.isin(held).ifelse(1, 0).sum()
     ).execute()
-    persons = int(member_rows(con, f).count().execute())
+    persons = int(member_rows(con, f, registered=registered).count().execute())
     return MemberCoverage(
         int(counts["households"].iloc[0]),
         int(counts["with_members"].fillna(0).iloc[0]),
@@ -126,6 +132,8 @@ def persons_by(
     level: str,
     as_of: dt.date | None,
     edges: Sequence[int] = AGE_BANDS,
+    *,
+    registered: bool = False,
 ) -> pd.DataFrame:
     """Persons (member rows) per unit of ``level`` and value of ``dimension``.
 
@@ -138,6 +146,7 @@ def persons_by(
     as_of : the round's data date (ages in whole years at it, ``idcard.age_at``); None
         makes every age missing (all persons in the None band).
     edges : the age bands' lower edges (``settings.AGE_BANDS``).
+    registered : count the members of registered households only (``member_rows``).
 
     Returns
     -------
@@ -155,7 +164,7 @@ def persons_by(
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}; use one of {', '.join(DIMENSIONS)}")
     keys = list(_unit_keys(level))
-    m = member_rows(con, f)
+    m = member_rows(con, f, registered=registered)
     source = "birth_date" if dimension == "age_band" else dimension
     frame = m.group_by([*keys, m[source].name("value")]).aggregate(persons=m.count()).execute()
     if dimension == "age_band":

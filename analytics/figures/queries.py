@@ -300,17 +300,25 @@ def household_members(
     return rows, as_of
 
 
-def member_coverage(store: Store, filters: metrics.Filters) -> people.MemberCoverage:
-    """The households of an area, how many have member rows, and its member rows
-    (``people.coverage``)."""
-    return people.coverage(backend(store), filters)
+def member_coverage(
+    store: Store, filters: metrics.Filters, *, registered: bool = False
+) -> people.MemberCoverage:
+    """The households of an area (registered ones when ``registered``), how many have
+    member rows, and its member rows (``people.coverage``)."""
+    return people.coverage(backend(store), filters, registered=registered)
 
 
 def persons_by(
-    store: Store, filters: metrics.Filters, dimension: str, level: str
+    store: Store,
+    filters: metrics.Filters,
+    dimension: str,
+    level: str,
+    *,
+    registered: bool = False,
 ) -> tuple[pd.DataFrame, dt.date | None]:
-    """Persons (member rows) per unit and value of ``dimension`` (``people.persons_by``),
-    ages at the round's data date, and that date (None: every age is missing).
+    """Persons (member rows; of registered households when ``registered``) per unit and
+    value of ``dimension`` (``people.persons_by``), ages at the round's data date, and that
+    date (None: every age is missing).
 
     Raises
     ------
@@ -318,7 +326,10 @@ def persons_by(
         For an unknown dimension or level.
     """
     as_of = round_data_date(store, filters.round)
-    return people.persons_by(backend(store), filters, dimension, level, as_of), as_of
+    frame = people.persons_by(
+        backend(store), filters, dimension, level, as_of, registered=registered
+    )
+    return frame, as_of
 
 
 def search(
