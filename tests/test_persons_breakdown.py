@@ -15,9 +15,11 @@ household sheet only. Ages at 2019-12-31, by hand:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from analytics.figures import people, queries
 from analytics.figures.filters import Filters
@@ -71,20 +73,29 @@ def _rows() -> list[list]:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Store:
+def db(tmp_path_factory) -> Path:
     path: Path = tmp_path_factory.mktemp("people") / "people.duckdb"
     s = Store(path)
-    book = workbook_bytes(
-        {
-            "人口明细": (person_list(_rows()), ()),
-            "户信息": ([list(HOUSEHOLD_HEADER), household(3, size=4)], ()),
-        }
-    )
-    report = ingest.import_file(s, "人口明细.xlsx", book, "R1")
-    assert report.status == "loaded", report.problems
-    plain = xlsx_bytes([list(HOUSEHOLD_HEADER), household(4), household(5)])
-    report = ingest.import_file(s, "户信息.xlsx", plain, "R2")
-    assert report.status == "loaded", report.problems
+    try:
+        book = workbook_bytes(
+            {
+                "人口明细": (person_list(_rows()), ()),
+                "户信息": ([list(HOUSEHOLD_HEADER), household(3, size=4)], ()),
+            }
+        )
+        report = ingest.import_file(s, "人口明细.xlsx", book, "R1")
+        assert report.status == "loaded", report.problems
+        plain = xlsx_bytes([list(HOUSEHOLD_HEADER), household(4), household(5)])
+        report = ingest.import_file(s, "户信息.xlsx", plain, "R2")
+        assert report.status == "loaded", report.problems
+    finally:
+        s.close()
+    return path
+
+
+@pytest.fixture
+def store(db) -> Iterator[Store]:
+    s = Store(db)
     yield s
     s.close()
 
@@ -222,3 +233,55 @@ def test_age_bands_come_from_the_settings_edges():
     assert people.age_band(-1) == people.BORN_AFTER
     with pytest.raises(ValueError):
         people.band_names((6, 16))
+
+
+# ------------------------------------------------------------- the page (AppTest)
+def _page(env: pytest.MonkeyPatch, db: Path, round_name: str) -> AppTest:
+    env.setenv("POVERTY_DB", str(db))
+    at = AppTest.from_file("../app.py", default_timeout=180)
+    at.switch_page("views/households.py")
+    at.query_params["round"] = round_name
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _table(at: AppTest, key: str):
+    """A chart's table (``ui.blocks.chart_and_table``), its expander opened as a user does."""
+    at.session_state[f"table_{key}"] = True
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at.get_by_key(f"box_{key}").dataframe[0].value
+
+
+def test_the_households_page_shows_persons_by_health_and_age_per_village(db, monkeypatch):
+    at = _page(monkeypatch, db, "R1")
+    assert any("2 户有家庭成员明细（范围内共 3 户），共 9 人" in c.value for c in at.caption)
+    health = _table(at, "hh_health").set_index("行政村")
+    assert health.loc["孔兴村"].to_dict() == {
+        "健康": 2,
+        "长期慢性病": 1,
+        "残疾": 0,
+        "患有大病": 0,
+        "未填写": 0,
+        "合计（人）": 3,
+    }
+    assert health.loc["三合村"].to_dict() == {
+        "健康": 3,
+        "长期慢性病": 0,
+        "残疾": 1,
+        "患有大病": 1,
+        "未填写": 1,
+        "合计（人）": 6,
+    }
+    ages = _table(at, "hh_age_band").set_index("行政村")
+    assert list(ages.columns) == ["0-5岁", "6-15岁", "16-59岁", "60+岁", "未填写", "合计（人）"]
+    assert ages.loc["三合村"].tolist() == [1, 1, 2, 1, 1, 6]
+    assert ages.loc["孔兴村"].tolist() == [0, 1, 2, 0, 0, 3]
+    assert any("2019-12-31" in c.value for c in at.caption)
+
+
+def test_the_households_page_says_a_round_without_members_has_no_persons_figures(db, monkeypatch):
+    at = _page(monkeypatch, db, "R2")
+    assert any("没有家庭成员明细" in i.value for i in at.info)
+    assert "table_hh_health" not in at.session_state
