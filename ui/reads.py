@@ -86,6 +86,7 @@ household_list = cached(queries.household_list)
 household_history = cached(queries.household_history)
 household_members = cached(queries.household_members)
 member_coverage = cached(queries.member_coverage)
+member_record = cached(queries.member_record)
 persons_by = cached(queries.persons_by)
 search = cached(queries.search)
 

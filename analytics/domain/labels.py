@@ -559,6 +559,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "open_household": ("查看户", "Open household"),
     "no_household": ("没有找到户编号 {h}", "No household {h}"),
     "household_title": ("户 {h}", "Household {h}"),
+    "open_member": ("查看成员", "Open member"),
+    "member_title": ("户 {h} 的成员", "Member of household {h}"),
+    "person_crumb": ("成员（{sheet} 第 {row} 行）", "Member ({sheet} row {row})"),
+    "no_member": (
+        "本批次中户 {h} 没有这名成员",
+        "Household {h} has no such member in this round",
+    ),
     "field": ("字段", "Field"),
     "rules_hit": ("触发的异常规则", "Rules this household hits"),
     "no_rules_hit": ("没有触发任何异常规则。", "No rule is hit."),

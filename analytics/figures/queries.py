@@ -300,6 +300,23 @@ def household_members(
     return rows, as_of
 
 
+def member_record(
+    store: Store,
+    round_name: str,
+    household_id: str,
+    key: tuple[int, str, int],
+    *,
+    unmask: bool = False,
+) -> tuple[pd.DataFrame, dt.date | None]:
+    """One member's whole record, its age at the round's data date (``records.member_record``;
+    masked unless ``unmask``), and that date (None: the age is missing)."""
+    as_of = round_data_date(store, round_name)
+    rows = records.member_record(
+        backend(store), round_name, household_id, key, as_of, unmask=unmask
+    )
+    return rows, as_of
+
+
 def member_coverage(
     store: Store, filters: metrics.Filters, *, registered: bool = False
 ) -> people.MemberCoverage:
