@@ -156,3 +156,40 @@ def test_an_administrator_who_unmasks_sees_the_members_whole_record(family, monk
     finally:
         store.close()
     assert (audit["action"] == "view_unmasked").any()
+
+
+def _group_members(env: pytest.MonkeyPatch, db: Path, user: accounts.User):
+    """The drill-down's table of the group's members (its expander opened, as a user does)."""
+    env.setenv("POVERTY_DB", str(db))
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.switch_page("views/drilldown.py")
+    sign_in(at, db, user)
+    at.session_state["unmask"] = True
+    at.session_state["drill"] = {
+        "township": "诗礼乡",
+        "village": "孔兴村",
+        "group": "孔兴组",
+        "household": None,
+        "person": None,
+    }
+    at.session_state["drill_members_export"] = True
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at.get_by_key("box_drill_group_members").dataframe[0].value
+
+
+def test_the_groups_members_export_is_masked_for_an_inspector(family, monkeypatch):
+    rows = _group_members(monkeypatch, family, accounts.User("li", "inspector"))
+    assert rows["户编号"].tolist() == [HID] * 3
+    assert rows["姓名"].tolist() == ["欧**", "李**", "欧**"]
+    assert rows["出生年份"].tolist() == [1980, 1982, 2010]
+    assert rows["与户主关系"].tolist() == ["户主", "配偶", "之子"]
+    text = rows.to_csv()
+    for secret in (HEAD_ID, SPOUSE_ID, SON_ID, "1980-01-01", "欧阳明", "李秀英"):
+        assert secret not in text
+
+
+def test_the_groups_members_export_is_whole_for_an_administrator_who_unmasks(family, monkeypatch):
+    rows = _group_members(monkeypatch, family, accounts.User("boss", "admin"))
+    assert rows["证件号码"].tolist() == [HEAD_ID, SPOUSE_ID, SON_ID]
+    assert rows["姓名"].tolist() == ["欧阳明", "李秀英", "欧阳小"]

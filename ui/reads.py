@@ -89,6 +89,7 @@ member_coverage = cached(queries.member_coverage)
 member_record = cached(queries.member_record)
 persons_by = cached(queries.persons_by)
 search = cached(queries.search)
+table_rows = cached(queries.table_rows)
 
 
 def round_year(round_name: str) -> int | None:

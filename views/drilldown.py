@@ -35,6 +35,7 @@ PICKERS = (
     "drill_found",
     "drill_search",
     "drill_members_table",
+    "drill_members_export",
 )
 
 
@@ -183,6 +184,24 @@ def household_list(view: filters.View, family: str) -> None:
         go("household", choice)
         st.rerun()
     table_with_download(shown, f"{f.round}_{path['village']}_{path['group']}_户", "drill_list")
+    group_members(group, unmask)
+
+
+def group_members(group: metrics.Filters, unmask: bool) -> None:
+    """The member rows of the group's households (``records.table_rows``), masked as the
+    household list is, with their downloads; drawn once its expander is opened."""
+    box = st.expander(t("group_members"), key="drill_members_export", on_change="rerun")
+    if not box.open:
+        return
+    with box:
+        rows = _member_values(reads.table_rows("members", group, unmask=unmask))
+        st.caption(t("members_count", h=rows["household_id"].nunique(), p=len(rows)))
+        path = drill()
+        table_with_download(
+            rows.rename(columns={c: t(c) for c in rows.columns}),
+            f"{f.round}_{path['village']}_{path['group']}_家庭成员",
+            "drill_group_members",
+        )
 
 
 def household_record(view: filters.View, household_id: str) -> None:

@@ -560,6 +560,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "no_household": ("没有找到户编号 {h}", "No household {h}"),
     "household_title": ("户 {h}", "Household {h}"),
     "open_member": ("查看成员", "Open member"),
+    "group_members": (
+        "本组家庭成员（表格与下载）",
+        "Members of the group's households (table, downloads)",
+    ),
     "member_title": ("户 {h} 的成员", "Member of household {h}"),
     "person_crumb": ("成员（{sheet} 第 {row} 行）", "Member ({sheet} row {row})"),
     "no_member": (
