@@ -330,7 +330,7 @@ def person_record(household_id: str, key: str) -> None:
         {t("field"): [t(k) for k in current.index], t("value"): [_text(v) for v in current.values]}
     )
     with st.container(key="box_drill_person"):  # tests find the record by this name
-        st.dataframe(fields, hide_index=True, width="stretch", key="drill_person")
+        st.dataframe(fields, hide_index=True, width="stretch", height="content", key="drill_person")
 
 
 def _text(value: object) -> str:
