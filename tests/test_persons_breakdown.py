@@ -236,11 +236,13 @@ def test_age_bands_come_from_the_settings_edges():
 
 
 # ------------------------------------------------------------- the page (AppTest)
-def _page(env: pytest.MonkeyPatch, db: Path, round_name: str) -> AppTest:
+def _page(env: pytest.MonkeyPatch, db: Path, round_name: str, **params: str) -> AppTest:
     env.setenv("POVERTY_DB", str(db))
     at = AppTest.from_file("../app.py", default_timeout=180)
     at.switch_page("views/households.py")
     at.query_params["round"] = round_name
+    for k, v in params.items():
+        at.query_params[k] = v
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     return at
@@ -285,3 +287,18 @@ def test_the_households_page_says_a_round_without_members_has_no_persons_figures
     at = _page(monkeypatch, db, "R2")
     assert any("没有家庭成员明细" in i.value for i in at.info)
     assert "table_hh_health" not in at.session_state
+
+
+def test_the_persons_breakdown_speaks_english(db, monkeypatch):
+    at = _page(monkeypatch, db, "R1", lang="English")
+    assert any("2 of 3 households have member rows, 9 persons" in c.value for c in at.caption)
+    ages = _table(at, "hh_age_band")
+    assert list(ages.columns) == [
+        "Village",
+        "0-5 yrs",
+        "6-15 yrs",
+        "16-59 yrs",
+        "60+ yrs",
+        "not recorded",
+        "Total (persons)",
+    ]
