@@ -169,9 +169,11 @@ def persons_by(
     frame = m.group_by([*keys, m[source].name("value")]).aggregate(persons=m.count()).execute()
     if dimension == "age_band":
         born = [_day(v) for v in frame["value"]]
-        frame["value"] = [
-            age_band(idcard.age_at(b, as_of), edges) if as_of and b else None for b in born
-        ]
+        # one band per distinct birth date (a county's members share a few thousand dates)
+        bands = {
+            b: age_band(idcard.age_at(b, as_of), edges) if as_of and b else None for b in set(born)
+        }
+        frame["value"] = [bands[b] for b in born]
         frame = frame.groupby([*keys, "value"], dropna=False, as_index=False)["persons"].sum()
     for c in [*keys, "value"]:  # a missing unit or value is None (pandas 3 reads NaN)
         frame[c] = frame[c].astype(object).where(frame[c].notna(), None)
