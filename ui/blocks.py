@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -54,21 +55,25 @@ def table_with_download(
     key: str,
     *,
     shown: pd.DataFrame | None = None,
+    table_key: str | None = None,
     **table_args: object,
-) -> None:
-    """A table on screen and its CSV (UTF-8 with BOM) and Excel downloads.
+) -> Any:
+    """A table on screen and its CSV (UTF-8 with BOM) and Excel downloads; returns what
+    ``st.dataframe`` returns (its selection, when ``table_args`` ask for one).
 
     ``frame`` is what the files hold (numbers as numbers); ``shown`` what the screen shows
-    (default: ``readable(frame)``). The files are written when a download is clicked
+    (default: ``readable(frame)``); ``table_key`` keys the table itself (its selection
+    state). The files are written when a download is clicked
     (Streamlit's deferred ``data``), not on every rerun: an Excel file of a large table
     took most of a cached rerun (bench/RESULTS.md, "Page reruns"). The table sits in a
     container keyed ``box_<key>`` so that tests find it by name.
     """
     with st.container(key=f"box_{key}"):
-        st.dataframe(
+        event = st.dataframe(
             readable(frame) if shown is None else shown,
             hide_index=True,
             width="stretch",
+            key=table_key,
             **table_args,
         )
     c1, c2, _ = st.columns([1, 1, 4])
@@ -90,6 +95,7 @@ def table_with_download(
         on_click=_log_export,
         args=(name, "xlsx"),
     )
+    return event
 
 
 def metrics_table(frame: pd.DataFrame, name: str, key: str, *, signed: bool = False) -> None:

@@ -85,7 +85,11 @@ relocation_households = cached(queries.relocation_households)
 household_list = cached(queries.household_list)
 household_history = cached(queries.household_history)
 household_members = cached(queries.household_members)
+member_coverage = cached(queries.member_coverage)
+member_record = cached(queries.member_record)
+persons_by = cached(queries.persons_by)
 search = cached(queries.search)
+table_rows = cached(queries.table_rows)
 
 
 def round_year(round_name: str) -> int | None:

@@ -1,4 +1,5 @@
-"""核查钻取 Drill-down: township -> village -> group -> household list -> one household.
+"""核查钻取 Drill-down: township -> village -> group -> household list -> one household ->
+one member.
 
 Click a bar or a table row (or use the selector) to go one level down; the breadcrumb goes
 back up. The list behind a figure has exactly the households the figure counts. Search
@@ -15,9 +16,10 @@ from ui import auth, charts, filters, reads
 from ui.blocks import page_filters, readable, table_with_download
 from ui.common import labelled, lang, md, store, t, tm
 
-# The path: the units of the finest metrics level (``metrics.LEVELS``), then a household.
+# The path: the units of the finest metrics level (``metrics.LEVELS``), then a household,
+# then one of its members (``person_key``: the file row the member was read from).
 UNIT_LEVELS = metrics.LEVELS["group"]
-LEVEL_ORDER = (*UNIT_LEVELS, "household")
+LEVEL_ORDER = (*UNIT_LEVELS, "household", "person")
 
 
 def drill() -> dict:
@@ -32,6 +34,8 @@ PICKERS = (
     *(f"drill_chart_{level}" for level in UNIT_LEVELS),
     "drill_found",
     "drill_search",
+    "drill_members_table",
+    "drill_members_export",
 )
 
 
@@ -60,8 +64,8 @@ def breadcrumb(view: filters.View) -> None:
     path = drill()
     crumbs = [("top", None, t("all"))]
     for level in LEVEL_ORDER:
-        if path[level]:
-            crumbs.append((level, path[level], path[level]))
+        if path.get(level):
+            crumbs.append((level, path[level], _crumb(level, path[level])))
     cols = st.columns(len(crumbs) + 1)
     for i, (level, _value, text) in enumerate(crumbs):
         last = i == len(crumbs) - 1
@@ -71,6 +75,24 @@ def breadcrumb(view: filters.View) -> None:
             else:
                 go(LEVEL_ORDER[LEVEL_ORDER.index(level) + 1], None)
             st.rerun()
+
+
+def person_key(batch_id: object, sheet: object, row: object) -> str:
+    """A member's place in the drill path: the file row it was read from (batch, sheet,
+    Excel row), which names no personal data and is unique within a round."""
+    return f"{int(str(batch_id))}|{int(str(row))}|{sheet}"
+
+
+def _key_parts(key: str) -> tuple[int, str, int]:
+    batch_id, row, sheet = key.split("|", 2)
+    return int(batch_id), sheet, int(row)
+
+
+def _crumb(level: str, value: str) -> str:
+    if level != "person":
+        return value
+    _, sheet, row = _key_parts(value)
+    return t("person_crumb", sheet=sheet, row=row)
 
 
 def pick_unit(frame: pd.DataFrame, level: str, family: str, view: filters.View) -> None:
@@ -162,6 +184,24 @@ def household_list(view: filters.View, family: str) -> None:
         go("household", choice)
         st.rerun()
     table_with_download(shown, f"{f.round}_{path['village']}_{path['group']}_户", "drill_list")
+    group_members(group, unmask)
+
+
+def group_members(group: metrics.Filters, unmask: bool) -> None:
+    """The member rows of the group's households (``records.table_rows``), masked as the
+    household list is, with their downloads; drawn once its expander is opened."""
+    box = st.expander(t("group_members"), key="drill_members_export", on_change="rerun")
+    if not box.open:
+        return
+    with box:
+        rows = _member_values(reads.table_rows("members", group, unmask=unmask))
+        st.caption(t("members_count", h=rows["household_id"].nunique(), p=len(rows)))
+        path = drill()
+        table_with_download(
+            rows.rename(columns={c: t(c) for c in rows.columns}),
+            f"{f.round}_{path['village']}_{path['group']}_家庭成员",
+            "drill_group_members",
+        )
 
 
 def household_record(view: filters.View, household_id: str) -> None:
@@ -214,9 +254,18 @@ def household_record(view: filters.View, household_id: str) -> None:
     )
 
 
+def _member_values(frame: pd.DataFrame) -> pd.DataFrame:
+    """Member rows with their coded values (relation, sex) in words."""
+    coded = [c for c in ("relation", "sex") if c in frame.columns]
+    return frame.assign(
+        **{c: frame[c].map(lambda v: t(v) if isinstance(v, str) else None) for c in coded}
+    )
+
+
 def members_section(round_name: str, household_id: str) -> None:
     """The household's members in the round (masked as the role needs: an inspector sees
-    ages and birth years, an administrator who unmasks the full record, audited)."""
+    ages and birth years, an administrator who unmasks the full record, audited). A row (or
+    the selector) opens that member's record."""
     st.subheader(t("members_title"))
     members, as_of = reads.household_members(
         round_name, household_id, unmask=auth.unmasked(household=household_id)
@@ -225,17 +274,63 @@ def members_section(round_name: str, household_id: str) -> None:
         st.caption(t("no_members"))
         return
     st.caption(tm("members_as_of", day=as_of.isoformat()) if as_of else t("members_no_date"))
-    shown = members.assign(
-        **{
-            c: members[c].map(lambda v: t(v) if isinstance(v, str) else None)
-            for c in ("relation", "sex")
-        }
-    )
-    table_with_download(
+    shown = _member_values(members)
+    keys = [
+        person_key(b, s, r)
+        for b, s, r in zip(
+            members["batch_id"], members["source_sheet"], members["source_row"], strict=True
+        )
+    ]
+    labels = {
+        k: " · ".join(str(v) for v in (row.person_id, row.name, row.relation) if _present(v))
+        for k, row in zip(keys, shown.itertuples(), strict=True)
+    }
+    event = table_with_download(
         shown.rename(columns={c: t(c) for c in shown.columns}),
         f"户_{household_id}_家庭成员",
         "drill_members",
+        on_select="rerun",
+        selection_mode="single-row",
+        table_key="drill_members_table",
     )
+    rows = event.selection.rows if event and event.selection else []
+    if rows:
+        go("person", keys[rows[0]])
+        st.rerun()
+    choice = st.selectbox(
+        t("open_member"),
+        ["", *keys],
+        key="drill_pick_person",
+        format_func=lambda k: labels.get(k) or k or "—",
+    )
+    if choice:
+        go("person", choice)
+        st.rerun()
+
+
+def _present(value: object) -> bool:
+    return value is not None and value is not pd.NA and value == value and value != ""
+
+
+def person_record(household_id: str, key: str) -> None:
+    """One member's whole record in this round, masked as the household's member list is."""
+    if not auth.allowed("view_households"):
+        auth.deny("view_households")
+        return
+    record, as_of = reads.member_record(
+        f.round, household_id, _key_parts(key), unmask=auth.unmasked(household=household_id)
+    )
+    if record.empty:
+        st.warning(tm("no_member", h=household_id))
+        return
+    st.subheader(tm("member_title", h=household_id))
+    st.caption(tm("members_as_of", day=as_of.isoformat()) if as_of else t("members_no_date"))
+    current = _member_values(record).iloc[0]
+    fields = pd.DataFrame(
+        {t("field"): [t(k) for k in current.index], t("value"): [_text(v) for v in current.values]}
+    )
+    with st.container(key="box_drill_person"):  # tests find the record by this name
+        st.dataframe(fields, hide_index=True, width="stretch", height="content", key="drill_person")
 
 
 def _text(value: object) -> str:
@@ -310,7 +405,9 @@ path = drill()
 if not path["township"] and len(view.all_townships) == 1:
     path["township"] = view.all_townships[0]
 breadcrumb(view)
-if path["household"]:
+if path.get("person") and path["household"]:
+    person_record(path["household"], path["person"])
+elif path["household"]:
     household_record(view, path["household"])
 elif path["group"]:
     household_list(view, family)

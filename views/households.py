@@ -1,13 +1,55 @@
-"""贫困户情况 Households: causes of poverty, 两不愁三保障 shortfalls, income against the
-year's poverty line, for registered households per unit."""
+"""贫困户情况 Households: causes of poverty, 两不愁三保障 shortfalls, persons by age band,
+health, labour and education (from member rows, where the round has them), income against
+the year's poverty line, for registered households per unit."""
 
 import streamlit as st
 
-from analytics.figures import summaries
+from analytics.figures import people, summaries
 from analytics.figures.breakdowns import SECURE_FIELDS, income_summary
 from ui import charts, filters, reads
 from ui.blocks import chart_and_table, page_filters
-from ui.common import settings, t
+from ui.common import settings, t, tm
+
+
+def persons_section(f, level: str, unit_label: str) -> None:
+    """Persons per unit by age band, health, labour and education, counted from member
+    rows (``people.persons_by``); an area without member rows says so (missing, not 0)."""
+    st.subheader(t("persons_title"))
+    registered = st.toggle(t("persons_registered_only"), value=True, key="persons_registered")
+    cover = reads.member_coverage(f, registered=registered)
+    if not cover.any:
+        st.info(t("no_members_area"))
+        return
+    rest = cover.households - cover.with_members
+    if rest:
+        st.caption(
+            t("persons_cover", m=cover.with_members, n=cover.households, p=cover.persons, r=rest)
+        )
+    else:
+        st.caption(t("persons_cover_all", n=cover.households, p=cover.persons))
+    for dimension in people.DIMENSIONS:
+        frame, as_of = reads.persons_by(f, dimension, level, registered=registered)
+        if dimension == "age_band":
+            day = as_of.isoformat() if as_of else None
+            st.caption(tm("members_as_of", day=day) if day else t("members_no_date"))
+        table = people.spread_persons(frame, level, blank=t("not_recorded"))
+        names = {c: _value_name(c) for c in table.columns if c not in (level, "total")}
+        table[level] = table[level].map(lambda u: t("no_household_row") if u is None else u)
+        shown = table.rename(columns={**names, level: unit_label, "total": t("member_rows_total")})
+        title = t("persons_by_title", what=t(dimension))
+        fig = charts.stacked_bars(table, level, names, title, unit_label, t("persons_unit_long"))
+        chart_and_table(fig, shown, f"{f.round}_家庭成员_{t(dimension)}", f"hh_{dimension}")
+
+
+def _value_name(value: str) -> str:
+    """A value of a persons breakdown as shown: an age band in years, the born-after mark
+    in words, a field's value as written in the files."""
+    if value == people.BORN_AFTER:
+        return t("born_after")
+    if value in people.band_names():
+        return t("age_band_years", b=value)
+    return value
+
 
 view = filters.frame("page_households")
 if view is None:
@@ -54,6 +96,8 @@ if answered:
         columns={level: unit_label, **{k: t(k) for k in (*answered, "registered")}}
     )
     chart_and_table(fig, shown, f"{f.round}_两不愁三保障", "hh_short")
+
+persons_section(f, level, unit_label)
 
 year = reads.round_year(f.round)
 line = settings().poverty_line(year) if year else None

@@ -427,6 +427,31 @@ LABELS: dict[str, tuple[str, str]] = {
         "{y}年的贫困线未设置（数据导入页的设置中填写），未画贫困线。",
         "No poverty line is set for {y} (Data page, settings): none drawn.",
     ),
+    # households page: persons from member rows (analytics/figures/people.py)
+    "persons_title": ("家庭成员情况（按人）", "Household members (persons)"),
+    "persons_registered_only": ("只看建档立卡户", "Registered households only"),
+    "persons_cover": (
+        "{m:,} 户有家庭成员明细（范围内共 {n:,} 户），共 {p:,} 人；"
+        "其余 {r:,} 户只有家庭人口数，不计入下列人数。",
+        "{m:,} of {n:,} households have member rows, {p:,} persons; the other {r:,} give "
+        "only a household size and are not counted below.",
+    ),
+    "persons_cover_all": (
+        "范围内 {n:,} 户均有家庭成员明细，共 {p:,} 人。",
+        "All {n:,} households have member rows: {p:,} persons.",
+    ),
+    "no_members_area": (
+        "本批次所选范围没有家庭成员明细（按户导入的表只有家庭人口数）："
+        "按年龄段、健康状况、劳动技能、文化程度的人数缺失。",
+        "No member rows in this round and area (household-level sheets give only the "
+        "household size): persons by age, health, labour and education are missing.",
+    ),
+    "age_band": ("年龄段", "Age band"),
+    "age_band_years": ("{b}岁", "{b} yrs"),
+    "born_after": ("出生日期晚于数据日期", "born after the data date"),
+    "persons_by_title": ("按{what}（人）", "By {what} (persons)"),
+    "member_rows_total": ("合计（人）", "Total (persons)"),
+    "no_household_row": ("户表中无此户", "no household row"),
     "shortfall_title": (
         "两不愁三保障未达标户（建档立卡户）",
         "Registered households short of 两不愁三保障",
@@ -534,6 +559,17 @@ LABELS: dict[str, tuple[str, str]] = {
     "open_household": ("查看户", "Open household"),
     "no_household": ("没有找到户编号 {h}", "No household {h}"),
     "household_title": ("户 {h}", "Household {h}"),
+    "open_member": ("查看成员", "Open member"),
+    "group_members": (
+        "本组家庭成员（表格与下载）",
+        "Members of the group's households (table, downloads)",
+    ),
+    "member_title": ("户 {h} 的成员", "Member of household {h}"),
+    "person_crumb": ("成员（{sheet} 第 {row} 行）", "Member ({sheet} row {row})"),
+    "no_member": (
+        "本批次中户 {h} 没有这名成员",
+        "Household {h} has no such member in this round",
+    ),
     "field": ("字段", "Field"),
     "rules_hit": ("触发的异常规则", "Rules this household hits"),
     "no_rules_hit": ("没有触发任何异常规则。", "No rule is hit."),

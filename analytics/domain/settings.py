@@ -31,6 +31,12 @@ them on every import, before any settings are read; not on the settings page):
   checks"; national check 1_02_005. The public re-implementation GitHub Gzuwkj/fuping takes
   6 to 16 and also accepts a 义务教育阶段未上学原因, a column the members table does not have).
 
+Age bands of the persons breakdown (贫困户情况 page, ``analytics.figures.people``), fixed:
+- ``AGE_BANDS`` (0, 6, 16, 60): the lower edges of 0-5 (before school), 6-15 (``SCHOOL_AGE``,
+  compulsory education), 16-59 (working age: 劳动法 1994 art. 15, no work under 16) and 60+
+  (老年人权益保障法 2018 art. 2: the elderly are those of 60 and over). Ages in whole years
+  at the round's data date.
+
 Values are stored in the database's ``settings`` table (key -> JSON) so that the
 dashboard's settings page and the command line share them.
 """
@@ -55,6 +61,8 @@ OUTLIER_MIN_UNITS = 5  # villages
 COMPLETENESS_MIN = 0.9  # surveyed / 总户数
 AGE_MAX = 120  # years at the data date (person rules)
 SCHOOL_AGE = (6, 15)  # years at the data date, both included: compulsory education
+# lower edges of the age bands, years at the data date: 0-5, 6-15, 16-59, 60+
+AGE_BANDS = (0, SCHOOL_AGE[0], SCHOOL_AGE[1] + 1, 60)
 POVERTY_LINES: dict[int, float] = {
     2014: 2800,
     2015: 2855,

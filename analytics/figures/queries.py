@@ -12,7 +12,7 @@ import pandas as pd
 
 from analytics.domain import config
 from analytics.domain.settings import AREA_STANDARD
-from analytics.figures import breakdowns, coverage, headline, metrics, records
+from analytics.figures import breakdowns, coverage, headline, metrics, people, records
 from analytics.store.database import Store
 
 
@@ -298,6 +298,55 @@ def household_members(
     as_of = round_data_date(store, round_name)
     rows = records.household_members(backend(store), round_name, household_id, as_of, unmask=unmask)
     return rows, as_of
+
+
+def member_record(
+    store: Store,
+    round_name: str,
+    household_id: str,
+    key: tuple[int, str, int],
+    *,
+    unmask: bool = False,
+) -> tuple[pd.DataFrame, dt.date | None]:
+    """One member's whole record, its age at the round's data date (``records.member_record``;
+    masked unless ``unmask``), and that date (None: the age is missing)."""
+    as_of = round_data_date(store, round_name)
+    rows = records.member_record(
+        backend(store), round_name, household_id, key, as_of, unmask=unmask
+    )
+    return rows, as_of
+
+
+def member_coverage(
+    store: Store, filters: metrics.Filters, *, registered: bool = False
+) -> people.MemberCoverage:
+    """The households of an area (registered ones when ``registered``), how many have
+    member rows, and its member rows (``people.coverage``)."""
+    return people.coverage(backend(store), filters, registered=registered)
+
+
+def persons_by(
+    store: Store,
+    filters: metrics.Filters,
+    dimension: str,
+    level: str,
+    *,
+    registered: bool = False,
+) -> tuple[pd.DataFrame, dt.date | None]:
+    """Persons (member rows; of registered households when ``registered``) per unit and
+    value of ``dimension`` (``people.persons_by``), ages at the round's data date, and that
+    date (None: every age is missing).
+
+    Raises
+    ------
+    ValueError
+        For an unknown dimension or level.
+    """
+    as_of = round_data_date(store, filters.round)
+    frame = people.persons_by(
+        backend(store), filters, dimension, level, as_of, registered=registered
+    )
+    return frame, as_of
 
 
 def search(

@@ -152,7 +152,8 @@ def household_history(
     return t.order_by("batch_id").execute()
 
 
-# A household's members as its page lists them (field keys; ``age`` computed).
+# A household's members as its page lists them (field keys; ``age`` computed); the last
+# three name the row in its file and are the person's key on the page (``member_record``).
 MEMBER_LIST = (
     "person_id",
     "name",
@@ -167,7 +168,29 @@ MEMBER_LIST = (
     "health",
     "labour",
     "work_months",
+    "batch_id",
+    "source_sheet",
+    "source_row",
 )
+
+
+def _with_age(
+    m: ir.Table, columns: tuple[str, ...], as_of: dt.date | None, unmask: bool
+) -> pd.DataFrame:
+    """Member rows as ``columns`` (``age`` computed, placed after ``sex``), masked unless
+    ``unmask`` (``_masked``: ``birth_date`` becomes ``birth_year``)."""
+    shown = [c for c in columns if c != "age"]
+    frame = _masked(m.select(*shown, m.birth_date.name("_born")), unmask).execute()
+    ages = [
+        idcard.age_at(b, as_of) if as_of is not None and isinstance(b, dt.date) else None
+        for b in (
+            None if v is None or v is pd.NaT else v.date() if isinstance(v, pd.Timestamp) else v
+            for v in frame.pop("_born")
+        )
+    ]
+    at = frame.columns.get_loc("sex") + 1
+    frame.insert(at, "age", pd.array(ages, dtype="Int64"))
+    return frame
 
 
 def household_members(
@@ -189,15 +212,35 @@ def household_members(
     m = con.table("members")
     m = m.filter((m["round"] == round_name) & (m.household_id == household_id))
     m = m.order_by([(m.relation == "head").fill_null(False).desc(), "source_sheet", "source_row"])
-    shown = [c for c in MEMBER_LIST if c != "age"]
-    frame = _masked(m.select(*shown, m.birth_date.name("_born")), unmask).execute()
-    ages = [
-        idcard.age_at(b, as_of) if as_of is not None and isinstance(b, dt.date) else None
-        for b in (v.date() if isinstance(v, pd.Timestamp) else v for v in frame.pop("_born"))
-    ]
-    at = frame.columns.get_loc("sex") + 1
-    frame.insert(at, "age", pd.array(ages, dtype="Int64"))
-    return frame
+    return _with_age(m, MEMBER_LIST, as_of, unmask)
+
+
+def member_record(
+    con: ibis.BaseBackend,
+    round_name: str,
+    household_id: str,
+    key: tuple[int, str, int],
+    as_of: dt.date | None,
+    *,
+    unmask: bool = False,
+) -> pd.DataFrame:
+    """One member's whole record: the member row of ``household_id`` in ``round_name``
+    stored from ``key`` = (batch_id, source_sheet, source_row), the file row it came from.
+
+    Columns: ``TABLE_COLUMNS["members"]`` (every member field, the round and the file row),
+    ``age`` after ``sex``, masked exactly as ``household_members`` masks them unless
+    ``unmask``. One row, or none when no member row has that key.
+    """
+    batch_id, sheet, row = key
+    m = con.table("members")
+    m = m.filter(
+        (m["round"] == round_name)
+        & (m.household_id == household_id)
+        & (m.batch_id == batch_id)
+        & (m.source_sheet == sheet)
+        & (m.source_row == row)
+    )
+    return _with_age(m, TABLE_COLUMNS["members"], as_of, unmask)
 
 
 def search(
