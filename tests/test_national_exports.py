@@ -45,6 +45,7 @@ def test_a_person_list_whose_first_row_is_the_head_of_household_keeps_that_row()
     assert [r["source_row"] for r in table.rows] == [4, 5]
     assert [m["name"] for m in members_of(report)] == ["张1", "张2"]
     assert table.headers == {
+        "县(市、区、旗)": "county",
         "乡(镇)": "township",
         "行政村": "village",
         "自然村": "group",

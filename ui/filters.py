@@ -22,8 +22,9 @@ from ui.common import md, store, t
 
 BASES = ("households", "persons")
 # widget key = query parameter name
-ROUND, TOWNSHIP, VILLAGE, GROUP, BASIS, COMPARE = (
+ROUND, COUNTY, TOWNSHIP, VILLAGE, GROUP, BASIS, COMPARE = (
     "round",
+    "county",
     "township",
     "village",
     "group",
@@ -41,7 +42,8 @@ class View:
     (each figure from the latest round of ``year`` that measured it) and the other pages
     the latest round of the year that holds what they show (``round_for``). ``level`` is
     the unit the charts compare: "township" when the data holds several townships and none
-    is chosen (county view), else "village".
+    is chosen (county view), else "village". ``counties`` are the chosen counties, where
+    the data names more than one (``all_counties``); a township is known by its county.
     """
 
     round: str | None
@@ -54,10 +56,14 @@ class View:
     all_townships: tuple[str, ...]
     rounds: tuple[str, ...] = field(default=())  # every round, newest first
     year_rounds: tuple[str, ...] = field(default=())  # the year's rounds, newest first
+    counties: tuple[str, ...] = field(default=())
+    all_counties: tuple[str, ...] = field(default=())
 
     def filters_for(self, round_name: str) -> metrics.Filters:
         """The filters of this view's area in ``round_name``."""
-        return metrics.Filters(round_name, self.townships, self.villages, self.groups)
+        return metrics.Filters(
+            round_name, self.townships, self.villages, self.groups, self.counties
+        )
 
     @property
     def filters(self) -> metrics.Filters:
@@ -96,11 +102,14 @@ def language_switch() -> str:
     )
 
 
-def _units(round_names: tuple[str, ...], level: str) -> list[tuple[str | None, ...]]:
-    """The distinct units of some rounds at ``level`` (``queries.units``), first seen first."""
+def _units(
+    round_names: tuple[str, ...], level: str, *, county: bool = False
+) -> list[tuple[str | None, ...]]:
+    """The distinct units of some rounds at ``level`` (``queries.units``; with ``county``,
+    each unit's county first), first seen first."""
     seen: dict[tuple[str | None, ...], None] = {}
     for r in round_names:
-        seen.update(dict.fromkeys(reads.units(r, level)))
+        seen.update(dict.fromkeys(reads.units(r, level, county=county)))
     return list(seen)
 
 
@@ -136,7 +145,23 @@ def sidebar() -> View | None:
     elif round_name is None:
         sb.caption(t("year_picture_help", n=len(in_year)))
     scope = (round_name,) if round_name else in_year
-    villages_of = _units(scope, "village")
+    # (county, township, village): a township is known by its county ("" for none)
+    placed = _units(scope, "village", county=True)
+    counties = sorted({c for c, _, _ in placed if c})
+    chosen_counties: tuple[str, ...] = ()
+    if len(counties) > 1:  # one county (or none named): no county box, as before
+        _keep_only(COUNTY, counties)
+        chosen_counties = tuple(
+            sb.multiselect(
+                t("county"),
+                counties,
+                key=COUNTY,
+                placeholder=t("all"),
+                select_all=False,
+                **_BOUND,
+            )
+        )
+    villages_of = [(t_, v) for c, t_, v in placed if not chosen_counties or c in chosen_counties]
     townships = sorted({t_ for t_, _ in villages_of if t_})
     chosen_townships: tuple[str, ...] = ()
     if len(townships) > 1:
@@ -168,8 +193,9 @@ def sidebar() -> View | None:
     groups = sorted(
         {
             g
-            for t_, v, g in _units(scope, "group")
+            for c, t_, v, g in _units(scope, "group", county=True)
             if g
+            and (not chosen_counties or c in chosen_counties)
             and (not chosen_townships or t_ in chosen_townships)
             and (not chosen_villages or v in chosen_villages)
         }
@@ -215,6 +241,8 @@ def sidebar() -> View | None:
         all_townships=tuple(townships),
         rounds=rounds,
         year_rounds=in_year,
+        counties=chosen_counties,
+        all_counties=tuple(counties),
     )
     st.session_state["_view"] = view
     return view

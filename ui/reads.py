@@ -110,7 +110,12 @@ def measured(round_name: str, inputs: tuple[str, ...], view) -> bool:
     keys) anywhere in the view's area."""
     f = view.filters_for(round_name)
     area = metrics_frame(
-        round_name, "county", townships=f.townships, villages=f.villages, groups=f.groups
+        round_name,
+        "county",
+        townships=f.townships,
+        villages=f.villages,
+        groups=f.groups,
+        counties=f.counties,
     )
     if area.empty:
         return False

@@ -16,7 +16,7 @@ view = filters.frame("app_title")
 if view is None:
     st.stop()
 picture = view.round is None
-area_kw = {"townships": view.townships, "groups": view.groups}
+area_kw = {"townships": view.townships, "groups": view.groups, "counties": view.counties}
 shown_rounds = view.year_rounds if picture else (view.round,)
 if queries.demo_only(store(), shown_rounds):
     st.info(t("demo_banner"))

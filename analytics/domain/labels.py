@@ -288,6 +288,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "source_unclear": ("来源不一致", "sources disagree"),
     "source_survey_date": ("最晚调查或会议日期", "latest survey or meeting date"),
     # units
+    "province": ("省", "Province"),
+    "county": ("县", "County"),
+    "counties": ("县", "County"),  # the level of one unit per county (metrics.LEVELS)
     "township": ("乡镇", "Township"),
     "village": ("行政村", "Village"),
     "group": ("村民小组", "Group"),

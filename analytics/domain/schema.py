@@ -77,6 +77,20 @@ class Table:
         object.__setattr__(self, "by_key", {f.key: f for f in self.fields})
 
 
+# Province and county: part of a household's place (DOMAIN.md "What offices really export":
+# township names repeat across counties, so a township is known by its county). The
+# national exports' 县(市、区、旗) and 省(区、市) read as 县 and 省 (``header_key`` drops
+# what is in brackets). Not in the template: a township office's own sheets name neither.
+PROVINCE = Field(
+    "province", "省(区、市)", TEXT, ("省", "省份", "所在省", "省名称"), in_template=False
+)
+COUNTY = Field(
+    "county",
+    "县(市、区、旗)",
+    TEXT,
+    ("县", "区县", "县区", "县市区", "县名称", "所在县", "所在县区"),
+    in_template=False,
+)
 TOWNSHIP = Field(
     "township", "乡镇", TEXT, ("乡（镇）", "乡(镇)", "乡", "镇", "乡镇名称", "所在乡镇")
 )
@@ -119,6 +133,8 @@ HOUSEHOLDS = Table(
             ID_NUMBER,
             ("户主身份证号码", "证件号码", "公民身份号码", "身份证号", "身份证号码"),
         ),
+        PROVINCE,
+        COUNTY,
         TOWNSHIP,
         VILLAGE,
         GROUP,
@@ -157,6 +173,8 @@ MEETINGS = Table(
     key="meetings",
     label="贫情分析会议",
     fields=(
+        PROVINCE,
+        COUNTY,
         TOWNSHIP,
         VILLAGE,
         GROUP,
@@ -175,6 +193,8 @@ RELOCATION = Table(
     fields=(
         HOUSEHOLD_ID,
         HEAD_NAME,
+        PROVINCE,
+        COUNTY,
         TOWNSHIP,
         Field("village", "迁出村", TEXT, ("行政村", "村", "村委会", "所在村")),
         GROUP,
@@ -195,6 +215,8 @@ VILLAGES = Table(
     key="villages",
     label="村基本情况",
     fields=(
+        PROVINCE,
+        COUNTY,
         TOWNSHIP,
         VILLAGE,
         Field("is_poor_village", "是否贫困村", YESNO, ("贫困村",)),
@@ -256,6 +278,11 @@ TABLES: dict[str, Table] = {t.key: t for t in (HOUSEHOLDS, MEETINGS, RELOCATION,
 # The tables whose rows name their own place (township, village): the others (members)
 # take their household's.
 PLACED_TABLES = tuple(k for k, t in TABLES.items() if "township" in t.by_key)
+# The fields of a place above the township, outermost first: a sheet names them in columns,
+# in its title (analytics/importing/locate.py ``place_from_title``) or elsewhere in its
+# workbook (analytics/importing/workbook.py ``settle``); a row whose cell is blank takes the
+# sheet's. A township is known by its county (analytics/figures/filters.py).
+ABOVE_TOWNSHIP = (PROVINCE.key, COUNTY.key)
 
 # Group headers seen over sub-columns in two-row headers.
 # The columns of the national system's 2016-2020 person list (贫困人口明细 / 已脱贫人口名单),
@@ -406,6 +433,24 @@ GENERIC_TOWNSHIP_WORDS = frozenset(
         "下乡",
     }
 )
+
+# Provinces, autonomous regions and municipalities (GB/T 2260, the first two digits of a
+# region code): the province a title names ("云南省凤庆县…").
+PROVINCE_NAMES: tuple[str, ...] = (
+    "北京市", "天津市", "河北省", "山西省", "内蒙古自治区", "辽宁省", "吉林省", "黑龙江省",
+    "上海市", "江苏省", "浙江省", "安徽省", "福建省", "江西省", "山东省", "河南省", "湖北省",
+    "湖南省", "广东省", "广西壮族自治区", "海南省", "重庆市", "四川省", "贵州省", "云南省",
+    "西藏自治区", "陕西省", "甘肃省", "青海省", "宁夏回族自治区", "新疆维吾尔自治区",
+    "台湾省", "香港特别行政区", "澳门特别行政区",
+)  # fmt: skip
+# A title's county: a name ending in one of these right before the township it names
+# (凤庆县诗礼乡, 临翔区博尚镇), or, where it names none, ending in 县/旗 at its start
+# (凤庆县2017年…): analytics/importing/locate.py ``place_from_title``.
+TITLE_COUNTY_PATTERN = re.compile(r"^([\u4e00-\u9fff]{1,20}(?:县|旗|区|市))$")
+TITLE_LEADING_COUNTY_PATTERN = re.compile(r"^([\u4e00-\u9fff]{1,12}?(?:县|旗))")
+# A prefecture before a county (临沧市凤庆县, 大理白族自治州宾川县): not the county.
+TITLE_PREFECTURE_PATTERN = re.compile(r"^[\u4e00-\u9fff]+?(?:自治州|地区|州|盟|市)(?=.+)")
+GENERIC_COUNTY_PREFIXES = ("全", "本", "各", "该", "城", "社", "地", "辖")
 
 # A title line giving the date its data is as of (导出时间：2019-12-31, 数据日期：2023年12月18日):
 # the date follows the word (analytics/importing/workbook.py).

@@ -6,7 +6,8 @@ against the poverty line, survey progress by day, meetings by day and phase, rel
 households against the area standard. Each function takes an Ibis backend and
 ``metrics.Filters`` and returns a pandas frame; counts are households (户) and persons
 (人); none returns a name or an ID number except ``relocation_households`` (household id
-only, never the head's ID number).
+only, never the head's ID number). Every frame cut by place has a ``county`` column first
+("" for none, ``filters.apply_filters``): a township is known by its county.
 """
 
 from __future__ import annotations
@@ -65,71 +66,77 @@ def flows(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
 def causes(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
     """Registered households by village and main cause of poverty (致贫原因).
 
-    Columns: township, village, main_cause (None when not recorded), households, persons.
+    Columns: county, township, village, main_cause (None when not recorded), households,
+    persons.
     """
     h = _households(con, f)
     h = h.filter(h.registry_state.isin(REGISTERED))
-    expr = h.group_by("township", "village", "main_cause").aggregate(
+    expr = h.group_by("county", "township", "village", "main_cause").aggregate(
         households=h.count(), persons=h.household_size.sum()
     )
-    return expr.order_by("township", "village", "main_cause").execute()
+    return expr.order_by("county", "township", "village", "main_cause").execute()
 
 
 def shortfalls(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
     """Registered households per village lacking each item of 两不愁三保障.
 
     A household lacks an item when its yes/no column says no (an empty cell is not a
-    shortfall). Columns: township, village, registered, then one count per item of
+    shortfall). Columns: county, township, village, registered, then one count per item of
     ``SECURE_FIELDS``, ``any_shortfall``, and ``<item>_answered``: the households with a
     yes or no in that column (0 means the item was not recorded: its 0 shortfalls say
     nothing).
     """
     h = _households(con, f)
     h = h.filter(h.registry_state.isin(REGISTERED))
-    expr = h.group_by("township", "village").aggregate(
+    expr = h.group_by("county", "township", "village").aggregate(
         registered=h.count(),
         **{k: lacks(h, k).ifelse(1, 0).sum() for k in SECURE_FIELDS},
         any_shortfall=lacks_any(h).ifelse(1, 0).sum(),
         **{f"{k}_answered": h[k].count() for k in SECURE_FIELDS},
     )
-    return expr.order_by("township", "village").execute()
+    return expr.order_by("county", "township", "village").execute()
 
 
 def incomes(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
     """Per-capita income (yuan/person/year) of each registered household, without identity.
 
-    Columns: township, village, registry_state, household_size, income_per_capita
+    Columns: county, township, village, registry_state, household_size, income_per_capita
     (None when not recorded). For box plots and counts against a poverty line.
     """
     h = _households(con, f)
     h = h.filter(h.registry_state.isin(REGISTERED))
     return h.select(
-        "township", "village", "registry_state", "household_size", "income_per_capita"
+        "county", "township", "village", "registry_state", "household_size", "income_per_capita"
     ).execute()
 
 
 def survey_progress(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
     """Households surveyed per village and day, with the running total.
 
-    Columns: township, village, survey_date (None for rows without a date), households,
-    cumulative (running total per village in date order; undated rows at the end).
+    Columns: county, township, village, survey_date (None for rows without a date),
+    households, cumulative (running total per village in date order; undated rows at the
+    end).
     """
     h = _households(con, f)
-    expr = h.group_by("township", "village", "survey_date").aggregate(households=h.count())
-    frame = expr.execute().sort_values(["township", "village", "survey_date"], na_position="last")
-    frame["cumulative"] = frame.groupby(["township", "village"])["households"].cumsum()
+    unit = ["county", "township", "village"]
+    expr = h.group_by(*unit, "survey_date").aggregate(households=h.count())
+    frame = expr.execute().sort_values([*unit, "survey_date"], na_position="last")
+    frame["cumulative"] = frame.groupby(unit)["households"].cumsum()
     return frame.reset_index(drop=True)
 
 
 def village_table(con: ibis.BaseBackend, f: Filters, source_rounds: dict[str, str]) -> pd.DataFrame:
     """The village table (村基本情况) rows serving the round, per township's source round.
 
-    Columns: township, village, is_poor_village, households, population, rural_population.
+    Columns: county, township, village, is_poor_village, households, population,
+    rural_population.
     """
     v = con.table("villages")
+    v = v.mutate(county=v.county.fill_null(""))  # as ``apply_filters`` gives it
     if not source_rounds:
         return (
             v.select(
+                "county",
                 "township",
                 "village",
                 "is_poor_village",
@@ -141,15 +148,23 @@ def village_table(con: ibis.BaseBackend, f: Filters, source_rounds: dict[str, st
             .execute()
         )
     v = serving_village_rows(v, source_rounds)
+    if f.counties:
+        v = v.filter(v.county.isin(f.counties))
     if f.townships:
         v = v.filter(v.township.isin(f.townships))
     if f.villages:
         v = v.filter(v.village.isin(f.villages))
     return (
         v.select(
-            "township", "village", "is_poor_village", "households", "population", "rural_population"
+            "county",
+            "township",
+            "village",
+            "is_poor_village",
+            "households",
+            "population",
+            "rural_population",
         )
-        .order_by("township", "village")
+        .order_by("county", "township", "village")
         .execute()
     )
 
@@ -157,28 +172,30 @@ def village_table(con: ibis.BaseBackend, f: Filters, source_rounds: dict[str, st
 def meetings(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
     """Meetings per township, village, group, phase and day.
 
-    Columns: township, village (None = township-level), group (None = village-level),
-    phase, meeting_date, meetings (场), attendance (人次).
+    Columns: county, township, village (None = township-level), group (None =
+    village-level), phase, meeting_date, meetings (场), attendance (人次).
     """
     m = apply_filters(con.table("meetings"), f)
-    expr = m.group_by("township", "village", "group", "phase", "meeting_date").aggregate(
+    unit = ("county", "township", "village", "group")
+    expr = m.group_by(*unit, "phase", "meeting_date").aggregate(
         meetings=m.count(), attendance=m.attendance.sum()
     )
-    return expr.order_by("meeting_date", "township", "village", "group").execute()
+    return expr.order_by("meeting_date", *unit).execute()
 
 
 def groups_without_meetings(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
     """Groups that have surveyed households but no group-level meeting in the round.
 
-    Columns: township, village, group, households.
+    Columns: county, township, village, group, households.
     """
     h = _households(con, f)
     h = h.filter(h["group"].notnull())
     m = apply_filters(con.table("meetings"), f)
-    held = m.filter(m["group"].notnull()).select("township", "village", "group").distinct()
-    units = h.group_by("township", "village", "group").aggregate(households=h.count())
-    missing = units.anti_join(held, ["township", "village", "group"])
-    return missing.order_by("township", "village", "group").execute()
+    unit = ["county", "township", "village", "group"]
+    held = m.filter(m["group"].notnull()).select(*unit).distinct()
+    units = h.group_by(*unit).aggregate(households=h.count())
+    missing = units.anti_join(held, unit)
+    return missing.order_by(*unit).execute()
 
 
 def relocation_households(con: ibis.BaseBackend, f: Filters, area_standard: float) -> pd.DataFrame:
@@ -187,7 +204,7 @@ def relocation_households(con: ibis.BaseBackend, f: Filters, area_standard: floa
     Each counts for the unit ``relocation.placed`` gives it (迁出村, else its registry
     village; null when neither is known, never dropped).
 
-    Columns: township, village, household_id, site, mode, persons, house_area,
+    Columns: county, township, village, household_id, site, mode, persons, house_area,
     standard_area (= standard x persons), over_area (m² above it, 0 when within),
     over_standard (bool), remedy, village_known (bool), concentrated and dispersed (bool,
     ``relocation.concentrated`` / ``relocation.dispersed``).
@@ -196,6 +213,7 @@ def relocation_households(con: ibis.BaseBackend, f: Filters, area_standard: floa
     standard = standard_area(r.persons, area_standard)
     over = r.house_area - standard
     expr = r.select(
+        "county",
         "township",
         "village",
         "household_id",
@@ -211,7 +229,7 @@ def relocation_households(con: ibis.BaseBackend, f: Filters, area_standard: floa
         concentrated=concentrated(r.site, r.mode),
         dispersed=dispersed(r.mode),
     )
-    return expr.order_by("township", "village", "household_id").execute()
+    return expr.order_by("county", "township", "village", "household_id").execute()
 
 
 def income_summary(incomes: pd.DataFrame, level: str, line: float | None) -> pd.DataFrame:

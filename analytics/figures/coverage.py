@@ -202,7 +202,8 @@ def apply(
 
 
 def _area(row: dict, level: str, f: metrics.Filters, present: list[str]) -> Area:
-    if level == "county":
+    if level in ("county", "counties"):  # a county's townships: those of its name (files
+        # are recorded per township name, analytics/store/database.py batch_units)
         towns = frozenset(f.townships) if f.townships else frozenset(present)
         return Area(towns, frozenset(f.villages) if f.villages else None)
     township = row.get("township")

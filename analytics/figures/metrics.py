@@ -41,13 +41,31 @@ from analytics.figures import prepared as kept
 from analytics.figures.filters import Filters, apply_filters
 from analytics.figures.relocation import concentrated, over_standard, relocated
 
+# level -> the unit names a page shows for it. Every level's frame also holds the unit's
+# ``county`` ("" for none), since a township is known by its county (``unit_keys``).
 LEVELS: dict[str, tuple[str, ...]] = {
-    "county": ("county",),  # everything selected, as one unit (county totals)
+    "county": ("county",),  # everything selected, as one unit (the area's totals; "")
+    "counties": ("county",),  # one unit per county ("" for rows that name none)
     "township": ("township",),
     "village": ("township", "village"),
     "group": ("township", "village", "group"),
 }
 REGISTERED = ("remaining_poor", "exited")
+
+
+def unit_keys(level: str) -> tuple[str, ...]:
+    """The columns a unit of ``level`` is known by: its ``LEVELS`` names after its county
+    (DOMAIN.md: township names repeat across counties, so the same township name in two
+    counties is two townships); ``("county",)`` for the county levels.
+
+    Raises
+    ------
+    KeyError
+        For an unknown level.
+    """
+    names = LEVELS[level]
+    return names if names[0] == "county" else ("county", *names)
+
 
 # (family, predicate source) for household counts; each yields <family>_households/_persons.
 STATE_FAMILIES = ("registered", "remaining_poor", "exited", "nonregistered")
@@ -192,7 +210,7 @@ def _inputs() -> dict[str, tuple[str, ...]]:
 # files did not measure one of them is missing, not 0.
 METRIC_INPUTS: dict[str, tuple[str, ...]] = _inputs()
 # The stored columns the metrics read, per table.
-_PLACE = ("round", "township", "village", "group")
+_PLACE = ("round", "province", "county", "township", "village", "group")
 HOUSEHOLD_COLUMNS = (
     *_PLACE,
     "household_id",
@@ -315,7 +333,9 @@ def metrics_expr(
     ----------
     con : an Ibis backend holding the tables households, meetings, relocation, villages.
     filters : the round and optional township / village / group filters.
-    level : "county" (all selected rows as one unit), "township", "village" or "group".
+    level : "county" (all selected rows as one unit), "counties" (one unit per county),
+        "township", "village" or "group"; every unit is known by its county too
+        (``unit_keys``).
     village_rounds : township -> the round whose village table to use (see
         ``village_table_rounds``); None uses the round's own only.
     area_standard : relocation housing standard in m² per person (``Settings.area_standard``).
@@ -327,7 +347,7 @@ def metrics_expr(
     """
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
-    keys = LEVELS[level]
+    keys = unit_keys(level)
     # Only the columns the metrics read: a narrower expression compiles faster.
     households = persons.households(con).select(*HOUSEHOLD_COLUMNS)
     h = apply_filters(households, filters)
@@ -338,6 +358,8 @@ def metrics_expr(
     if level == "group":
         mt = mt.mutate(group=mt["group"].fill_null(""))
     rl = _relocation_agg(r, keys, area_standard)
+    if level == "county":  # the whole area as one unit, whatever its counties
+        hh, mt, rl = (p.mutate(county=ibis.literal("")) for p in (hh, mt, rl))
 
     # Each part holds some of the counts for some units (a unit may have meetings but no
     # households); stacked and summed per unit, a count a part lacks is 0. The household
@@ -378,7 +400,7 @@ def _household_part(
     comprehensive rate: per group for the group level, else per village (rolled up later)."""
     # A group, or some groups only, is compared with its own persons: 乡村人口 is per village.
     if level == "group":
-        part = _household_agg(h.mutate(group=h["group"].fill_null("")), LEVELS["group"])
+        part = _household_agg(h.mutate(group=h["group"].fill_null("")), unit_keys("group"))
         return part.mutate(
             rural_population=part.persons_total, rural_households=part.households_total
         )
@@ -389,7 +411,7 @@ def _household_part(
         )
     # Per village the table's figure, else the village's own.
     v = _village_table(con, filters, village_rounds)
-    joined = part.left_join(v, ["township", "village"])
+    joined = part.left_join(v, ["county", "township", "village"])
     return joined.select(
         *(c for c in part.columns),
         rural_population=joined.table_rural.fill_null(joined.persons_total),
@@ -400,9 +422,10 @@ def _household_part(
 def _village_table(con: ibis.BaseBackend, filters: Filters, village_rounds: dict) -> ir.Table:
     """Per village of the village tables serving the round: table_rural, table_households."""
     v = serving_village_rows(con.table("villages"), village_rounds)
+    v = v.mutate(county=v.county.fill_null(""))  # as ``apply_filters`` gives it
     if filters.villages:
         v = v.filter(v.village.isin(filters.villages))
-    return v.group_by("township", "village").aggregate(
+    return v.group_by("county", "township", "village").aggregate(
         table_rural=v.rural_population.max(), table_households=v.households.max()
     )
 

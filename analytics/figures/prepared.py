@@ -58,12 +58,14 @@ class Marks:
             tuple(self(v) for v in f.townships),
             tuple(self(v) for v in f.villages),
             tuple(self(v) for v in f.groups),
+            tuple(self(v) for v in f.counties),
+            tuple(self(v) for v in f.provinces),
         )
 
 
-def filter_shape(f: Filters) -> tuple[int, int, int]:
+def filter_shape(f: Filters) -> tuple[int, ...]:
     """The part of a question's shape its filters make: how many names each holds."""
-    return (len(f.townships), len(f.villages), len(f.groups))
+    return (len(f.townships), len(f.villages), len(f.groups), len(f.counties), len(f.provinces))
 
 
 def usable(con: ibis.BaseBackend) -> bool:

@@ -55,6 +55,7 @@ def metrics_frame(
     townships: Sequence[str] = (),
     villages: Sequence[str] = (),
     groups: Sequence[str] = (),
+    counties: Sequence[str] = (),
     area_standard: float = AREA_STANDARD,
 ) -> pd.DataFrame:
     """Every metric for one round (the latest when None) at one level, filtered, with its
@@ -81,7 +82,9 @@ def metrics_frame(
         round_name = order[-1]
     elif round_name not in order:
         raise KeyError(round_name)
-    filters = metrics.Filters(round_name, tuple(townships), tuple(villages), tuple(groups))
+    filters = metrics.Filters(
+        round_name, tuple(townships), tuple(villages), tuple(groups), tuple(counties)
+    )
     frame = metrics.compute(
         backend(store), filters, level, round_order=order, area_standard=area_standard
     )
@@ -90,11 +93,14 @@ def metrics_frame(
     )
 
 
-def units(store: Store, round_name: str, level: str) -> tuple[tuple[str | None, ...], ...]:
-    """The distinct units of one round at ``level`` ("township", "village" or "group"),
-    as the metrics count them: (township,), (township, village) or (township, village,
-    group), in the metrics' order; None for a missing name (a relocated household of unknown
-    village is a unit without a village name).
+def units(
+    store: Store, round_name: str, level: str, *, county: bool = False
+) -> tuple[tuple[str | None, ...], ...]:
+    """The distinct units of one round at ``level`` ("counties", "township", "village" or
+    "group"), as the metrics count them: (county,), (township,), (township, village) or
+    (township, village, group), in the metrics' order; None for a missing name (a relocated
+    household of unknown village is a unit without a village name). With ``county``, each
+    unit's county first ("" for none: ``metrics.unit_keys``).
 
     Raises
     ------
@@ -104,7 +110,7 @@ def units(store: Store, round_name: str, level: str) -> tuple[tuple[str | None, 
         For an unknown level.
     """
     frame = metrics_frame(store, round_name, level)
-    keys = list(metrics.LEVELS[level])
+    keys = list(metrics.unit_keys(level) if county else metrics.LEVELS[level])
     seen = {
         tuple(v if isinstance(v, str) else None for v in row): None
         for row in frame[keys].itertuples(index=False)
@@ -119,6 +125,7 @@ def year_figures(
     townships: Sequence[str] = (),
     villages: Sequence[str] = (),
     groups: Sequence[str] = (),
+    counties: Sequence[str] = (),
     area_standard: float = AREA_STANDARD,
 ) -> dict[str, headline.Figure]:
     """The year's picture of an area: every metric from the first of ``rounds`` (newest
@@ -140,6 +147,7 @@ def year_figures(
             townships=townships,
             villages=villages,
             groups=groups,
+            counties=counties,
             area_standard=area_standard,
         )
         if len(frame):
@@ -157,31 +165,43 @@ class SharedArea:
     villages: tuple[str, ...]
     groups: tuple[str, ...]
     narrowed: bool  # True when one round holds units the other does not
+    counties: tuple[str, ...] = ()
 
     def kwargs(self) -> dict[str, tuple[str, ...]]:
-        """``townships`` and ``groups`` as keyword arguments of ``metrics_frame``."""
-        return {"townships": self.townships, "groups": self.groups}
+        """``townships``, ``groups`` and ``counties`` as keyword arguments of
+        ``metrics_frame``."""
+        return {"townships": self.townships, "groups": self.groups, "counties": self.counties}
 
 
 def shared_area(store: Store, a: str, b: str, filters: metrics.Filters) -> SharedArea:
     """The villages (and their townships) of ``filters``' area that rounds ``a`` and ``b``
     both hold: totals compared between two rounds are taken over these only, never over
     another township's figures."""
-    now = metrics_frame(store, a, "village", townships=filters.townships, villages=filters.villages)
-    then = metrics_frame(
-        store, b, "village", townships=filters.townships, villages=filters.villages
+    now, then = (
+        metrics_frame(
+            store,
+            r,
+            "village",
+            townships=filters.townships,
+            villages=filters.villages,
+            counties=filters.counties,
+        )
+        for r in (a, b)
     )
-    keys = ["township", "village"]
+    keys = list(metrics.unit_keys("village"))  # (county, township, village)
     mine = {tuple(r) for r in now[keys].itertuples(index=False)}
     theirs = {tuple(r) for r in then[keys].itertuples(index=False)}
     common = mine & theirs
     if common == mine == theirs:
-        return SharedArea(filters.townships, filters.villages, filters.groups, False)
+        return SharedArea(
+            filters.townships, filters.villages, filters.groups, False, filters.counties
+        )
     return SharedArea(
-        tuple(sorted({t for t, _ in common if isinstance(t, str)})),
-        tuple(sorted({v for _, v in common if isinstance(v, str)})),
+        tuple(sorted({t for _, t, _ in common if isinstance(t, str)})),
+        tuple(sorted({v for _, _, v in common if isinstance(v, str)})),
         filters.groups,
         True,
+        tuple(sorted({c for c, _, _ in common if c})) if filters.counties else (),
     )
 
 

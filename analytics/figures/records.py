@@ -91,7 +91,7 @@ def table_rows(
     t = persons.households(con) if table == "households" else con.table(table)
     if table == "members":
         t = t.filter(t["round"] == filters.round)
-        if filters.townships or filters.villages or filters.groups:
+        if filters != Filters(filters.round):  # inside the filters' place
             inside = apply_filters(con.table("households"), filters)
             t = t.filter(t.household_id.isin(inside.household_id))
     elif table == "relocation":
@@ -106,7 +106,17 @@ def table_rows(
         t = t.filter(t.household_id.isin(household_ids))
     t = _masked(t.select(*columns), unmask)
     order = [
-        c for c in ("township", "village", "group", "household_id", "source_row") if c in columns
+        c
+        for c in (
+            "province",
+            "county",
+            "township",
+            "village",
+            "group",
+            "household_id",
+            "source_row",
+        )
+        if c in columns
     ]
     return t.order_by(order).execute()
 

@@ -59,19 +59,29 @@ def placed(con: ibis.BaseBackend, round_name: str) -> ir.Table:
     h = con.table("households")
     h = h.filter(h["round"] == round_name)
     registry = h.select(
-        _hid=h.household_id, _township=h.township, _village=h.village, _group=h["group"]
+        _hid=h.household_id,
+        _province=h.province,
+        _county=h.county,
+        _township=h.township,
+        _village=h.village,
+        _group=h["group"],
     )
     j = r.left_join(registry, r.household_id == registry._hid)
     own = j.village.notnull()
     township = ibis.ifelse(
         own, j.township.fill_null(j._township), j._township.fill_null(j.township)
     )
+    # the county and province of the township it counts for (a township is known by them)
+    above = {
+        k: ibis.ifelse(own, j[k].fill_null(j[f"_{k}"]), j[f"_{k}"].fill_null(j[k]))
+        for k in ("province", "county")
+    }
     village = j.village.fill_null(j._village)
     same_place = ((j._township == township) & (j._village == village)).fill_null(False)
     group = j["group"].fill_null(ibis.ifelse(same_place, j._group, ibis.null("string")))
     return j.mutate(
-        township=township, village=village, group=group, village_known=village.notnull()
-    ).drop("_hid", "_township", "_village", "_group")
+        **above, township=township, village=village, group=group, village_known=village.notnull()
+    ).drop("_hid", "_province", "_county", "_township", "_village", "_group")
 
 
 def relocated(con: ibis.BaseBackend, filters: Filters) -> ir.Table:

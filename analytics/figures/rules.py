@@ -653,8 +653,9 @@ def _completeness(ctx: Context) -> pd.DataFrame | None:
     table = breakdowns.village_table(ctx.con, f, sources)
     table = table[table["households"].notna() & (table["households"] > 0)]
     h = ctx.households()
-    surveyed = h.group_by("township", "village").aggregate(surveyed=h.count()).execute()
-    m = table.merge(surveyed, on=["township", "village"], how="left")
+    unit = ["county", "township", "village"]  # a township is known by its county
+    surveyed = h.group_by(*unit).aggregate(surveyed=h.count()).execute()
+    m = table.merge(surveyed, on=unit, how="left")
     m["surveyed"] = m["surveyed"].fillna(0).astype("int64")
     m["value"] = m["surveyed"] / m["households"].astype("float64")
     m = m[m["value"] < ctx.settings.completeness_min]

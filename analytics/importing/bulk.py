@@ -564,7 +564,8 @@ class _Run:
         level2.append(f"({' OR '.join(cell_bad) or 'FALSE'}) AS _cells")
         # every row rule's SQL form (row_rules.ROW_RULES)
         township = located.township_for(self.validator.township)[0]
-        sheet = row_rules.Sheet(table, frozenset(by_key), township)
+        places = located.places() if table.key in schema.PLACED_TABLES else {}
+        sheet = row_rules.Sheet(table, frozenset(by_key), township, places=places)
         rules += row_rules.sql_conditions(sheet)
         joins = " ".join(
             f"LEFT JOIN {self.maps[k]} m{k} ON r.c{k} = m{k}.v"
@@ -724,6 +725,7 @@ class _Run:
         if not settle_conflicts(st, cur, report, round_name, ids, replace_):
             raise _Refused(report)
         by_key = set(self.plan.located.columns.values())
+        places = self.plan.located.places() if key in schema.PLACED_TABLES else {}
         fill = (
             None
             if "township" in by_key
@@ -745,6 +747,8 @@ class _Run:
                 values.append(f'"{c}"')
             elif c == "township" and fill:
                 values.append(_sql_str(fill))
+            elif c in places:  # the sheet's county and province (row_rules.Sheet.places)
+                values.append(_sql_str(places[c]))
             else:
                 values.append("NULL")
         staged = store.Store.Staged(

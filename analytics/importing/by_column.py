@@ -179,7 +179,8 @@ class ByColumn:
         self.fill_township = "township" not in by_key and table.key in schema.PLACED_TABLES
         self.township = file_township
         self.check_ids = table.key in row_rules.UNIQUE_ID.tables
-        self.rule_sheet = row_rules.Sheet(table, frozenset(self.keys), file_township)
+        places = located.places() if table.key in schema.PLACED_TABLES else {}
+        self.rule_sheet = row_rules.Sheet(table, frozenset(self.keys), file_township, places=places)
         self.plain = self._plain_rows(located, cols, by_key, n)
         # run_end[j]: the first row from j on that is not plain (j itself when j is not)
         run_end: list[int] = []
@@ -193,6 +194,9 @@ class ByColumn:
         frame = dict(by_key)
         if self.fill_township:
             frame["township"] = [file_township] * n
+        for key, name in places.items():  # the sheet's county and province (row_rules)
+            if key not in by_key:
+                frame[key] = [name] * n
         frame["source_sheet"] = [grid.sheet] * n
         numbers = grid.row_numbers
         frame["source_row"] = (

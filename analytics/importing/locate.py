@@ -67,6 +67,16 @@ class LocatedTable:
     # ``schema.MEMBER_SHEET``): column index -> member field key (``schema.MEMBERS``), the
     # shared 户编号 left out (it is in ``columns``). Empty on every other sheet.
     members: dict[int, str] = field(default_factory=dict)
+    # The province and county (``schema.ABOVE_TOWNSHIP`` key -> name) the sheet's title
+    # names (``place_from_title``), and those the rest of the workbook names for a sheet
+    # whose title names none (analytics/importing/workbook.py ``settle``).
+    title_places: dict[str, str] = field(default_factory=dict)
+    inferred_places: dict[str, str] = field(default_factory=dict)
+
+    def places(self) -> dict[str, str]:
+        """The province and county a row of this sheet whose cell is blank (or that has no
+        such column) takes: the sheet's title's, else the rest of the workbook's."""
+        return {**self.inferred_places, **self.title_places}
 
     @property
     def person_level(self) -> bool:
@@ -374,6 +384,12 @@ def _finish(
         if text and schema.header_key(text) not in schema.GROUP_HEADERS:
             unused.append(text)
     top = header_rows[0]
+    title_places: dict[str, str] = {}
+    for r in range(top):
+        for v in grid.rows[r]:
+            if isinstance(v, str):
+                for key, name in place_from_title(v).items():
+                    title_places.setdefault(key, name)
     title_township = None
     for r in range(top):
         for v in grid.rows[r]:
@@ -398,6 +414,7 @@ def _finish(
         spellings=spellings,
         shape=shape,
         members=kept_members,
+        title_places=title_places,
     )
 
 
@@ -432,4 +449,50 @@ def township_from_title(text: str) -> str | None:
             name = name.rsplit(sep, 1)[-1]
         if name not in schema.GENERIC_TOWNSHIP_WORDS and not name.endswith("乡镇"):
             return name
+    return None
+
+
+_CJK_TAIL = re.compile(r"[\u4e00-\u9fff]*$")
+_CJK_HEAD = re.compile(r"^[\u4e00-\u9fff]*")
+
+
+def place_from_title(text: str) -> dict[str, str]:
+    """The province and county a title or 填报单位 line names, as field keys
+    (``schema.ABOVE_TOWNSHIP``) -> names: "云南省临沧市凤庆县诗礼乡2017年…" ->
+    ``{"province": "云南省", "county": "凤庆县"}``; ``{}`` when it names neither.
+
+    The province is one of ``schema.PROVINCE_NAMES`` anywhere in the text. The county is
+    the name ending in 县/旗/区/市 right before the township the text names
+    (``township_from_title``; a prefecture such as 临沧市 or 大理白族自治州 before it is
+    dropped), else a name ending in 县/旗 where the text starts (after its province and
+    prefecture): "凤庆县2017年贫困户信息表". Generic words (全县, 本县, 城区) are not counties.
+    """
+    s = text.replace(" ", "")
+    out: dict[str, str] = {}
+    for name in schema.PROVINCE_NAMES:
+        at = s.find(name)
+        if at >= 0:
+            out["province"] = name
+            s = s[:at] + " " + s[at + len(name) :]  # a break: no county spans the province
+            break
+    township = township_from_title(s)
+    if township is not None:
+        at = s.find(township)
+        run = _CJK_TAIL.search(s[:at])
+        county = _county_of(run.group(0) if run else "", schema.TITLE_COUNTY_PATTERN)
+    else:
+        run = _CJK_HEAD.search(s.strip())
+        county = _county_of(run.group(0) if run else "", schema.TITLE_LEADING_COUNTY_PATTERN)
+    if county:
+        out["county"] = county
+    return out
+
+
+def _county_of(run: str, pattern: re.Pattern[str]) -> str | None:
+    """The county a run of Chinese text names with ``pattern``, its prefecture dropped."""
+    rest = schema.TITLE_PREFECTURE_PATTERN.sub("", run, count=1)
+    for text in (rest, run):
+        m = pattern.match(text)
+        if m and len(m.group(1)) > 1 and not m.group(1).startswith(schema.GENERIC_COUNTY_PREFIXES):
+            return m.group(1)
     return None

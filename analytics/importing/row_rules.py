@@ -105,7 +105,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "villages": ("village",),
     "members": ("household_id",),  # a member row without 户编号 belongs to no household
 }
-NO_SPACE_FIELDS = frozenset({"township", "village", "group", "site"})
+NO_SPACE_FIELDS = frozenset({"province", "county", "township", "village", "group", "site"})
 POSITIVE_INT = frozenset({"household_size", "persons"})
 NONNEG_INT = frozenset({"attendance", "households", "population", "rural_population"})
 POSITIVE_NUMBER = frozenset({"house_area"})
@@ -160,6 +160,8 @@ class Sheet:
         (both languages) for the message of a row without a township, else None.
     headers : field key -> its column as the report names it ("M 脱贫属性"), for a message
         that names another cell than the one it is reported on.
+    places : the province and county (``schema.ABOVE_TOWNSHIP`` key -> name) a row whose
+        cell is blank, or a sheet without the column, takes (``LocatedTable.places``).
     """
 
     table: schema.Table
@@ -167,6 +169,7 @@ class Sheet:
     township: str | None
     unclear: Both | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    places: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -244,8 +247,13 @@ def _required_sql(sheet: Sheet) -> list[str]:
 
 
 # E_NO_TOWNSHIP: a row without a township takes the sheet's; without either, an error
-# (E_TOWNSHIP_UNCLEAR, naming them, when the workbook's sources disagree).
+# (E_TOWNSHIP_UNCLEAR, naming them, when the workbook's sources disagree). A row without a
+# province or county takes the sheet's where it names one (``Sheet.places``), silently:
+# a blank county is one unnamed county.
 def _township_check(row: Row, sheet: Sheet) -> Iterator[Finding]:
+    for key, name in sheet.places.items():
+        if not row.values.get(key):
+            row.values[key] = name
     if not row.values.get("township"):
         if sheet.township:
             row.values["township"] = sheet.township
@@ -256,16 +264,24 @@ def _township_check(row: Row, sheet: Sheet) -> Iterator[Finding]:
 
 
 def _township_column(columns: Columns, n: int, sheet: Sheet) -> Iterable[int] | None:
+    # a sheet without a province or county column takes the sheet's in the column path
+    # (by_column.ByColumn, the bulk path): only its blank cells go through the check
+    blanks = [j for key in sheet.places if key in columns for j in _nulls(columns[key], _blank)]
     if "township" not in columns:
-        return () if sheet.township else None
+        return blanks if sheet.township else None
     townships = columns["township"]
-    return () if all(townships) else _nulls(townships, lambda v: not v)
+    return blanks if all(townships) else [*_nulls(townships, _blank), *blanks]
+
+
+def _blank(v: object) -> bool:
+    return not v
 
 
 def _township_sql(sheet: Sheet) -> list[str]:
+    blanks = [f'"{key}" IS NULL' for key in sheet.places if key in sheet.fields]
     if "township" not in sheet.fields:
-        return [] if sheet.township else ["TRUE"]
-    return ['"township" IS NULL']
+        return blanks if sheet.township else ["TRUE"]
+    return ['"township" IS NULL', *blanks]
 
 
 # E_GROUP_WITHOUT_VILLAGE: a meeting held in a group must name its village.

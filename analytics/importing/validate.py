@@ -122,6 +122,7 @@ class Validator:
             file_township,
             located.unclear_sources(),
             {k: colname[c] for c, k in located.columns.items()},
+            located.places(),
         )
         sheet_problems = [
             problem(file, sheet, None, h, h, "W_DUPLICATE_COLUMN")
@@ -362,6 +363,7 @@ class Validator:
             file_township,
             located.unclear_sources(),
             {k: colname[c] for c, k in located.columns.items()},
+            located.places(),
         )
         member_names = {k: colname[c] for c, k in located.members.items()}
         id_col = located.column_of("household_id")

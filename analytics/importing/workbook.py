@@ -23,7 +23,12 @@ from collections.abc import Iterable, Sequence
 
 from analytics.domain import schema
 from analytics.domain.labels import Both, texts
-from analytics.importing.locate import InferredTownship, LocatedTable, township_from_title
+from analytics.importing.locate import (
+    InferredTownship,
+    LocatedTable,
+    place_from_title,
+    township_from_title,
+)
 from analytics.importing.results import ParsedTable
 from analytics.importing.values import DATE_FLOOR, SPACES, clean_text, parse_date
 
@@ -125,6 +130,7 @@ def settle(file_name: str, tables: Sequence[LocatedTable]) -> None:
     any, nothing. A township given at upload still comes first
     (``LocatedTable.township_for``).
     """
+    _settle_places(file_name, tables)
     sources: list[tuple[list[str], str, Both]] = []
     names_none: list[LocatedTable] = []
     for t in tables:
@@ -156,3 +162,46 @@ def settle(file_name: str, tables: Sequence[LocatedTable]) -> None:
     )
     for t in names_none:
         t.inferred = inferred
+
+
+def _column_places(t: LocatedTable, key: str) -> set[str]:
+    """The provinces or counties (``key``) a sheet's column of that field names: its
+    distinct cells that read as such a name (``schema.PROVINCE_NAMES`` or a name ending in
+    省; ``schema.TITLE_COUNTY_PATTERN``), so that a 合计 cell names none."""
+    c = t.column_of(key)
+    if c is None:
+        return set()
+    found = set()
+    for v in {row[c] for row in t.grid.rows[t.data_start :]}:
+        name = SPACES.sub("", clean_text(v)) if v is not None else ""
+        if key == "province":
+            ok = name in schema.PROVINCE_NAMES or name.endswith("省")
+        else:
+            ok = schema.TITLE_COUNTY_PATTERN.match(name) is not None
+        if ok and not schema.TOTAL_PATTERN.match(name):
+            found.add(name)
+    return found
+
+
+def _settle_places(file_name: str, tables: Sequence[LocatedTable]) -> None:
+    """Gives each sheet whose title names no province or county
+    (``LocatedTable.title_places``) the one the rest of the workbook names: another
+    sheet's title, another sheet's 县 / 省 column, the file name (``place_from_title`` on
+    ``name_stem``), when they all name one (``LocatedTable.inferred_places``); a sheet
+    whose own column names some keeps its blank cells blank. When they name several, a
+    sheet that names none keeps none: its rows' county is blank (one
+    unnamed county), as before counties were read.
+    """
+    named = place_from_title(name_stem(file_name))
+    for key in schema.ABOVE_TOWNSHIP:
+        names = {t.title_places[key] for t in tables if key in t.title_places}
+        for t in tables:
+            names |= _column_places(t, key)
+        if key in named:
+            names.add(named[key])
+        if len(names) != 1:
+            continue
+        (name,) = names
+        for t in tables:
+            if key not in t.title_places and not _column_places(t, key):
+                t.inferred_places[key] = name

@@ -31,10 +31,10 @@ from analytics.importing import columns
 from analytics.importing.results import PROBLEM_COLUMNS
 from analytics.store.restoring import remove_stale_temporaries
 
-SCHEMA_VERSION = 5  # 2: sessions, login_failures, setup_token; 3: batch_columns, batch_units,
+SCHEMA_VERSION = 6  # 2: sessions, login_failures, setup_token; 3: batch_columns, batch_units,
 # header_spellings, search_misses; 4: batches.data_date, households.household_type and
-# first_identified; 5: members, batches.data_date_source (a table or column added later is
-# added in place: Store.migrate)
+# first_identified; 5: members, batches.data_date_source; 6: province and county of the
+# placed tables (a table or column added later is added in place: Store.migrate)
 
 DATA_TABLES = tuple(schema.TABLES)
 # Tables of what a batch brought besides its rows, deleted with it.
