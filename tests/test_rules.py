@@ -701,3 +701,24 @@ def test_a_member_in_households_of_two_files_of_the_round_is_an_anomaly_on_both(
     assert hit_units(only, "H_PERSON_TWO_HOUSEHOLDS") == {hid(3), hid(4), hid(7)}
     zh, _ = message_of(only, "H_PERSON_TWO_HOUSEHOLDS", hid(4))
     assert f"另外 1 户中：{hid(2)}" in zh
+
+
+def test_a_member_in_households_of_two_counties_is_the_provinces_check(tmp_path):
+    store = Store(tmp_path / "counties.duckdb")
+    x = make_id(1)
+    # Two townships named 诗礼乡, one in 凤庆县 and one in 云县: x is in a household of each.
+    load(store, _person_file("诗礼乡", [(1, [("户主", x)])]), name="fengqing.xlsx")
+    yun = [
+        person_row(2, county="云县", id_number=make_id(2)),
+        person_row(2, county="云县", pid="530921103001000202", relation="之子", id_number=x),
+    ]
+    load(store, xlsx_bytes(person_list(yun)), name="yunxian.xlsx")
+    hits = run(store, filters=Filters(ROUND))
+    hid = "530921103001{:04d}".format
+    assert hit_units(hits, "H_PERSON_TWO_HOUSEHOLDS") == {hid(1), hid(2)}
+    zh, en = message_of(hits, "H_PERSON_TWO_HOUSEHOLDS", hid(2))
+    assert zh == (
+        f"家庭成员证件号码 533921***********0 同时在本批次另外 1 户中：{hid(1)}"
+        "，其中 1 户在其他县（全国疑点 1_01_002）"
+    )
+    assert en.endswith("1 of them in another county (national check 1_01_002)")
