@@ -537,3 +537,17 @@ def test_a_data_date_given_at_upload_is_the_day_the_person_rules_age_members_at(
     assert (given.data_date, given.data_date_source) == (dt.date(2019, 1, 1), "upload")
     born_after = [p for p in given.problems if p.code == "W_BORN_AFTER"]
     assert [(p.sheet, p.row) for p in born_after] == [(own.sheets[0].sheet, 5)]
+
+
+def test_one_person_in_households_of_two_counties_of_one_file_is_the_provinces_check():
+    x = make_id(1)
+    rows = [
+        person_row(1, id_number=x),  # 凤庆县
+        person_row(2, county="云县", id_number=make_id(2), size=2),
+        person_row(
+            2, county="云县", pid="530921103001000202", relation="之子", id_number=x, size=2
+        ),
+    ]
+    report = inspect("人口明细.xlsx", xlsx_bytes(person_list(rows)))
+    found = [(p.code, p.row) for p in report.problems if p.code.startswith("W_PERSON_TWO")]
+    assert found == [("W_PERSON_TWO_COUNTIES", 4), ("W_PERSON_TWO_COUNTIES", 6)]

@@ -110,6 +110,13 @@ def _person_rules(report: FileReport, names: dict[tuple[str, str], str]) -> None
     the members tables' problems in row order."""
     tables = [p for p in report.parsed if p.table == "members"]
     by_sheet = {p.sheet: p for p in tables}
+    # a member's county is its household's (1_01_001 within a county, 1_01_002 across)
+    county = {
+        str(r["household_id"]): r.get("county") or None
+        for p in report.parsed
+        if p.table == "households"
+        for r in p.rows
+    }
     households: dict[str, list[dict[str, object]]] = {}
     everyone = []
     for table in tables:
@@ -117,6 +124,7 @@ def _person_rules(report: FileReport, names: dict[tuple[str, str], str]) -> None
         for r in table.rows:
             member = {k: v for k, v in r.items() if k in present or v is not None}
             member["source_sheet"], member["source_row"] = table.sheet, r["source_row"]
+            member["county"] = county.get(str(r["household_id"]))
             households.setdefault(str(r["household_id"]), []).append(member)
             everyone.append(member)
     found = [
