@@ -29,6 +29,8 @@ def parse_file(
     township: str | None,
     limits: config.Limits,
     spellings: schema.Spellings = schema.NO_SPELLINGS,
+    *,
+    by_column: bool = True,
 ) -> FileReport:
     """The part of ``inspect_file`` that parses: the sheets (``sheets.parse_grids``, after
     ``guard.check_file`` passed), their tables (found with the office's ``spellings``), what
@@ -36,6 +38,8 @@ def parse_file(
     analytics/importing/workbook.py), every row validated, into ``report``.
 
     Runs in the worker process (analytics/importing/worker.py), never in the server's.
+    ``by_column=False`` parses every cell and row on its own (``Validator.parse``,
+    ``Validator.parse_persons``): the reference the fast paths are tested against.
 
     Raises
     ------
@@ -65,10 +69,10 @@ def parse_file(
             )
             continue
         if located.members:  # a person-level household sheet: rolled up below
-            persons.append((len(report.sheets), validator.parse_persons(located)))
+            persons.append((len(report.sheets), validator.parse_persons(located, by_column=by_column)))
             report.sheets.append(SheetSummary(grid.sheet, located.table.key))
             continue
-        parsed = validator.parse(located)
+        parsed = validator.parse(located, by_column=by_column)
         report.parsed.append(parsed)
         report.sheets.append(_summary(located, parsed))
     has_members = bool(persons) or any(p.table == "members" for p in report.parsed)
