@@ -253,6 +253,8 @@ def _household(
     values = dict(head.household)
     origin = dict.fromkeys(values, (head_ps.sheet, head.excel_row))
     for ps, r in rows:
+        if r.household == values:  # the head's fields repeated: nothing to fill or report
+            continue
         for key, value in r.household.items():
             if value is None:
                 continue
