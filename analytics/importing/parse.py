@@ -69,7 +69,9 @@ def parse_file(
             )
             continue
         if located.members:  # a person-level household sheet: rolled up below
-            persons.append((len(report.sheets), validator.parse_persons(located, by_column=by_column)))
+            persons.append(
+                (len(report.sheets), validator.parse_persons(located, by_column=by_column))
+            )
             report.sheets.append(SheetSummary(grid.sheet, located.table.key))
             continue
         parsed = validator.parse(located, by_column=by_column)
