@@ -25,12 +25,13 @@ reported. Not a test: nothing here runs under pytest.
 - **persons**: a county's person-level national export (issue 14; ``generate.py --layout
   persons``: 120,000 households, about 450,000 person rows, 40 columns, title rows above
   the header) as .xlsx (about 80 MB) and UTF-8 CSV, with the *default* limits:
-  ``calamine``, ``pandas`` and ``ours`` as above (``ours`` with ``allow_partial``, as
-  ``ingest --allow-partial``: until the importer rolls member rows up, every member row
-  after a household's first is rejected as a repeated 户编号 and quarantined), and the CSV
-  through ``ingest.import_path`` (bulk path, ``allow_partial``). ``--data DIR`` keeps the
-  two files out of the repository (``/tmp/bench14``); its section of RESULTS.md is
-  "Person-level export". Rerun it unchanged once the roll-up lands.
+  ``calamine``, ``pandas`` and ``ours`` as above (the member rows rolled up into
+  households and members, analytics/importing/rollup.py; ``ours-partial`` with
+  ``allow_partial``, as ``ingest --allow-partial``), and the CSV through
+  ``ingest.import_path`` (``bulk-partial``, ``allow_partial``: the bulk path hands a
+  person-level file to the normal path, ``msg_bulk_person_level``). ``--data DIR`` keeps
+  the two files out of the repository (``/tmp/bench14``); its section of RESULTS.md is
+  "Person-level export", with hand-written notes after it.
 
 Each figure carries the 1-minute load average before and after its run (``os.getloadavg``):
 the VM's 2 cores are shared. Peak memory is the importing process's (``resource.getrusage``)
