@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 from analytics.domain import config, schema
 from analytics.importing import columns, guard, locate, results, sheets, skips, validate
 from analytics.importing.values import clean_text, parse_number
-from tests.builders import HOUSEHOLD_HEADER, household, workbook_bytes, xlsx_bytes
+from tests.builders import (
+    HOUSEHOLD_HEADER,
+    PERSON_LIST_HEADER,
+    household,
+    workbook_bytes,
+    xlsx_bytes,
+)
 from tests.odd_rows import export_rows, household_rows
 
 
@@ -308,3 +314,93 @@ def test_a_member_sheet_parses_the_same_both_ways():
     assert fast.table == "members" and len(fast.rejected) == 3
     assert {"W_CODE", "E_REQUIRED"} <= {p.code for p in fast.problems}
     assert {r["sex"] for r in slow.rows} == {"male", "female"}  # 未知 and blanks: from the ID
+
+
+def _person_list_with_quirks() -> bytes:
+    """A national person list of 400 households (1-4 members each, enough distinct cells
+    for the column shortcuts) with the quirks of issue 14's person-level exports."""
+    from tests.builders import make_id, person_list, person_row
+
+    rows: list[list[object]] = [list(range(1, 27))]  # a column-numbering row under the header
+    n = 0
+    at: dict[tuple[int, int], int] = {}  # (household, member) -> its index in rows
+    for h in range(1, 401):
+        size = 1 + h % 4
+        for m in range(size):
+            n += 1
+            idn = make_id(n % 1000, birth=f"19{40 + m * 15 + h % 9:02d}0{1 + h % 9}1{h % 10}")
+            relation = ("户主", "配偶", "之子", "之女")[m]
+            over: dict[str, object] = {
+                "seq": n,
+                "pid": f"530921103001{h:04d}{m:02d}",
+                "name": f"张{n}",
+                "id_number": idn,
+                "size": size,
+                "relation": relation,
+                "income": 3000 + h,
+            }
+            if m:  # household fields on the member rows too, some left blank
+                over["village"] = None if h % 5 == 0 else "孔兴村"
+            at[h, m] = len(rows)
+            rows.append(person_row(h, **over))
+    hid = 5  # 户编号's column
+    rows[10][8] = rows[10][8][:-1] + ("0" if rows[10][8][-1] != "0" else "1")  # check char
+    rows[20][10] = "之外甥"  # an unknown relation: W_CODE
+    rows[at[15, 1]][3] = "新华村"  # a member disagreeing with its head's village
+    rows[40][9] = "无"  # 人数 as 无
+    rows[50][hid] = None  # a member row without 户编号
+    rows[at[11, 0]][10] = "之子"  # no 户主
+    rows[at[7, 1]][10] = "户主"  # two heads
+    for m in range(4):  # a household without its village: rejected with its members
+        rows[at[19, m]][3] = None
+    rows[80][18] = "已脱贫"  # 脱贫属性 against 户类型
+    rows[90][7] = "王\u200b五"  # an invisible character
+    rows[100][8] = "530921800101001"  # a 15-digit ID
+    rows[110][9] = 7  # a declared 人数 that differs from the member rows
+    rows[120][13] = "在校"
+    rows[130][12] = None
+    rows[140][8] = 530921198001010011  # an ID as a number
+    rows[150][14] = "/"
+    rows.insert(200, list(PERSON_LIST_HEADER))  # the header again
+    rows.insert(300, [None] * 26)  # a blank row
+    rows.insert(350, ["合计", *[None] * 4, "合计", *[None] * 20])
+    rows.append(["填表人：李四", *[None] * 25])
+    rows.append(["审核人：王五", *[None] * 25])
+    return xlsx_bytes(person_list(rows), sheet="人口明细")
+
+
+def test_a_person_list_with_every_quirk_rolls_up_the_same_by_column_and_cell_by_cell():
+    """A person-level sheet: skipped rows, cell problems, member row rules, the roll-up's
+    warnings and rejections, the person rules: the same row for row both ways."""
+    from analytics.importing import parse
+
+    data = _person_list_with_quirks()
+    limits = config.limits()
+    fast, slow = (
+        parse.parse_file(results.FileReport("人口明细.xlsx", ""), data, None, limits, by_column=b)
+        for b in (True, False)
+    )
+    tables = [("人口明细", "households"), ("人口明细", "members")]
+    assert [(p.sheet, p.table) for p in fast.parsed] == tables
+    for a, b in zip(fast.parsed, slow.parsed, strict=True):
+        _same(a, b)
+    assert fast.problems == slow.problems and fast.sheets == slow.sheets
+    assert fast.data_date == slow.data_date
+    households = fast.parsed[0]
+    # the 4 rows of the household without a village, the row without 户编号, the 人数 "无" one
+    assert len(households.rejected) == 6
+    assert households.skipped["total"] and households.skipped["header"]
+    assert households.skipped["footer"] == 2 and households.skipped["numbering"] == 1
+    codes = {p.code for p in fast.problems}
+    assert {
+        "W_ID_CHECK",
+        "W_CODE",
+        "W_MEMBER_DISAGREE",
+        "W_SIZE_MEMBERS",
+        "E_REQUIRED",
+        "W_NO_HEAD",
+        "W_TWO_HEADS",
+        "W_INVISIBLE",
+        "W_ID_LEGACY15",
+        "W_ID_AS_NUMBER",
+    } <= codes

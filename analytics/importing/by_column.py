@@ -147,6 +147,58 @@ def _typed_column_values(
     return outs, probs
 
 
+def skip_free_rows(located: LocatedTable, cols: list[_Col], ids: list | None, n: int) -> list[bool]:
+    """True for each of the ``n`` data rows of ``located`` that no skip reason can apply to
+    (``skips.RowKinds.of`` gives ""): a household id (parsed, ``ids``) that is not a footer
+    word, not the first data row, no cell that only merges fill, no cell that may be a total
+    word or the example mark, no mapped cell that may repeat its header. A superset test:
+    every other row is asked ``RowKinds.of``. ``cols``: every column of the data rows.
+    """
+    start = located.data_start
+    if ids is None or n == 0:
+        return [False] * n
+    plain = [True] * n
+    plain[0] = False  # the first data row may be a column-numbering row
+    for i in located.grid.merged_only:  # blank whatever merges span them (skips.skip_kind)
+        if i >= start:
+            plain[i - start] = False
+    # has_id of skips.skip_kind: the id's clean text, spaces removed, not a footer word
+    distinct_ids = [h for h in set(ids) if h]
+    footers = set()
+    if _FOOTER_LINES.search("\n".join(distinct_ids)):
+        footers = {h for h in distinct_ids if schema.FOOTER_PATTERN.match(h.replace(" ", ""))}
+    if footers or None in distinct_ids or None in ids:
+        for j, h in enumerate(ids):
+            if not h or h in footers:
+                plain[j] = False
+    # A total word or the example mark anywhere in the row (see skips.skip_kind); a mapped
+    # cell holding its own header. Clean strings (columns.plain_texts) are their own
+    # compact text, are searched all at once, one string a line, and are their own
+    # header key unless they hold a bracket, "*" or ":".
+    lookup = located.lookup()
+    for c, col in enumerate(cols):
+        if not col.strings:
+            continue
+        clean, rest, joined = col.clean, col.rest, col.joined
+        bad = {s for s in rest if is_total(s) or EXAMPLE_MARK in compact(s)}
+        if _TOTAL_LINES.search(joined):
+            bad.update(s for s in clean if is_total(s))
+        if EXAMPLE_MARK in joined:
+            bad.update(s for s in clean if EXAMPLE_MARK in s)
+        key = located.columns.get(c)
+        if key is not None:
+            bad.update(s for s in rest if lookup.get(schema.header_key(s)) == key)
+            if _HEADER_MARKS.search(joined):
+                bad.update(s for s in clean if lookup.get(schema.header_key(s)) == key)
+            else:
+                bad.update({k for k, v in lookup.items() if v == key}.intersection(clean))
+        if bad:
+            for j, v in enumerate(col.values):
+                if v in bad:
+                    plain[j] = False
+    return plain
+
+
 class ByColumn:
     """The cells of one located table parsed a column at a time, for ``Validator.parse``.
 
@@ -213,48 +265,7 @@ class ByColumn:
     def _plain_rows(
         self, located: LocatedTable, cols: list[_Col], by_key: dict, n: int
     ) -> list[bool]:
-        ids = by_key.get("household_id")
-        if ids is None or n == 0:
-            return [False] * n
-        plain = [True] * n
-        plain[0] = False  # the first data row may be a column-numbering row
-        for i in located.grid.merged_only:  # blank whatever merges span them (skips.skip_kind)
-            if i >= self.start:
-                plain[i - self.start] = False
-        # has_id of skips.skip_kind: the id's clean text, spaces removed, not a footer word
-        distinct_ids = [h for h in set(ids) if h]
-        footers = set()
-        if _FOOTER_LINES.search("\n".join(distinct_ids)):
-            footers = {h for h in distinct_ids if schema.FOOTER_PATTERN.match(h.replace(" ", ""))}
-        if footers or None in distinct_ids or None in ids:
-            for j, h in enumerate(ids):
-                if not h or h in footers:
-                    plain[j] = False
-        # A total word or the example mark anywhere in the row (see skips.skip_kind); a mapped
-        # cell holding its own header. Clean strings (columns.plain_texts) are their own
-        # compact text, are searched all at once, one string a line, and are their own
-        # header key unless they hold a bracket, "*" or ":".
-        lookup = located.lookup()
-        for c, col in enumerate(cols):
-            if not col.strings:
-                continue
-            clean, rest, joined = col.clean, col.rest, col.joined
-            bad = {s for s in rest if is_total(s) or EXAMPLE_MARK in compact(s)}
-            if _TOTAL_LINES.search(joined):
-                bad.update(s for s in clean if is_total(s))
-            if EXAMPLE_MARK in joined:
-                bad.update(s for s in clean if EXAMPLE_MARK in s)
-            key = located.columns.get(c)
-            if key is not None:
-                bad.update(s for s in rest if lookup.get(schema.header_key(s)) == key)
-                if _HEADER_MARKS.search(joined):
-                    bad.update(s for s in clean if lookup.get(schema.header_key(s)) == key)
-                else:
-                    bad.update({k for k, v in lookup.items() if v == key}.intersection(clean))
-            if bad:
-                for j, v in enumerate(col.values):
-                    if v in bad:
-                        plain[j] = False
+        plain = skip_free_rows(located, cols, by_key.get("household_id"), n)
         # errors in cells; then every row rule's column form (row_rules.ROW_RULES)
         for probs in self.probs:
             for j, found in probs.items():
@@ -319,3 +330,67 @@ class ByColumn:
             found = probs.get(j)
             if found:
                 row.problems.extend(p.at(row.excel_row) for p in found)
+
+
+class PersonColumns:
+    """The cells of a person-level household sheet (``located.members`` non-empty) parsed
+    a column at a time, for ``Validator.parse_persons``: its household columns as fields of
+    the households table, its member columns as fields of the members table, each distinct
+    cell once (``_column_values``); and which rows no skip reason can apply to
+    (``skip_free_rows``: only the others are asked ``skips.RowKinds.of``).
+
+    ``house(j)`` and ``member(j)`` give data row ``j``'s parsed values (a new dict each)
+    and its cells' problems (Excel row set), in column order, as the per-row code makes
+    them.
+    """
+
+    def __init__(self, validator: Validator, located: LocatedTable, colname) -> None:
+        grid, start = located.grid, located.data_start
+        data = grid.rows[start:]
+        n = len(data)
+        cols = [_Col(values) for values in (zip(*data, strict=True) if n else [()] * grid.width)]
+        numbers = grid.row_numbers
+        self.numbers = (
+            list(numbers[start:]) if numbers is not None else list(range(start + 1, start + 1 + n))
+        )
+
+        def parsed(table, of: dict[int, str]):
+            keys, outs, probs = [], [], []
+            for c, key in of.items():
+                o, p = _column_values(
+                    validator, grid.file, grid.sheet, table, key, cols[c], colname[c]
+                )
+                keys.append(key)
+                outs.append(o)
+                probs.append(p)
+            found: dict[int, list[Problem]] = {}
+            for p in probs:  # column order, as the per-row code reports a row's cells
+                for j, f in p.items():
+                    found.setdefault(j, []).extend(f)
+            return keys, outs, found
+
+        self.house_keys, house_outs, self.house_found = parsed(located.table, located.columns)
+        self.member_keys, member_outs, self.member_found = parsed(schema.MEMBERS, located.members)
+        self.house_rows = list(zip(*house_outs, strict=True)) if house_outs else [()] * n
+        self.member_rows = list(zip(*member_outs, strict=True)) if member_outs else [()] * n
+        by_key = dict(zip(self.house_keys, house_outs, strict=True))
+        self.member_columns = dict(zip(self.member_keys, member_outs, strict=True))
+        if "household_id" in by_key:
+            self.member_columns["household_id"] = by_key["household_id"]
+        self.skip_free = skip_free_rows(located, cols, by_key.get("household_id"), n)
+
+    def house(self, j: int) -> tuple[dict, list[Problem]]:
+        """Row ``j``'s household values and its household cells' problems."""
+        found = self.house_found.get(j)
+        at = self.numbers[j]
+        return dict(zip(self.house_keys, self.house_rows[j], strict=True)), (
+            [p.at(at) for p in found] if found else []
+        )
+
+    def member(self, j: int) -> tuple[dict, list[Problem]]:
+        """Row ``j``'s member values and its member cells' problems."""
+        found = self.member_found.get(j)
+        at = self.numbers[j]
+        return dict(zip(self.member_keys, self.member_rows[j], strict=True)), (
+            [p.at(at) for p in found] if found else []
+        )

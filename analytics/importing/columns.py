@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
+from itertools import repeat
 from typing import cast
 
 import numpy as np
@@ -266,7 +267,12 @@ def to_columns(rows: Sequence[Mapping[str, object]], names: Sequence[str]) -> di
             k = i
             while k < n and not isinstance(rows[k], RowView):
                 k += 1
+            run = rows[i:k]
+            plain = all(r.__class__ is dict for r in run)  # dict.get at C speed
             for name in names:
-                out[name].extend([r.get(name) for r in rows[i:k]])
+                if plain:
+                    out[name].extend(map(dict.get, run, repeat(name)))  # type: ignore[arg-type]
+                else:
+                    out[name].extend([r.get(name) for r in run])
             i = k
     return out

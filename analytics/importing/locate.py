@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from openpyxl.utils import get_column_letter
+
 from analytics.domain import schema
 from analytics.domain.labels import Both, texts
 from analytics.importing.sheets import Grid
@@ -92,6 +94,15 @@ class LocatedTable:
             if k == key:
                 return c
         return None
+
+    def raw_row(self, cells: list[object]) -> dict[str, str]:
+        """A data row's cells as a rejected row keeps them for the quarantine: header (or
+        the column letter where it has none) -> clean text, empty cells left out."""
+        return {
+            (self.headers.get(c) or get_column_letter(c + 1)): clean_text(v)
+            for c, v in enumerate(cells)
+            if v is not None
+        }
 
     def lookup(self) -> dict[str, str]:
         """The header lookup of this table (``schema.header_lookup``: its kind, the office's

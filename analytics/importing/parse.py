@@ -32,6 +32,8 @@ def parse_file(
     limits: config.Limits,
     spellings: schema.Spellings = schema.NO_SPELLINGS,
     data_date: dt.date | None = None,
+    *,
+    by_column: bool = True,
 ) -> FileReport:
     """The part of ``inspect_file`` that parses: the sheets (``sheets.parse_grids``, after
     ``guard.check_file`` passed), their tables (found with the office's ``spellings``), what
@@ -40,7 +42,9 @@ def parse_file(
 
     Runs in the worker process (analytics/importing/worker.py), never in the server's.
     ``data_date``, given at upload, is the file's data date over what the file says; the
-    person rules age the members at it.
+    person rules age the members at it. ``by_column=False`` parses every cell and row on
+    its own (``Validator.parse``, ``Validator.parse_persons``): the reference the fast
+    paths are tested against.
 
     Raises
     ------
@@ -71,10 +75,12 @@ def parse_file(
             )
             continue
         if located.members:  # a person-level household sheet: rolled up below
-            persons.append((len(report.sheets), validator.parse_persons(located)))
+            persons.append(
+                (len(report.sheets), validator.parse_persons(located, by_column=by_column))
+            )
             report.sheets.append(SheetSummary(grid.sheet, located.table.key))
             continue
-        parsed = validator.parse(located)
+        parsed = validator.parse(located, by_column=by_column)
         report.parsed.append(parsed)
         report.sheets.append(_summary(located, parsed))
     has_members = bool(persons) or any(p.table == "members" for p in report.parsed)

@@ -68,14 +68,15 @@ class PersonRow:
     household : household field key -> parsed value (the sheet's household columns).
     member : member field key -> parsed value (its member columns and 户编号).
     problems : the problems of its cells and of the member row rules, in column order.
-    raw : header -> cell text, kept for the quarantine when the row is rejected.
+    cells : the row's cells as read, for the quarantine when the row is rejected
+        (``LocatedTable.raw_row``).
     """
 
     excel_row: int
     household: dict[str, Any]
     member: dict[str, Any]
     problems: list[Problem]
-    raw: dict[str, str]
+    cells: list[object]
 
     def errors(self) -> list[str]:
         """The messages of the row's own errors."""
@@ -228,7 +229,7 @@ def _reject(out: _Out, ps: PersonSheet, row: PersonRow, reasons: list[str]) -> N
         {
             "source_sheet": ps.sheet,
             "source_row": row.excel_row,
-            "raw": row.raw,
+            "raw": ps.located.raw_row(row.cells),
             "reasons": "；".join(dict.fromkeys(reasons)),
         }
     )
@@ -252,6 +253,8 @@ def _household(
     values = dict(head.household)
     origin = dict.fromkeys(values, (head_ps.sheet, head.excel_row))
     for ps, r in rows:
+        if r.household == values:  # the head's fields repeated: nothing to fill or report
+            continue
         for key, value in r.household.items():
             if value is None:
                 continue

@@ -575,7 +575,13 @@ ROW_RULES: tuple[RowRule, ...] = (
 
 def rules_of(table_key: str) -> tuple[RowRule, ...]:
     """The row rules of table kind ``table_key``, in report order."""
-    return tuple(r for r in ROW_RULES if table_key in r.tables)
+    found = _RULES_OF.get(table_key)
+    if found is None:
+        found = _RULES_OF[table_key] = tuple(r for r in ROW_RULES if table_key in r.tables)
+    return found
+
+
+_RULES_OF: dict[str, tuple[RowRule, ...]] = {}  # rules_of's answers, asked once per row
 
 
 def check_row(row: Row, sheet: Sheet) -> list[Finding]:

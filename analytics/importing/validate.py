@@ -25,7 +25,7 @@ from analytics.domain import idcard, schema
 from analytics.domain.labels import label
 from analytics.domain.privacy import mask_id
 from analytics.importing import columns, rollup, row_rules
-from analytics.importing.by_column import ByColumn
+from analytics.importing.by_column import ByColumn, PersonColumns
 from analytics.importing.locate import LocatedTable
 from analytics.importing.results import ERROR, ParsedTable, Problem
 from analytics.importing.row_rules import (
@@ -166,16 +166,11 @@ class Validator:
             errors = [p.message for p in row.problems if p.severity == ERROR] + sheet_errors
             problems.extend(row.problems)
             if errors:
-                raw = {
-                    (located.headers.get(c) or get_column_letter(c + 1)): clean_text(v)
-                    for c, v in enumerate(cells)
-                    if v is not None
-                }
                 rejected.append(
                     {
                         "source_sheet": sheet,
                         "source_row": row.excel_row,
-                        "raw": raw,
+                        "raw": located.raw_row(cells),
                         "reasons": "；".join(errors),
                     }
                 )
@@ -347,11 +342,17 @@ class Validator:
             column = names.get(key, "") if key is not None else ""
             problems.append(problem(file, sheet, excel_row, column, value, code, **params))
 
-    def parse_persons(self, located: LocatedTable) -> rollup.PersonSheet:
-        """Parses a person-level household sheet (``located.members`` non-empty) row by
-        row, before its roll-up (``rollup.roll_up``): each row's household cells and member
-        cells, and the member row rules (no 户编号: E_REQUIRED). The household row rules
-        run on the rolled-up household, not here."""
+    def parse_persons(self, located: LocatedTable, *, by_column: bool = True) -> rollup.PersonSheet:
+        """Parses a person-level household sheet (``located.members`` non-empty), before
+        its roll-up (``rollup.roll_up``): each row's household cells and member cells, and
+        the member row rules (no 户编号: E_REQUIRED). The household row rules run on the
+        rolled-up household, not here.
+
+        ``by_column`` (the default) parses the cells a column at a time
+        (``by_column.PersonColumns``: each distinct value once), asks only the rows a skip
+        reason may apply to why they are not data, and runs the member row rules only on
+        the rows their column form flags; ``by_column=False`` parses every cell on its own
+        and asks every row: the reference (tests/test_fast_paths.py holds them equal)."""
         grid, table = located.grid, located.table
         file, sheet = grid.file, grid.sheet
         every = {**located.columns, **located.members}
@@ -379,31 +380,41 @@ class Validator:
         skipped = dict.fromkeys(SKIP_KINDS, 0)
         kinds = RowKinds(located)
         rows: list[rollup.PersonRow] = []
-        for i in range(located.data_start, len(grid.rows)):
-            kind = kinds.of(i)
-            if kind:
-                skipped[kind] += 1
-                continue
+        start = located.data_start
+        fast = PersonColumns(self, located, colname) if by_column else None
+        # rows the member row rules may fire on (their column form); all without ``fast``
+        ruled = (
+            row_rules.flagged_rows(fast.member_columns, len(fast.skip_free), members)
+            if fast is not None
+            else None
+        )
+        for i in range(start, len(grid.rows)):
+            j = i - start
+            if fast is None or not fast.skip_free[j]:
+                kind = kinds.of(i)
+                if kind:
+                    skipped[kind] += 1
+                    continue
             cells = grid.rows[i]
-            house = Row(excel_row=grid.row_number(i))
-            member = Row(excel_row=house.excel_row)
-            for c, key in located.columns.items():
-                self._cell(file, sheet, house, table, key, cells[c], colname[c])
-            for c, key in located.members.items():
-                self._cell(file, sheet, member, schema.MEMBERS, key, cells[c], colname[c])
-            member.values["household_id"] = house.values.get("household_id")
-            self.apply_rules(file, sheet, member.excel_row, member.values, member.problems, members)
-            raw = {
-                (located.headers.get(c) or get_column_letter(c + 1)): clean_text(v)
-                for c, v in enumerate(cells)
-                if v is not None
-            }
-            problems = sorted(
-                house.problems + member.problems, key=lambda p: _column_index(p.column)
-            )
-            rows.append(
-                rollup.PersonRow(house.excel_row, house.values, member.values, problems, raw)
-            )
+            excel_row = grid.row_number(i)
+            if fast is not None:
+                house_values, house_problems = fast.house(j)
+                member_values, member_problems = fast.member(j)
+            else:
+                house, member = Row(excel_row=excel_row), Row(excel_row=excel_row)
+                for c, key in located.columns.items():
+                    self._cell(file, sheet, house, table, key, cells[c], colname[c])
+                for c, key in located.members.items():
+                    self._cell(file, sheet, member, schema.MEMBERS, key, cells[c], colname[c])
+                house_values, house_problems = house.values, house.problems
+                member_values, member_problems = member.values, member.problems
+            member_values["household_id"] = house_values.get("household_id")
+            if ruled is None or ruled[j]:
+                self.apply_rules(file, sheet, excel_row, member_values, member_problems, members)
+            problems = house_problems + member_problems
+            if problems:
+                problems.sort(key=lambda p: _column_index(p.column))
+            rows.append(rollup.PersonRow(excel_row, house_values, member_values, problems, cells))
         return rollup.PersonSheet(
             located=located,
             rows=rows,
