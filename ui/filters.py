@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from analytics.figures import metrics
 from analytics.store.database import StoreError
@@ -120,6 +121,15 @@ def _keep_only(key: str, allowed: list[str]) -> None:
         st.session_state[key] = [v for v in chosen if v in allowed]
 
 
+def _area_box(sb: DeltaGenerator, key: str, label: str, options: list[str]) -> tuple[str, ...]:
+    """One area multiselect (county, township, village, group) bound to the URL; its
+    chosen values that ``options`` no longer holds dropped first; nothing chosen is all."""
+    _keep_only(key, options)
+    return tuple(
+        sb.multiselect(t(label), options, key=key, placeholder=t("all"), select_all=False, **_BOUND)
+    )
+
+
 def sidebar() -> View | None:
     """Draws the filters in the sidebar; None when the database holds no round.
 
@@ -150,46 +160,16 @@ def sidebar() -> View | None:
     counties = sorted({c for c, _, _ in placed if c})
     chosen_counties: tuple[str, ...] = ()
     if len(counties) > 1:  # one county (or none named): no county box, as before
-        _keep_only(COUNTY, counties)
-        chosen_counties = tuple(
-            sb.multiselect(
-                t("county"),
-                counties,
-                key=COUNTY,
-                placeholder=t("all"),
-                select_all=False,
-                **_BOUND,
-            )
-        )
+        chosen_counties = _area_box(sb, COUNTY, "county", counties)
     villages_of = [(t_, v) for c, t_, v in placed if not chosen_counties or c in chosen_counties]
     townships = sorted({t_ for t_, _ in villages_of if t_})
     chosen_townships: tuple[str, ...] = ()
     if len(townships) > 1:
-        _keep_only(TOWNSHIP, townships)
-        chosen_townships = tuple(
-            sb.multiselect(
-                t("township"),
-                townships,
-                key=TOWNSHIP,
-                placeholder=t("all"),
-                select_all=False,
-                **_BOUND,
-            )
-        )
+        chosen_townships = _area_box(sb, TOWNSHIP, "township", townships)
     villages = sorted(
         {v for t_, v in villages_of if v and (not chosen_townships or t_ in chosen_townships)}
     )
-    _keep_only(VILLAGE, villages)
-    chosen_villages = tuple(
-        sb.multiselect(
-            t("village_filter"),
-            villages,
-            key=VILLAGE,
-            placeholder=t("all"),
-            select_all=False,
-            **_BOUND,
-        )
-    )
+    chosen_villages = _area_box(sb, VILLAGE, "village_filter", villages)
     groups = sorted(
         {
             g
@@ -200,12 +180,7 @@ def sidebar() -> View | None:
             and (not chosen_villages or v in chosen_villages)
         }
     )
-    _keep_only(GROUP, groups)
-    chosen_groups = tuple(
-        sb.multiselect(
-            t("group"), groups, key=GROUP, placeholder=t("all"), select_all=False, **_BOUND
-        )
-    )
+    chosen_groups = _area_box(sb, GROUP, "group", groups)
     basis = sb.radio(
         t("basis"),
         BASES,

@@ -133,20 +133,17 @@ def village_table(con: ibis.BaseBackend, f: Filters, source_rounds: dict[str, st
     """
     v = con.table("villages")
     v = v.mutate(county=v.county.fill_null(""))  # as ``apply_filters`` gives it
+    shown = (
+        "county",
+        "township",
+        "village",
+        "is_poor_village",
+        "households",
+        "population",
+        "rural_population",
+    )
     if not source_rounds:
-        return (
-            v.select(
-                "county",
-                "township",
-                "village",
-                "is_poor_village",
-                "households",
-                "population",
-                "rural_population",
-            )
-            .limit(0)
-            .execute()
-        )
+        return v.select(*shown).limit(0).execute()
     v = serving_village_rows(v, source_rounds)
     if f.counties:
         v = v.filter(v.county.isin(f.counties))
@@ -154,19 +151,7 @@ def village_table(con: ibis.BaseBackend, f: Filters, source_rounds: dict[str, st
         v = v.filter(v.township.isin(f.townships))
     if f.villages:
         v = v.filter(v.village.isin(f.villages))
-    return (
-        v.select(
-            "county",
-            "township",
-            "village",
-            "is_poor_village",
-            "households",
-            "population",
-            "rural_population",
-        )
-        .order_by("county", "township", "village")
-        .execute()
-    )
+    return v.select(*shown).order_by("county", "township", "village").execute()
 
 
 def meetings(con: ibis.BaseBackend, f: Filters) -> pd.DataFrame:
