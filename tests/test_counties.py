@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.figures import metrics, queries
 from analytics.importing import bulk, ingest
-from analytics.importing.locate import place_from_title
+from analytics.importing.locate import place_from_title, township_from_title
 from analytics.store.database import SCHEMA_VERSION, Store
 from tests.builders import (
     HOUSEHOLD_HEADER,
@@ -173,10 +173,25 @@ def test_the_county_and_province_come_from_the_title_naming_the_township():
         ("全县贫困户花名册", {}),
         ("临沧市2017年贫困户", {}),
         ("诗礼乡村基本情况表", {}),
+        ("2017年凤庆县诗礼乡贫困户", {"county": "凤庆县"}),  # a year is no part of a name
+        ("云南省2018年度凤庆县诗礼乡", {"province": "云南省", "county": "凤庆县"}),
     ],
 )
 def test_a_title_names_a_county_only_where_it_says_one(title, expected):
     assert place_from_title(title) == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "township"),
+    [
+        ("2017年诗礼乡贫困户信息表", "诗礼乡"),
+        ("2018年度青山乡建档立卡户花名册", "青山乡"),
+        ("凤庆县2017年诗礼乡贫困户", "诗礼乡"),
+        ("万年乡2017年贫困户", "万年乡"),  # 年 inside a name stays
+    ],
+)
+def test_a_year_before_the_township_in_a_title_is_not_part_of_its_name(title, township):
+    assert township_from_title(title) == township
 
 
 def test_a_county_named_in_one_sheets_title_applies_to_the_sheets_that_name_none():

@@ -6,12 +6,13 @@ import streamlit as st
 
 from analytics.figures import people, summaries
 from analytics.figures.breakdowns import SECURE_FIELDS, income_summary
+from analytics.figures.filters import Filters
 from ui import charts, filters, reads
 from ui.blocks import chart_and_table, page_filters
 from ui.common import settings, t, tm
 
 
-def persons_section(f, level: str, unit_label: str) -> None:
+def persons_section(f: Filters, level: str, unit_label: str) -> None:
     """Persons per unit by age band, health, labour and education, counted from member
     rows (``people.persons_by``); an area without member rows says so (missing, not 0)."""
     st.subheader(t("persons_title"))

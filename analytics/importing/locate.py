@@ -449,12 +449,19 @@ def _header_text(grid: Grid, header_rows: tuple[int, ...], c: int) -> str:
     return "/".join(parts)
 
 
-def township_from_title(text: str) -> str | None:
-    """The township a title or 填报单位 line names: "凤庆县诗礼乡2017年…" -> "诗礼乡".
+# A year in a title ("2017年", "2018年度"): never part of a place's name.
+_TITLE_YEAR = re.compile(r"[0-9０-９]{2,4}\s*年度?")
 
-    Returns None when the text names none. The county part before 县/市/区/州 is dropped.
+
+def township_from_title(text: str) -> str | None:
+    """The township a title or 填报单位 line names: "凤庆县诗礼乡2017年…" -> "诗礼乡",
+    "2017年诗礼乡…" -> "诗礼乡".
+
+    Returns None when the text names none. The county part before 县/市/区/州 is dropped,
+    and so is a year.
     """
-    for m in schema.TITLE_TOWNSHIP_PATTERN.finditer(text.replace(" ", "")):
+    plain = _TITLE_YEAR.sub("", text).replace(" ", "")
+    for m in schema.TITLE_TOWNSHIP_PATTERN.finditer(plain):
         name = m.group(1)
         for sep in ("省", "州", "市", "县", "区", "："):
             name = name.rsplit(sep, 1)[-1]
@@ -478,7 +485,7 @@ def place_from_title(text: str) -> dict[str, str]:
     dropped), else a name ending in 县/旗 where the text starts (after its province and
     prefecture): "凤庆县2017年贫困户信息表". Generic words (全县, 本县, 城区) are not counties.
     """
-    s = text.replace(" ", "")
+    s = _TITLE_YEAR.sub(" ", text.replace(" ", ""))  # a year is a break, not a name
     out: dict[str, str] = {}
     for name in schema.PROVINCE_NAMES:
         at = s.find(name)
