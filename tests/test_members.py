@@ -551,3 +551,22 @@ def test_one_person_in_households_of_two_counties_of_one_file_is_the_provinces_c
     report = inspect("人口明细.xlsx", xlsx_bytes(person_list(rows)))
     found = [(p.code, p.row) for p in report.problems if p.code.startswith("W_PERSON_TWO")]
     assert found == [("W_PERSON_TWO_COUNTIES", 4), ("W_PERSON_TWO_COUNTIES", 6)]
+
+
+@pytest.mark.parametrize("declared", ["无", None, "/"])
+def test_a_household_whose_declared_size_is_empty_counts_its_member_rows(declared):
+    rows = [
+        person_row(1, size=declared),
+        person_row(
+            1,
+            pid="530921103001000102",
+            relation="配偶",
+            id_number=make_id(2, birth="19820101"),
+            size=declared,
+        ),
+    ]
+    report = inspect("人口明细.xlsx", xlsx_bytes(person_list(rows)))
+    assert report.rejected == 0
+    households = [r for p in report.parsed if p.table == "households" for r in p.rows]
+    assert [(h["household_id"], h["household_size"]) for h in households] == [(HID(1), 2)]
+    assert "W_SIZE_MEMBERS" not in codes(report)

@@ -278,6 +278,8 @@ def _household(
         if values.get(key) is None:
             values[key] = head.member.get(of_member)
     head_out = outs[id(head_ps)]
+    declared = values.get("household_size")
+    values["household_size"] = len(rows)  # persons = member rows, whatever 人数 says
     own = [p for p in head.problems if p.column in head_ps.columns.values()]
     checked = list(own)
     validator.apply_rules(
@@ -289,7 +291,6 @@ def _household(
         head_ps.households,
     )
     head_out.problems.extend(checked[len(own) :])
-    declared = values.get("household_size")
     if declared is not None and declared != len(rows):
         head_out.problems.append(
             _problem(
@@ -304,7 +305,6 @@ def _household(
                 members=len(rows),
             )
         )
-    values["household_size"] = len(rows)  # persons = member rows
     errors = [p.message for p in checked if p.severity == ERROR]
     if errors:
         reason = texts(
