@@ -575,13 +575,17 @@ ROW_RULES: tuple[RowRule, ...] = (
 
 def rules_of(table_key: str) -> tuple[RowRule, ...]:
     """The row rules of table kind ``table_key``, in report order."""
-    found = _RULES_OF.get(table_key)
-    if found is None:
-        found = _RULES_OF[table_key] = tuple(r for r in ROW_RULES if table_key in r.tables)
-    return found
+    kept = _RULES_OF.get(table_key)
+    if kept is None or kept[0] is not ROW_RULES:  # the table of rules is the one in force
+        kept = _RULES_OF[table_key] = (
+            ROW_RULES,
+            tuple(r for r in ROW_RULES if table_key in r.tables),
+        )
+    return kept[1]
 
 
-_RULES_OF: dict[str, tuple[RowRule, ...]] = {}  # rules_of's answers, asked once per row
+# rules_of's answers (asked once per row), with the ROW_RULES they were read from
+_RULES_OF: dict[str, tuple[tuple[RowRule, ...], tuple[RowRule, ...]]] = {}
 
 
 def check_row(row: Row, sheet: Sheet) -> list[Finding]:
