@@ -194,7 +194,7 @@ def assert_same_metrics(engines: Engines, filters: metrics.Filters, level: str) 
     """Every metric on both engines, compared; returns the DuckDB frame."""
     if (filters, level) in engines.computed:
         return engines.computed[filters, level]
-    keys = list(metrics.LEVELS[level])
+    keys = list(metrics.unit_keys(level))
     args = {"round_order": engines.order}
     duck = metrics.compute(engines.duck, filters, level, **args)
     spark = metrics.compute(engines.spark, filters, level, **args)

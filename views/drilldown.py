@@ -195,7 +195,8 @@ def group_members(group: metrics.Filters, unmask: bool) -> None:
         return
     with box:
         rows = _member_values(reads.table_rows("members", group, unmask=unmask))
-        st.caption(t("members_count", h=rows["household_id"].nunique(), p=len(rows)))
+        households, persons = records.member_counts(rows)
+        st.caption(t("members_count", h=households, p=persons))
         path = drill()
         table_with_download(
             rows.rename(columns={c: t(c) for c in rows.columns}),

@@ -306,3 +306,9 @@ def search_shown(text: str) -> str:
     if idcard.SHAPE.fullmatch(needle) or (len(needle) >= 15 and needle[:6].isdigit()):
         return mask_id(needle)
     return text.strip()
+
+
+def member_counts(members: pd.DataFrame) -> tuple[int, int]:
+    """(households 户, persons 人) of a frame of member rows (``table_rows("members")``):
+    its distinct 户编号 and its rows."""
+    return int(members["household_id"].nunique()), len(members)
